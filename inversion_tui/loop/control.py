@@ -1,0 +1,69 @@
+"""The control object a UI uses to steer a running engine.
+
+The engine reads it only at batch boundaries (never by killing threads), so whatever was
+scored before a pause or stop is already on disk.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class RunStopped(Exception):
+    """Raised inside the engine at a batch boundary after a stop was requested."""
+
+
+class RunControl:
+    def __init__(self, threshold: float, weights: dict[str, float]):
+        self._lock = threading.Lock()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._stop = threading.Event()
+        self._threshold = threshold
+        self._weights = dict(weights)
+
+    # --- written by the UI thread
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._resume.set()  # a paused engine must wake up to notice the stop
+
+    def set_threshold(self, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError("threshold must be within [0, 1]")
+        with self._lock:
+            self._threshold = value
+
+    def set_weights(self, weights: dict[str, float]) -> None:
+        with self._lock:
+            self._weights = dict(weights)
+
+    # --- read by the engine
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def threshold(self) -> float:
+        with self._lock:
+            return self._threshold
+
+    @property
+    def weights(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._weights)
+
+    def checkpoint(self) -> None:
+        """Called by the engine between batches: block while paused, raise if stopped."""
+        self._resume.wait()
+        if self._stop.is_set():
+            raise RunStopped()

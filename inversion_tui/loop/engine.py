@@ -1,0 +1,236 @@
+"""The cycle: BEFORE pass -> train on its accepted pool -> AFTER pass on a fresh sample.
+
+UI-free: it reports through typed events and is steered through a RunControl read at batch
+boundaries. Everything it learns goes to the run directory as it goes.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.backend import Backend, TrainingPair
+from inversion_tui.loop.control import RunControl, RunStopped
+from inversion_tui.loop.generate import forward_prompt, generate_commands
+from inversion_tui.loop.guards import guard_flags
+from inversion_tui.loop.invert import invert_commands
+from inversion_tui.loop.runlog import RunLog
+from inversion_tui.loop.score import Components, combine, compute_components
+from inversion_tui.loop.select import decide
+from inversion_tui.settings import RunSettings
+from inversion_tui.tasks import TaskInstance, TaskPack
+
+
+@dataclass
+class ScoredCandidate:
+    cycle: int
+    phase: ev.Phase
+    batch: int
+    instance: TaskInstance
+    raw: str
+    command: str
+    reconstruction: str
+    components: Components
+    score: float
+    flags: tuple[str, ...]
+    accepted: bool = False
+    reason: str | None = None
+
+    @property
+    def task(self) -> str:
+        return self.instance.task
+
+    def record(self, threshold: float) -> dict[str, Any]:
+        return {
+            "cycle": self.cycle,
+            "phase": self.phase,
+            "batch": self.batch,
+            "task": self.task,
+            "template_id": self.instance.template_id,
+            "tool": self.instance.tool,
+            "command": self.command,
+            "raw_output": self.raw,
+            "reconstruction": self.reconstruction,
+            "components": self.components,
+            "score": round(self.score, 6),
+            "flags": list(self.flags),
+            "accepted": self.accepted,
+            "reason": self.reason,
+            "threshold": threshold,
+        }
+
+
+def pass_metrics(candidates: Sequence[ScoredCandidate]) -> dict[str, Any]:
+    total = len(candidates)
+    accepted = sum(c.accepted for c in candidates)
+    return {
+        "total_generated": total,
+        "accepted": accepted,
+        "acceptance_rate": accepted / total if total else 0.0,
+        "mean_score": sum(c.score for c in candidates) / total if total else 0.0,
+        "flagged": sum(bool(c.flags) for c in candidates),
+        "distinct_commands": len({c.command for c in candidates}),
+    }
+
+
+@dataclass
+class Engine:
+    settings: RunSettings
+    backend: Backend
+    pack: TaskPack
+    runlog: RunLog
+    emit: ev.EventSink = lambda event: None
+    control: RunControl | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.control is None:
+            self.control = RunControl(self.settings.threshold, self.settings.weights)
+        self.rng = random.Random(self.settings.seed)
+        self.examples = self.pack.examples[: self.settings.few_shot]
+        self.started_at = time.time()
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> str:
+        s = self.settings
+        self.runlog.write_settings(s.model_dump(mode="json"))
+        self.emit(ev.RunStarted(str(self.runlog.directory), s.model, self.backend.description.get("quant", "?"),
+                                self.backend.description.get("device", "?"), s.cycles, s.model_dump(mode="json")))
+        status = "finished"
+        try:
+            for cycle in range(1, s.cycles + 1):
+                self.run_cycle(cycle)
+        except RunStopped:
+            status = "stopped"
+            self.emit(ev.Log("warning", "stopped at a batch boundary; scored candidates are saved"))
+        self.write_progress(status)
+        if status == "finished":
+            self.runlog.write_results(self.results())
+        self.emit(ev.RunFinished(status, len(self.history), str(self.runlog.directory)))
+        return status
+
+    def run_cycle(self, cycle: int) -> dict[str, Any]:
+        started = time.time()
+        before = self.run_pass(cycle, "before")
+        pool = [c for c in before if c.accepted]
+        training = self.train(cycle, pool)
+        checkpoint = self.runlog.checkpoint_dir(cycle)
+        self.backend.save_adapter(checkpoint)
+        self.emit(ev.CheckpointSaved(cycle, str(checkpoint)))
+        after = self.run_pass(cycle, "after")
+        before_m, after_m = pass_metrics(before), pass_metrics(after)
+        entry = {
+            "cycle": cycle,
+            "before": before_m,
+            "after": after_m,
+            "improvement": after_m["mean_score"] - before_m["mean_score"],
+            "train_loss": training["mean_loss"],
+            "train_examples": training["examples"],
+            "train_steps": training["steps"],
+            "threshold": self.control.threshold,
+            "weights": self.control.weights,
+            "checkpoint": checkpoint.name,
+            "duration_s": round(time.time() - started, 2),
+        }
+        self.history.append(entry)
+        self.write_progress("running" if cycle < self.settings.cycles else "finished")
+        self.emit(ev.CycleDone(cycle, entry))
+        return entry
+
+    # ------------------------------------------------------------------ passes
+
+    def run_pass(self, cycle: int, phase: ev.Phase) -> list[ScoredCandidate]:
+        s = self.settings
+        instances = self.pack.sample(s.tasks, self.rng)  # a fresh sample for every pass
+        self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
+        candidates: list[ScoredCandidate] = []
+        for batch_index, start in enumerate(range(0, len(instances), s.gen_batch_size)):
+            self.control.checkpoint()
+            batch = instances[start : start + s.gen_batch_size]
+            new = self.score_batch(cycle, phase, batch_index, batch)
+            candidates.extend(new)
+            threshold = self.control.threshold
+            for candidate, reason in zip(candidates, decide(candidates, threshold)):
+                candidate.accepted, candidate.reason = reason is None, reason
+            self.runlog.append_candidates(c.record(threshold) for c in new)
+            for c in new:
+                self.emit(ev.CandidateScored(cycle, phase, c.task, c.command, c.reconstruction, c.components,
+                                             c.score, c.flags, c.accepted))
+            self.emit(ev.BatchDone(cycle, phase, start + len(batch), len(instances)))
+        return candidates
+
+    def score_batch(
+        self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
+    ) -> list[ScoredCandidate]:
+        s = self.settings
+        generated = generate_commands(
+            self.backend, [i.task for i in batch], candidates=s.candidates, temperature=s.temperature,
+            max_new_tokens=s.max_new_tokens, examples=self.examples,
+        )
+        pairs = [(instance, g) for instance, per_task in zip(batch, generated) for g in per_task]
+        tasks = [instance.task for instance, _ in pairs]
+        commands = [g.command for _, g in pairs]
+        reconstructions = invert_commands(
+            self.backend, commands, temperature=s.inverse_temperature, max_new_tokens=s.max_new_tokens,
+            examples=self.examples,
+        )
+        weights = self.control.weights
+        components = compute_components(tasks, reconstructions, commands, backend=self.backend, weights=weights)
+        return [
+            ScoredCandidate(cycle, phase, batch_index, instance, g.raw, g.command, reconstruction, comp,
+                            combine(comp, weights), guard_flags(instance.task, g.command))
+            for (instance, g), reconstruction, comp in zip(pairs, reconstructions, components)
+        ]
+
+    # ------------------------------------------------------------------ training
+
+    def train(self, cycle: int, pool: Sequence[ScoredCandidate]) -> dict[str, Any]:
+        s = self.settings
+        self.control.checkpoint()
+        self.emit(ev.PhaseStarted(cycle, "training", len(pool)))
+        if not pool:
+            self.emit(ev.Log("warning", f"cycle {cycle}: no accepted candidates, training skipped"))
+            self.emit(ev.TrainingDone(cycle, 0, 0, None))
+            return {"mean_loss": None, "examples": 0, "steps": 0}
+        # The prompt is the exact forward prompt the command was generated under.
+        pairs = [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+        result = self.backend.train(
+            pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=s.seed + cycle,
+            on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
+        )
+        self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss))
+        return {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps}
+
+    # ------------------------------------------------------------------ files
+
+    def write_progress(self, status: str) -> None:
+        self.runlog.write_progress({
+            "last_completed_cycle": self.history[-1]["cycle"] if self.history else 0,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "status": status,
+            "backend": self.backend.description,
+            "history": {"cycles": self.history},
+        })
+
+    def results(self) -> dict[str, Any]:
+        first, last = self.history[0], self.history[-1]
+        losses = [c["train_loss"] for c in self.history if c["train_loss"] is not None]
+        return {
+            "settings": self.settings.model_dump(mode="json"),
+            "backend": self.backend.description,
+            "cycles": self.history,
+            "summary": {
+                "cycles_completed": len(self.history),
+                "initial_mean_score": first["before"]["mean_score"],
+                "final_mean_score": last["after"]["mean_score"],
+                "total_improvement": last["after"]["mean_score"] - first["before"]["mean_score"],
+                "initial_acceptance_rate": first["before"]["acceptance_rate"],
+                "final_acceptance_rate": last["after"]["acceptance_rate"],
+                "mean_train_loss": sum(losses) / len(losses) if losses else None,
+                "elapsed_s": round(time.time() - self.started_at, 2),
+            },
+        }

@@ -1,0 +1,107 @@
+"""Typed events the engine emits. Headless mode, the TUI and tests consume the same stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+Phase = Literal["before", "after"]
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    output: str
+    model: str
+    quant: str
+    device: str
+    cycles: int
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PhaseStarted:
+    cycle: int
+    phase: str  # "before", "training" or "after"
+    total: int  # tasks (before/after) or training examples
+
+
+@dataclass(frozen=True)
+class CandidateScored:
+    cycle: int
+    phase: Phase
+    task: str
+    command: str
+    reconstruction: str
+    components: dict[str, float | None]
+    score: float
+    flags: tuple[str, ...]
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    cycle: int
+    phase: Phase
+    tasks_done: int
+    tasks_total: int
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    cycle: int
+    step: int
+    total_steps: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class TrainingDone:
+    cycle: int
+    examples: int
+    steps: int
+    mean_loss: float | None  # None when the accepted pool was empty
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    cycle: int
+    path: str
+
+
+@dataclass(frozen=True)
+class CycleDone:
+    cycle: int
+    metrics: dict[str, Any]  # the progress.json entry of this cycle
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    status: Literal["finished", "stopped"]
+    cycles_completed: int
+    output: str
+
+
+@dataclass(frozen=True)
+class Log:
+    level: Literal["info", "warning"]
+    message: str
+
+
+Event = (
+    RunStarted | PhaseStarted | CandidateScored | BatchDone | TrainingStep
+    | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log
+)
+EventSink = Callable[[Event], None]
+
+
+@dataclass
+class EventRecorder:
+    """An EventSink that keeps every event; for tests and for `inspect`-style consumers."""
+
+    events: list = field(default_factory=list)
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]

@@ -1,0 +1,47 @@
+"""Forward pass: task -> candidate commands, for a whole batch of tasks in one generate call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from inversion_tui.loop.backend import Backend
+from inversion_tui.loop.extract import extract_command
+from inversion_tui.tasks import Example
+
+FORWARD_SYSTEM = (
+    "You are a Linux command-line expert. Given a task, reply with exactly one shell command "
+    "that performs it. Reply with the command only: no explanation, no code fences."
+)
+
+
+@dataclass(frozen=True)
+class GeneratedCommand:
+    raw: str  # the model's reply, kept for debugging extraction
+    command: str
+
+
+def forward_messages(task: str, examples: Sequence[Example]) -> list[dict[str, str]]:
+    """The forward chat. Takes the task *text* only: references can never reach it."""
+    messages = [{"role": "system", "content": FORWARD_SYSTEM}]
+    for example in examples:
+        messages.append({"role": "user", "content": example.task})
+        messages.append({"role": "assistant", "content": example.command})
+    messages.append({"role": "user", "content": task})
+    return messages
+
+
+def forward_prompt(backend: Backend, task: str, examples: Sequence[Example]) -> str:
+    return backend.chat_prompt(forward_messages(task, examples))
+
+
+def generate_commands(
+    backend: Backend, tasks: Sequence[str], *, candidates: int, temperature: float, max_new_tokens: int,
+    examples: Sequence[Example],
+) -> list[list[GeneratedCommand]]:
+    """`candidates` commands for each task, from one batched generate call."""
+    prompts = [forward_prompt(backend, task, examples) for task in tasks]
+    replies = backend.complete(
+        prompts, num_return_sequences=candidates, temperature=temperature, max_new_tokens=max_new_tokens
+    )
+    return [[GeneratedCommand(raw, extract_command(raw)) for raw in per_task] for per_task in replies]

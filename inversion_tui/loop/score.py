@@ -1,0 +1,128 @@
+"""Scoring: per-candidate components, combined by weights that are data.
+
+Every scorer has one signature, `scorer(tasks, reconstructions, **kw) -> list[float | None]`,
+and returns values in [0, 1]. None means "could not judge" and is skipped by `combine`, not
+counted as zero. Components are stored per candidate, so a new weighting re-scores a whole
+run without a model call.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Callable, Sequence
+
+from inversion_tui.loop.backend import Backend
+
+Components = dict[str, float | None]
+Scorer = Callable[..., list[float | None]]
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # keeps 192.168.1.1 and /var/log whole
+
+
+def tokens(text: str) -> set[str]:
+    return set(_TOKEN.findall(text.lower()))
+
+
+def token_overlap(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+    """Jaccard overlap of word sets: symmetric, so padding a reconstruction with words does not pay."""
+    scores: list[float | None] = []
+    for task, reconstruction in zip(tasks, reconstructions):
+        a, b = tokens(task), tokens(reconstruction)
+        scores.append(len(a & b) / len(a | b) if a | b else None)
+    return scores
+
+
+def difflib_ratio(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+    """Character-level similarity, as in the seed (case-folded)."""
+    return [
+        difflib.SequenceMatcher(None, task.lower(), reconstruction.lower()).ratio()
+        for task, reconstruction in zip(tasks, reconstructions)
+    ]
+
+
+def embedding_cosine(
+    tasks: Sequence[str], reconstructions: Sequence[str], *, backend: Backend, **_
+) -> list[float | None]:
+    """Cosine of sentence embeddings, one batched embed call, clipped to [0, 1]."""
+    if not tasks:
+        return []
+    vectors = backend.embed(list(tasks) + list(reconstructions))
+    half = len(tasks)
+    scores: list[float | None] = []
+    for i, reconstruction in enumerate(reconstructions):
+        if not reconstruction.strip():
+            scores.append(0.0)
+            continue
+        cosine = sum(x * y for x, y in zip(vectors[i], vectors[half + i]))
+        scores.append(min(1.0, max(0.0, cosine)))
+    return scores
+
+
+RATING_SYSTEM = "You grade shell commands. Reply with a single integer from 0 to 10."
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def rating_messages(task: str, command: str) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": RATING_SYSTEM},
+        {
+            "role": "user",
+            "content": f"Task: {task}\nCommand: {command}\n"
+            "How well does the command perform the task, from 0 (not at all) to 10 (exactly)?",
+        },
+    ]
+
+
+def parse_rating(reply: str) -> float | None:
+    match = _NUMBER.search(reply)
+    if match is None:
+        return None
+    value = float(match.group())
+    return value / 10.0 if 0.0 <= value <= 10.0 else None
+
+
+def self_rating(
+    tasks: Sequence[str], reconstructions: Sequence[str], *, backend: Backend, commands: Sequence[str], **_
+) -> list[float | None]:
+    """The model's own 0-10 grade of (task, command), the seed's third signal. One batched call."""
+    prompts = [backend.chat_prompt(rating_messages(t, c)) for t, c in zip(tasks, commands)]
+    if not prompts:
+        return []
+    replies = backend.complete(prompts, num_return_sequences=1, temperature=0.0, max_new_tokens=4)
+    return [parse_rating(reply[0]) for reply in replies]
+
+
+SCORERS: dict[str, Scorer] = {
+    "embed": embedding_cosine,
+    "overlap": token_overlap,
+    "difflib": difflib_ratio,
+    "self_rating": self_rating,
+}
+
+
+def compute_components(
+    tasks: Sequence[str], reconstructions: Sequence[str], commands: Sequence[str], *,
+    backend: Backend, weights: dict[str, float], always: Sequence[str] = (),
+) -> list[Components]:
+    """Components for each candidate. A component with zero weight is not computed (so the
+    costly self-rating stays off) unless named in `always`; it is then stored as None."""
+    columns: dict[str, list[float | None]] = {}
+    for name, scorer in SCORERS.items():
+        if weights.get(name, 0.0) > 0 or name in always:
+            columns[name] = scorer(tasks, reconstructions, backend=backend, commands=commands)
+        else:
+            columns[name] = [None] * len(tasks)
+    return [{name: columns[name][i] for name in SCORERS} for i in range(len(tasks))]
+
+
+def combine(components: Components, weights: dict[str, float]) -> float:
+    """Weighted mean over the components that are present and weighted; 0 when none are."""
+    total = weight_sum = 0.0
+    for name, value in components.items():
+        weight = weights.get(name, 0.0)
+        if value is None or weight <= 0:
+            continue
+        total += weight * value
+        weight_sum += weight
+    return total / weight_sum if weight_sum else 0.0

@@ -1,0 +1,96 @@
+"""LoRA SFT on accepted pairs, the loss on command tokens only.
+
+The seed trained on whole 512-token padded inputs with pad = EOS, so most of its reported
+loss was padding. Here labels are -100 on the prompt and on padding, batches are padded only
+to their longest example, and the completion ends with EOS so the model learns to stop.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult
+
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class EncodedPair:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def encode_pair(tokenizer, pair: TrainingPair, max_length: int = 512) -> EncodedPair:
+    """Token ids of prompt + completion + EOS, with labels masking the prompt.
+
+    Prompt and completion are tokenized separately, exactly as at generation time (the model
+    sees the prompt's ids, then produces the command's), so training matches inference.
+    """
+    prompt_ids = tokenizer(pair.prompt, add_special_tokens=False)["input_ids"]
+    completion_ids = tokenizer(pair.completion, add_special_tokens=False)["input_ids"]
+    if tokenizer.eos_token_id is not None:
+        completion_ids = completion_ids + [tokenizer.eos_token_id]
+    completion_ids = completion_ids[:max_length]
+    keep_prompt = max_length - len(completion_ids)
+    # Over-long examples lose the start of the prompt (few-shot), never the command.
+    prompt_ids = prompt_ids[-keep_prompt:] if keep_prompt > 0 else []
+    return EncodedPair(
+        input_ids=prompt_ids + completion_ids,
+        labels=[IGNORE_INDEX] * len(prompt_ids) + completion_ids,
+    )
+
+
+def collate(batch: Sequence[EncodedPair], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad to the longest example in the batch; padding is masked in labels and attention."""
+    width = max(len(example.input_ids) for example in batch)
+    input_ids, labels, attention = [], [], []
+    for example in batch:
+        pad = width - len(example.input_ids)
+        input_ids.append(example.input_ids + [pad_token_id] * pad)
+        labels.append(example.labels + [IGNORE_INDEX] * pad)
+        attention.append([1] * len(example.input_ids) + [0] * pad)
+    return {
+        "input_ids": torch.tensor(input_ids, dtype=torch.long),
+        "labels": torch.tensor(labels, dtype=torch.long),
+        "attention_mask": torch.tensor(attention, dtype=torch.long),
+    }
+
+
+def train_lora(
+    model, tokenizer, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
+    device: torch.device | str, on_step: StepCallback | None = None,
+) -> TrainResult:
+    """Plain AdamW over the trainable (LoRA) parameters. Always returns the model in eval mode,
+    so LoRA dropout is off when scoring resumes (the seed left it on)."""
+    encoded = [encode_pair(tokenizer, pair) for pair in pairs]
+    order_rng = random.Random(seed)
+    steps_per_epoch = math.ceil(len(encoded) / batch_size)
+    total_steps = steps_per_epoch * epochs
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=lr)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    losses: list[float] = []
+    model.train()
+    try:
+        for _ in range(epochs):
+            order = list(range(len(encoded)))
+            order_rng.shuffle(order)
+            for start in range(0, len(order), batch_size):
+                batch = collate([encoded[i] for i in order[start : start + batch_size]], pad_id)
+                batch = {key: value.to(device) for key, value in batch.items()}
+                loss = model(**batch).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(float(loss.detach()))
+                if on_step is not None:
+                    on_step(len(losses), total_steps, losses[-1])
+    finally:
+        model.eval()
+    mean = sum(losses) / len(losses) if losses else float("nan")
+    return TrainResult(steps=len(losses), mean_loss=mean, losses=tuple(losses))

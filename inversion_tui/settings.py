@@ -1,0 +1,125 @@
+"""One validated settings object for a run. Flag names and defaults follow the seed.
+
+Validation happens once, here, at the edge; the engine trusts what it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from inversion_tui.errors import SettingsError
+
+COMPONENTS = ("embed", "overlap", "difflib", "self_rating")
+
+DEFAULT_WEIGHTS: dict[str, float] = {"embed": 0.6, "overlap": 0.2, "difflib": 0.2, "self_rating": 0.0}
+"""Embedding cosine carries most weight: on SmolLM2 it is the component that best predicts a
+right program name (see DESIGN.md). self_rating costs a generate call, so it is off by default."""
+
+SELF_RATING_ON_WEIGHT = 0.2
+"""Weight given to self_rating when it is switched on with a flag but no weight was named."""
+
+BUNDLED_GENERATOR = "smollm2-135m-instruct"
+BUNDLED_EMBEDDER = "all-minilm-l6-v2"
+
+
+class RunSettings(BaseModel):
+    """Everything a run needs to know. Saved as settings.json in the run directory."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    cycles: int = Field(10, ge=1)
+    """Number of before -> train -> after cycles."""
+    tasks: int = Field(50, ge=1)
+    """Tasks sampled for each pass (before and after each draw a fresh sample)."""
+    candidates: int = Field(3, ge=1, le=64)
+    """Candidate commands generated per task."""
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """A candidate is accepted when its score is at least this (and no guard flagged it)."""
+    temperature: float = Field(0.7, ge=0.0, le=5.0)
+    """Sampling temperature of the forward pass; 0 means greedy."""
+    inverse_temperature: float = Field(0.0, ge=0.0, le=5.0)
+    """Temperature of the inverse pass; greedy by default so a command always gets the same
+    reconstruction and the score measures the command, not sampling luck."""
+    model: str = BUNDLED_GENERATOR
+    """Generator: the bundled name, a local directory, or a hub id."""
+    embedder: str = BUNDLED_EMBEDDER
+    """Sentence-transformers model for the embedding-cosine component."""
+    quant: Literal["auto", "none", "4bit"] = "auto"
+    """4bit = bitsandbytes NF4 with double quantization; auto = 4bit on CUDA, none on CPU."""
+    output: Path | None = None
+    """Run directory; default ./output/<model>-<timestamp>."""
+    pack: str = "pentest"
+    """Task pack name(s) from sample_tasks/ or path(s) to YAML files, comma-separated."""
+    lr: float = Field(2e-4, gt=0.0, le=1.0)
+    """LoRA learning rate."""
+    batch_size: int = Field(4, ge=1)
+    """Training micro-batch size."""
+    epochs: int = Field(1, ge=1)
+    """Epochs over the accepted pool per training step."""
+    gen_batch_size: int = Field(8, ge=1)
+    """Tasks per batched generate call (each yields `candidates` sequences)."""
+    max_new_tokens: int = Field(48, ge=4, le=1024)
+    """Token budget for a generated command or reconstruction."""
+    seed: int = 0
+    """Seeds task sampling, generation sampling and training order."""
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    """Score component weights; the score is the weighted mean over the components present."""
+    few_shot: int = Field(2, ge=0, le=8)
+    """Demonstrations from the task pack put in the forward and inverse prompts."""
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+
+    @field_validator("weights")
+    @classmethod
+    def _check_weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(COMPONENTS))
+        if unknown:
+            raise ValueError(f"unknown component {unknown[0]!r} (known: {', '.join(COMPONENTS)})")
+        if any(w < 0 for w in weights.values()):
+            raise ValueError("weights must be >= 0")
+        full = {name: float(weights.get(name, 0.0)) for name in COMPONENTS}
+        if sum(full.values()) <= 0:
+            raise ValueError("at least one weight must be > 0")
+        return full
+
+    @model_validator(mode="after")
+    def _default_output(self) -> "RunSettings":
+        if self.output is None:
+            short = Path(self.model.rstrip("/")).name or "model"
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            object.__setattr__(self, "output", Path("output") / f"{short}-{stamp}")
+        return self
+
+    @property
+    def self_rating_enabled(self) -> bool:
+        return self.weights.get("self_rating", 0.0) > 0
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """Parse `embed=0.6,overlap=0.2` into a dict; names are checked by RunSettings."""
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise SettingsError(f"--weights: expected name=value, got {part!r}")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise SettingsError(f"--weights: {name.strip()}={value!r} is not a number") from None
+    return {**DEFAULT_WEIGHTS, **weights}
+
+
+def build_settings(**values) -> RunSettings:
+    """Build settings, turning pydantic's multi-line report into one line a user can act on."""
+    try:
+        return RunSettings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"--{where.replace('_', '-')}: {message}") from None
