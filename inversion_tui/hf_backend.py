@@ -23,6 +23,7 @@ class HFBackend:
 
     @classmethod
     def load(cls, settings: RunSettings, log: models.Logger = lambda _: None) -> "HFBackend":
+        models.quiet_library_noise()  # before any import that pulls in bitsandbytes
         from transformers import set_seed
 
         device = models.resolve_device()

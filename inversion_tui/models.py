@@ -8,6 +8,7 @@ because a packed GGUF model can be neither trained nor saved; later loads take ~
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -60,6 +61,7 @@ def ensure_bundled_generator(log: Logger = lambda _: None) -> Path:
         return target
     gguf = bundled_gguf()
     log(f"converting bundled {gguf.name} to a dense model in {target} (once)")
+    quiet_library_noise()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
@@ -142,17 +144,29 @@ def get_lora_config(model, r: int, alpha: int, dropout: float):
     return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
 
 
+def quiet_library_noise() -> None:
+    """Keep library chatter out of the progress display; our own log says what is loading."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    # bitsandbytes tries to fetch a CPU kernel from the hub at import and warns when it cannot;
+    # offline it never can, and the built-in CPU path it falls back to is the one we test.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
 def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, float], log: Logger = lambda _: None):
     """(peft model in eval mode, tokenizer). LoRA is attached from the start: its B matrices are
     zero, so the untrained model generates exactly as the base model does."""
+    quiet_library_noise()
     import torch
     from peft import get_peft_model, prepare_model_for_kbit_training
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     source = resolve_generator(name, log)
     quantization = get_quantization_config(quant, device)
-    hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(

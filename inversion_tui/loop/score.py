@@ -60,6 +60,9 @@ def embedding_cosine(
 
 
 RATING_SYSTEM = "You grade shell commands. Reply with a single integer from 0 to 10."
+# The prompt ends on the answer's own lead-in, so the next tokens must be the number: small
+# models otherwise open with prose ("The command performs ...") and never give one.
+RATING_LEAD_IN = "Rating (0-10): "
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -86,7 +89,7 @@ def self_rating(
     tasks: Sequence[str], reconstructions: Sequence[str], *, backend: Backend, commands: Sequence[str], **_
 ) -> list[float | None]:
     """The model's own 0-10 grade of (task, command), the seed's third signal. One batched call."""
-    prompts = [backend.chat_prompt(rating_messages(t, c)) for t, c in zip(tasks, commands)]
+    prompts = [backend.chat_prompt(rating_messages(t, c)) + RATING_LEAD_IN for t, c in zip(tasks, commands)]
     if not prompts:
         return []
     replies = backend.complete(prompts, num_return_sequences=1, temperature=0.0, max_new_tokens=4)

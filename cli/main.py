@@ -1,0 +1,157 @@
+"""`inversion-tui run` and `inversion-tui score`.
+
+Every error a user can cause ends as one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from inversion_tui.errors import InversionError
+from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, SELF_RATING_ON_WEIGHT, build_settings, parse_weights
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Self-improvement via inversion: task -> command -> reconstructed task, scored and fine-tuned.",
+)
+
+EXIT_USAGE = 2
+
+
+@contextlib.contextmanager
+def user_errors():
+    try:
+        yield
+    except InversionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _weights(weights: Optional[str], self_rating: bool) -> dict[str, float]:
+    result = parse_weights(weights or "")
+    if self_rating and result["self_rating"] <= 0:
+        result["self_rating"] = SELF_RATING_ON_WEIGHT
+    return result
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(control, say):
+    """First Ctrl-C: stop at the next batch boundary (work is saved). Second: stop now."""
+
+    def handler(signum, frame):
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.request_stop()
+        say("stopping at the next batch boundary (Ctrl-C again to force)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@app.command()
+def run(
+    cycles: int = typer.Option(10, help="Before -> train -> after cycles."),
+    tasks: int = typer.Option(50, help="Tasks sampled per pass."),
+    candidates: int = typer.Option(3, help="Candidate commands per task."),
+    threshold: float = typer.Option(0.5, help="Accept candidates scoring at least this (0-1)."),
+    temperature: float = typer.Option(0.7, help="Forward sampling temperature (0 = greedy)."),
+    inverse_temperature: float = typer.Option(0.0, help="Inverse pass temperature (0 = greedy)."),
+    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id."),
+    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model for the embed component."),
+    quant: str = typer.Option("auto", help="auto | none | 4bit (NF4; auto = 4bit on CUDA, none on CPU)."),
+    output: Optional[Path] = typer.Option(None, help="Run directory (default ./output/<model>-<time>)."),
+    pack: str = typer.Option("pentest", help="Task pack name(s) or YAML path(s), comma-separated."),
+    lr: float = typer.Option(2e-4, help="LoRA learning rate."),
+    batch_size: int = typer.Option(4, help="Training batch size."),
+    gen_batch_size: int = typer.Option(8, help="Tasks per batched generate call."),
+    max_new_tokens: int = typer.Option(48, help="Token budget per generation."),
+    seed: int = typer.Option(0, help="Random seed."),
+    weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2"),
+    self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score."),
+    headless: bool = typer.Option(False, "--headless", help="Rich progress in the terminal instead of the TUI."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate."),
+) -> None:
+    """Run the inversion loop."""
+    from inversion_tui.console import HeadlessConsole
+    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.loop.control import RunControl
+    from inversion_tui.loop.engine import Engine
+    from inversion_tui.loop.runlog import RunLog
+    from inversion_tui.tasks import load_packs
+
+    with user_errors():
+        settings = build_settings(
+            cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, temperature=temperature,
+            inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, output=output,
+            pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
+            seed=seed, weights=_weights(weights, self_rating),
+        )
+        task_pack = load_packs(settings.pack)  # fail on a bad pack before minutes of model loading
+        runlog = RunLog.create(settings.output)
+        if not headless:
+            typer.echo("note: the TUI is not built yet; running headless", err=True)
+        with HeadlessConsole(verbose=verbose) as console:
+            backend = HFBackend.load(settings, log=console.log)
+            control = RunControl(settings.threshold, settings.weights)
+            engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control)
+            with _stop_on_ctrl_c(control, console.log):
+                status = engine.run()
+    if status == "stopped":
+        raise typer.Exit(130)
+
+
+@app.command()
+def score(
+    task: str = typer.Argument(..., help="The task, in words."),
+    command: str = typer.Argument(..., help="The command to score (never executed)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id."),
+    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model."),
+    quant: str = typer.Option("auto", help="auto | none | 4bit."),
+    pack: str = typer.Option("pentest", help="Pack whose few-shot examples the inverse prompt uses."),
+    threshold: float = typer.Option(0.5, help="Threshold for the `accepted` verdict."),
+    weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2"),
+    max_new_tokens: int = typer.Option(48, help="Token budget for the reconstruction."),
+) -> None:
+    """Invert one command and show the reconstruction and every score component."""
+    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.score_report import score_one
+    from inversion_tui.tasks import load_packs
+
+    with user_errors():
+        settings = build_settings(
+            model=model, embedder=embedder, quant=quant, pack=pack, threshold=threshold,
+            weights=_weights(weights, False), max_new_tokens=max_new_tokens, output=Path("."),
+        )
+        examples = load_packs(settings.pack).examples[: settings.few_shot]
+        backend = HFBackend.load(settings)
+        result = score_one(backend, task, command, settings, examples)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        from inversion_tui.score_report import render_score
+
+        render_score(result)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

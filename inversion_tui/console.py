@@ -1,0 +1,112 @@
+"""Headless mode: render the engine's events with rich progress bars and per-cycle tables.
+
+This is a consumer of the event stream, like the TUI; the engine knows nothing of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from inversion_tui.loop import events as ev
+
+
+def _fmt(value: Any, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def cycle_table(history: list[dict[str, Any]]) -> Table:
+    """One row per cycle; before -> after pairs share a column so it fits 80 columns."""
+    table = Table(title="Cycles", title_justify="left")
+    for column in ("cycle", "mean score", "change", "acceptance", "train loss", "pairs", "secs"):
+        table.add_column(column, justify="right")
+    for entry in history:
+        before, after = entry["before"], entry["after"]
+        table.add_row(
+            str(entry["cycle"]),
+            f"{_fmt(before['mean_score'])} -> {_fmt(after['mean_score'])}",
+            _fmt(entry["improvement"], "+.3f"),
+            f"{_fmt(before['acceptance_rate'], '.0%')} -> {_fmt(after['acceptance_rate'], '.0%')}",
+            _fmt(entry["train_loss"], ".4f"),
+            str(entry["train_examples"]),
+            _fmt(entry["duration_s"], ".0f"),
+        )
+    return table
+
+
+class HeadlessConsole:
+    """An EventSink that draws progress while the engine runs (on the same thread)."""
+
+    def __init__(self, console: Console | None = None, verbose: bool = False):
+        self.console = console or Console(stderr=True)
+        self.verbose = verbose
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"), console=self.console, transient=True,
+        )
+        self.task_id = None
+        self.history: list[dict[str, Any]] = []
+        self.cycles = 0
+
+    def __enter__(self) -> "HeadlessConsole":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def log(self, message: str, style: str = "dim") -> None:
+        self.progress.console.print(f"[{style}]{message}[/]")
+
+    def __call__(self, event: ev.Event) -> None:
+        handler = getattr(self, f"on_{type(event).__name__}", None)
+        if handler is not None:
+            handler(event)
+
+    def _new_bar(self, description: str, total: int) -> None:
+        if self.task_id is not None:
+            self.progress.remove_task(self.task_id)
+        self.task_id = self.progress.add_task(description, total=max(total, 1), note="")
+
+    def on_RunStarted(self, e: ev.RunStarted) -> None:
+        self.cycles = e.cycles
+        self.log(f"run {e.output}: model {e.model} ({e.quant}) on {e.device}, {e.cycles} cycle(s)", "bold")
+
+    def on_PhaseStarted(self, e: ev.PhaseStarted) -> None:
+        unit = "examples" if e.phase == "training" else "tasks"
+        self._new_bar(f"cycle {e.cycle}/{self.cycles} {e.phase} ({unit})", e.total)
+
+    def on_BatchDone(self, e: ev.BatchDone) -> None:
+        self.progress.update(self.task_id, completed=e.tasks_done)
+
+    def on_CandidateScored(self, e: ev.CandidateScored) -> None:
+        if self.verbose:
+            mark = "[green]accept[/]" if e.accepted else "[red]reject[/]"
+            self.log(f"{mark} {e.score:.2f}  {e.task}  ->  {e.command}  ->  {e.reconstruction}", "")
+
+    def on_TrainingStep(self, e: ev.TrainingStep) -> None:
+        self.progress.update(self.task_id, total=e.total_steps, completed=e.step, note=f"loss {e.loss:.4f}")
+
+    def on_TrainingDone(self, e: ev.TrainingDone) -> None:
+        if e.mean_loss is not None:
+            self.log(f"cycle {e.cycle}: trained on {e.examples} pairs, {e.steps} steps, mean loss {e.mean_loss:.4f}")
+
+    def on_CheckpointSaved(self, e: ev.CheckpointSaved) -> None:
+        self.log(f"saved adapter {e.path}")
+
+    def on_CycleDone(self, e: ev.CycleDone) -> None:
+        self.history.append(e.metrics)
+        self.progress.console.print(cycle_table(self.history[-1:]))
+
+    def on_Log(self, e: ev.Log) -> None:
+        self.log(e.message, "yellow" if e.level == "warning" else "dim")
+
+    def on_RunFinished(self, e: ev.RunFinished) -> None:
+        if self.task_id is not None:
+            self.progress.remove_task(self.task_id)
+        if len(self.history) > 1:  # a single cycle's table was printed when it ended
+            self.progress.console.print(cycle_table(self.history))
+        self.log(f"{e.status}: {e.cycles_completed} cycle(s) completed; outputs in {e.output}", "bold")
