@@ -154,7 +154,8 @@ def quiet_library_noise() -> None:
     # bitsandbytes tries to fetch a CPU kernel from the hub at import and warns when it cannot;
     # offline it never can, and the built-in CPU path it falls back to is the one we test.
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*(is_gradient_checkpointing|gradient_checkpointing_enable).*",
+                            category=FutureWarning)
 
 
 def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, float], log: Logger = lambda _: None):
@@ -182,7 +183,11 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if quantization is not None:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+        # Non-reentrant checkpointing: the reentrant default is deprecated, and it needs inputs
+        # that require grad, which frozen embeddings in front of LoRA layers do not give.
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False}
+        )
     model = get_peft_model(model, get_lora_config(model, *lora))
     model.eval()
     return model, tokenizer

@@ -1,0 +1,38 @@
+import os
+
+# Everything must work with no network: the models come from installed packages.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import pytest  # noqa: E402
+
+from tests.fakes import FakeBackend  # noqa: E402
+
+
+@pytest.fixture
+def fake_backend():
+    return FakeBackend()
+
+
+@pytest.fixture(scope="session")
+def bundled_model_dir():
+    """The dense bundled model (converted once into the user cache)."""
+    from inversion_tui.models import ensure_bundled_generator
+
+    return ensure_bundled_generator()
+
+
+@pytest.fixture(scope="session")
+def tokenizer(bundled_model_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(bundled_model_dir)
+
+
+@pytest.fixture(scope="session")
+def real_backend():
+    """The real bundled model and embedder, shared by the tests that need real outputs."""
+    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.settings import build_settings
+
+    return HFBackend.load(build_settings(output="unused", quant="none"))

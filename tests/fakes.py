@@ -1,0 +1,76 @@
+"""A fast, deterministic Backend for engine and CLI tests. No model, no randomness.
+
+It answers forward prompts with a command built from the task, inverse prompts with a
+sentence built from the command, and rating prompts with "7", so scores are reproducible
+and differ between candidates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Sequence
+
+from inversion_tui.loop.backend import TrainingPair, TrainResult
+from inversion_tui.loop.generate import FORWARD_SYSTEM
+from inversion_tui.loop.invert import INVERSE_SYSTEM
+from inversion_tui.loop.score import RATING_SYSTEM
+
+
+def _last_user_message(prompt: str) -> str:
+    return prompt.rsplit("<user>", 1)[-1].split("</user>", 1)[0]
+
+
+class FakeBackend:
+    description = {"model": "fake", "quant": "none", "device": "cpu"}
+
+    def __init__(self):
+        self.calls: list[tuple[str, int]] = []  # (kind, number of prompts) per complete() call
+        self.trained: list[list[TrainingPair]] = []
+        self.saved: list[Path] = []
+
+    def chat_prompt(self, messages):
+        return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
+
+    def complete(self, prompts: Sequence[str], *, num_return_sequences, temperature, max_new_tokens):
+        kind = "forward" if FORWARD_SYSTEM in prompts[0] else "inverse" if INVERSE_SYSTEM in prompts[0] else "rating"
+        self.calls.append((kind, len(prompts)))
+        out = []
+        for prompt in prompts:
+            text = _last_user_message(prompt)
+            if kind == "forward":
+                words = re.findall(r"[\w./:-]+", text)
+                out.append([f"`{words[0].lower()} {' '.join(words[2 + i % 2:])}`" for i in range(num_return_sequences)])
+            elif kind == "inverse":
+                out.append([f"Task: {text.replace('-', ' ')}"])
+            else:
+                assert RATING_SYSTEM in prompt
+                out.append(["7"])
+        return out
+
+    def embed(self, texts):
+        vectors = []
+        for text in texts:
+            vector = [0.0] * 32
+            for word in re.findall(r"\w+", text.lower()):
+                vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % 32] += 1.0
+            norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+            vectors.append([v / norm for v in vector])
+        return vectors
+
+    def train(self, pairs, *, lr, batch_size, epochs, seed, on_step=None):
+        self.trained.append(list(pairs))
+        steps = math.ceil(len(pairs) / batch_size) * epochs
+        losses = tuple(2.0 / (step + 1) for step in range(steps))
+        for step, loss in enumerate(losses, 1):
+            if on_step:
+                on_step(step, steps, loss)
+        return TrainResult(steps, sum(losses) / steps, losses)
+
+    def save_adapter(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "adapter_config.json").write_text(json.dumps({"fake": True, "round": len(self.trained)}))
+        self.saved.append(directory)

@@ -1,0 +1,161 @@
+"""The engine with a fast fake backend: cycle structure, files, batching, control."""
+
+import json
+import threading
+
+import pytest
+
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.control import RunControl
+from inversion_tui.loop.engine import Engine
+from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidates
+from inversion_tui.settings import build_settings
+from inversion_tui.tasks import load_packs
+from inversion_tui.errors import RunDirectoryError
+
+SEED_PASS_KEYS = {"total_generated", "accepted", "acceptance_rate", "mean_score"}
+
+
+def make_engine(tmp_path, backend, control=None, **overrides):
+    values = dict(cycles=2, tasks=5, candidates=3, threshold=0.3, gen_batch_size=2, output=tmp_path / "run",
+                  pack="pentest,shell")
+    values.update(overrides)
+    settings = build_settings(**values)
+    recorder = ev.EventRecorder()
+    engine = Engine(settings, backend, load_packs(settings.pack), RunLog.create(settings.output),
+                    emit=recorder, control=control)
+    return engine, recorder
+
+
+def test_full_run_writes_seed_compatible_files(tmp_path, fake_backend):
+    engine, recorder = make_engine(tmp_path, fake_backend)
+    assert engine.run() == "finished"
+    run = tmp_path / "run"
+    for name in (SETTINGS, CANDIDATES, PROGRESS, RESULTS, "checkpoint_cycle_1", "checkpoint_cycle_2"):
+        assert (run / name).exists(), name
+
+    progress = json.loads((run / PROGRESS).read_text())
+    assert progress["last_completed_cycle"] == 2 and progress["status"] == "finished"
+    assert "timestamp" in progress
+    cycles = progress["history"]["cycles"]
+    assert [c["cycle"] for c in cycles] == [1, 2]
+    for entry in cycles:
+        assert SEED_PASS_KEYS <= set(entry["before"]) and SEED_PASS_KEYS <= set(entry["after"])
+        assert entry["improvement"] == pytest.approx(entry["after"]["mean_score"] - entry["before"]["mean_score"])
+        assert entry["before"]["total_generated"] == 5 * 3
+        assert "train_loss" in entry
+
+    lines = read_candidates(run)
+    assert len(lines) == 2 * 2 * 5 * 3  # cycles x passes x tasks x candidates
+    for line in lines:
+        assert {"cycle", "phase", "task", "command", "reconstruction", "components", "score", "accepted"} <= set(line)
+        assert set(line["components"]) == {"embed", "overlap", "difflib", "self_rating"}
+        assert line["accepted"] == (line["reason"] is None)
+    # the per-cycle numbers are exactly what the candidate lines say
+    for entry in cycles:
+        before = [c for c in lines if c["cycle"] == entry["cycle"] and c["phase"] == "before"]
+        assert entry["before"]["accepted"] == sum(c["accepted"] for c in before)
+        assert entry["before"]["mean_score"] == pytest.approx(sum(c["score"] for c in before) / len(before), abs=1e-5)
+
+    results = json.loads((run / RESULTS).read_text())
+    assert results["summary"]["cycles_completed"] == 2
+    assert json.loads((run / SETTINGS).read_text())["threshold"] == 0.3
+
+
+def test_trains_on_the_before_pool_with_the_generation_prompt(tmp_path, fake_backend):
+    engine, recorder = make_engine(tmp_path, fake_backend, cycles=1)
+    engine.run()
+    lines = read_candidates(tmp_path / "run")
+    accepted = [c for c in lines if c["phase"] == "before" and c["accepted"]]
+    assert accepted, "the fake backend should produce some accepted candidates at threshold 0.3"
+    [pairs] = fake_backend.trained
+    assert [p.completion for p in pairs] == [c["command"] for c in accepted]
+    for pair, line in zip(pairs, accepted):
+        assert line["task"] in pair.prompt and pair.prompt.endswith("<assistant>")
+    done = recorder.of(ev.TrainingDone)[0]
+    assert done.examples == len(accepted) and done.mean_loss is not None
+    assert len(recorder.of(ev.TrainingStep)) == done.steps
+
+
+def test_generation_is_batched(tmp_path, fake_backend):
+    engine, _ = make_engine(tmp_path, fake_backend, cycles=1, tasks=5, gen_batch_size=2)
+    engine.run()
+    forward = [n for kind, n in fake_backend.calls if kind == "forward"]
+    inverse = [n for kind, n in fake_backend.calls if kind == "inverse"]
+    assert forward == [2, 2, 1] * 2  # one call per batch of tasks, both passes
+    assert inverse == [6, 6, 3] * 2  # every candidate of a batch inverted in one call
+
+
+def test_empty_pool_skips_training_but_still_checkpoints(tmp_path, fake_backend):
+    engine, recorder = make_engine(tmp_path, fake_backend, cycles=1, threshold=1.0)
+    engine.run()
+    assert fake_backend.trained == []
+    assert recorder.of(ev.TrainingDone)[0].mean_loss is None
+    assert (tmp_path / "run" / "checkpoint_cycle_1").is_dir()
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert progress["history"]["cycles"][0]["train_loss"] is None
+
+
+def test_stop_at_batch_boundary_keeps_scored_candidates(tmp_path, fake_backend):
+    control = RunControl(0.3, build_settings(output=tmp_path).weights)
+
+    def stop_after_first_batch(event):
+        recorder(event)
+        if isinstance(event, ev.BatchDone):
+            control.request_stop()
+
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control)
+    engine.emit = stop_after_first_batch
+    assert engine.run() == "stopped"
+    lines = read_candidates(tmp_path / "run")
+    assert len(lines) == 2 * 3  # exactly the first batch, nothing lost, nothing after
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert progress["status"] == "stopped" and progress["last_completed_cycle"] == 0
+    assert recorder.of(ev.RunFinished)[0].status == "stopped"
+
+
+def test_pause_blocks_at_the_next_batch_and_resume_continues(tmp_path, fake_backend):
+    control = RunControl(0.3, build_settings(output=tmp_path).weights)
+    paused_at = threading.Event()
+
+    def pause_after_first_batch(event):
+        if isinstance(event, ev.BatchDone) and not paused_at.is_set():
+            control.pause()
+            paused_at.set()
+
+    engine, _ = make_engine(tmp_path, fake_backend, control=control, cycles=1)
+    engine.emit = pause_after_first_batch
+    worker = threading.Thread(target=engine.run)
+    worker.start()
+    assert paused_at.wait(5)
+    worker.join(0.3)
+    assert worker.is_alive() and control.paused
+    assert len(read_candidates(tmp_path / "run")) == 6  # the batch before the pause is on disk
+    control.resume()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert len(read_candidates(tmp_path / "run")) == 2 * 5 * 3
+
+
+def test_threshold_change_applies_from_the_next_batch(tmp_path, fake_backend):
+    control = RunControl(1.0, build_settings(output=tmp_path).weights)  # nothing passes at first
+
+    def lower_after_first_batch(event):
+        if isinstance(event, ev.BatchDone) and event.phase == "before" and event.tasks_done == 2:
+            control.set_threshold(0.0)
+
+    engine, _ = make_engine(tmp_path, fake_backend, control=control, cycles=1, threshold=1.0)
+    engine.emit = lower_after_first_batch
+    engine.run()
+    lines = [c for c in read_candidates(tmp_path / "run") if c["phase"] == "before"]
+    assert {c["threshold"] for c in lines[:6]} == {1.0} and {c["threshold"] for c in lines[6:]} == {0.0}
+    assert not any(c["accepted"] for c in lines[:6])
+    assert all(c["accepted"] or c["reason"] for c in lines[6:])
+    assert any(c["accepted"] for c in lines[6:])
+
+
+def test_existing_run_directory_is_refused(tmp_path, fake_backend):
+    engine, _ = make_engine(tmp_path, fake_backend, cycles=1)
+    engine.run()
+    with pytest.raises(RunDirectoryError, match="already holds a run"):
+        RunLog.create(tmp_path / "run")
