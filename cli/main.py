@@ -88,6 +88,7 @@ def run(
     from inversion_tui.loop.control import RunControl
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog
+    from inversion_tui.models import check_names
     from inversion_tui.tasks import load_packs
 
     with user_errors():
@@ -98,6 +99,7 @@ def run(
             seed=seed, weights=_weights(weights, self_rating),
         )
         task_pack = load_packs(settings.pack)  # fail on a bad pack before minutes of model loading
+        check_names(settings.model, settings.embedder)
         runlog = RunLog.create(settings.output)
         if not headless:
             typer.echo("note: the TUI is not built yet; running headless", err=True)

@@ -109,6 +109,14 @@ def _resolve_path_or_hub_id(name: str, what: str) -> str:
     return name
 
 
+def check_names(model: str, embedder: str) -> None:
+    """Cheap checks (no loading) so a mistyped path fails before a run directory is made."""
+    if model.lower() not in GENERATOR_ALIASES:
+        _resolve_path_or_hub_id(model, "model")
+    if embedder.lower() not in EMBEDDER_ALIASES:
+        _resolve_path_or_hub_id(embedder, "embedder")
+
+
 def resolve_device() -> str:
     import torch
 

@@ -1,0 +1,117 @@
+"""The command line: bad input is one line on stderr and exit 2; `score --json` on the real model."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def assert_one_line_error(result, expected: str):
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    # progress lines may come first (e.g. "loading ..."); the error is one line, and the last
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
+    assert expected in errors[0], errors[0]
+
+
+@pytest.fixture
+def broken_pack(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("templates:\n  - task: Scan {port}\n")
+    return path
+
+
+BAD_RUN_INPUT = [
+    (["--threshold", "1.5"], "--threshold: Input should be less than or equal to 1"),
+    (["--threshold", "-0.1"], "--threshold"),
+    (["--cycles", "0"], "--cycles: Input should be greater than or equal to 1"),
+    (["--tasks", "0"], "--tasks"),
+    (["--candidates", "0"], "--candidates"),
+    (["--quant", "8bit"], "--quant"),
+    (["--weights", "bogus=1"], "unknown component 'bogus'"),
+    (["--weights", "embed"], "expected name=value"),
+    (["--weights", "embed=0,overlap=0,difflib=0"], "at least one weight must be > 0"),
+    (["--pack", "nope"], "unknown task pack 'nope'"),
+]
+
+
+@pytest.mark.parametrize("args,expected", BAD_RUN_INPUT, ids=[" ".join(a) for a, _ in BAD_RUN_INPUT])
+def test_bad_run_input_is_one_line_and_exit_2(tmp_path, args, expected):
+    result = invoke("run", "--headless", "--output", str(tmp_path / "out"), *args)
+    assert_one_line_error(result, expected)
+    assert not (tmp_path / "out").exists()  # validated before anything is written
+
+
+def test_broken_pack_names_file_and_line(tmp_path, broken_pack):
+    result = invoke("run", "--headless", "--output", str(tmp_path / "out"), "--pack", str(broken_pack))
+    assert_one_line_error(result, f"{broken_pack}:2: unknown slot {{port}}")
+
+
+def test_unwritable_output(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = invoke("run", "--headless", "--output", str(blocker / "run"))
+    assert_one_line_error(result, "cannot write to")
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "progress.json").write_text('{"last_completed_cycle": 3}')
+    result = invoke("run", "--headless", "--output", str(run))
+    assert_one_line_error(result, "already holds a run")
+    assert json.loads((run / "progress.json").read_text()) == {"last_completed_cycle": 3}
+
+
+@pytest.mark.parametrize("model,expected", [
+    ("/no/such/model/dir", "no such directory"),
+    ("no-such-org/no-such-model-xyz", "cannot load model 'no-such-org/no-such-model-xyz'"),
+])
+def test_unknown_model_offline(tmp_path, model, expected):
+    result = invoke("run", "--headless", "--output", str(tmp_path / "out"), "--model", model)
+    assert_one_line_error(result, expected)
+
+
+def test_bad_model_path_is_refused_before_the_run_directory_exists(tmp_path):
+    result = invoke("run", "--headless", "--output", str(tmp_path / "out"), "--embedder", "./missing-embedder")
+    assert_one_line_error(result, "embedder './missing-embedder': no such directory")
+    assert not (tmp_path / "out").exists()
+
+
+def test_type_errors_are_usage_errors_not_tracebacks():
+    result = invoke("run", "--cycles", "many")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_score_json_with_the_real_model():
+    result = invoke("score", "Scan port 80 on 192.168.1.1", "nmap -p 80 192.168.1.1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"task", "command", "reconstruction", "components", "score", "flags", "accepted"} <= set(data)
+    assert set(data["components"]) == {"embed", "overlap", "difflib", "self_rating"}
+    assert all(v is None or 0 <= v <= 1 for v in data["components"].values())
+    assert data["reconstruction"] and data["flags"] == []
+    assert data["accepted"] == (data["score"] >= 0.5)
+
+
+def test_score_flags_a_gamed_command():
+    result = invoke("score", "Scan port 80 on 192.168.1.1", 'echo "scan port 80 on 192.168.1.1"', "--json")
+    data = json.loads(result.stdout)
+    assert data["flags"] == ["copies_task"] and data["accepted"] is False
+
+
+def test_score_human_output_lists_every_component():
+    result = invoke("score", "Count the lines in notes.txt", "wc -l notes.txt")
+    assert result.exit_code == 0, result.output
+    for word in ("reconstruction", "embed", "overlap", "difflib", "self_rating", "score"):
+        assert word in result.stdout

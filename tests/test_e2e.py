@@ -1,0 +1,67 @@
+"""End to end with the real bundled model, through the real CLI, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def check_run_directory(run: Path, tasks: int, candidates: int, quant: str) -> None:
+    for name in ("settings.json", "candidates.jsonl", "progress.json", "self_improvement_results.json"):
+        assert (run / name).is_file(), name
+    progress = json.loads((run / "progress.json").read_text())
+    assert progress["last_completed_cycle"] == 1 and progress["status"] == "finished"
+    assert progress["backend"]["quant"] == quant
+    [cycle] = progress["history"]["cycles"]
+    for phase in ("before", "after"):
+        assert cycle[phase]["total_generated"] == tasks * candidates
+        assert 0 <= cycle[phase]["acceptance_rate"] <= 1 and 0 <= cycle[phase]["mean_score"] <= 1
+    lines = [json.loads(line) for line in (run / "candidates.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 * tasks * candidates
+    assert all(0 <= line["score"] <= 1 for line in lines)
+    assert cycle["train_examples"] == sum(line["accepted"] for line in lines if line["phase"] == "before")
+    assert cycle["train_examples"] > 0 and cycle["train_loss"] is not None and cycle["train_loss"] > 0
+    results = json.loads((run / "self_improvement_results.json").read_text())
+    assert results["summary"]["cycles_completed"] == 1
+
+
+def check_adapter_reloads_and_was_trained(run: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from inversion_tui.models import ensure_bundled_generator
+
+    checkpoint = run / "checkpoint_cycle_1"
+    assert (checkpoint / "adapter_config.json").is_file()
+    base = AutoModelForCausalLM.from_pretrained(ensure_bundled_generator())
+    model = PeftModel.from_pretrained(base, checkpoint)
+    lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
+    assert lora_b, "no LoRA weights in the adapter"
+    # LoRA B starts at zero: non-zero B means training changed the adapter
+    assert any(p.abs().sum().item() > 0 for p in lora_b)
+    assert all(torch.isfinite(p).all() for p in lora_b)
+
+
+@pytest.mark.parametrize("quant", ["none", "4bit"])
+def test_one_cycle_headless_run(tmp_path, quant):
+    run = tmp_path / f"run-{quant}"
+    result = run_cli("run", "--headless", "--cycles", "1", "--tasks", "4", "--candidates", "2",
+                     "--threshold", "0", "--max-new-tokens", "24", "--quant", quant, "--output", str(run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "finished: 1 cycle(s) completed" in result.stderr
+    check_run_directory(run, tasks=4, candidates=2, quant=quant)
+    check_adapter_reloads_and_was_trained(run)
