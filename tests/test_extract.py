@@ -30,6 +30,12 @@ CASES = [
         "ls -R",
     ),
     ("Here's a Python function that does the job:\n\n```python\nimport os\nimport subprocess\n", "import os"),
+    (
+        'telnet 10.0.0.0/24 awk -v "10.0.0.0/24 ""  \necho "Example.org"\n```\n\nThis command uses `and',
+        'telnet 10.0.0.0/24 awk -v "10.0.0.0/24 ""',
+    ),
+    ("usage: /usr/share/wordlists/dirb/common.txt /usr/local/bin/bake list-usage\n```",
+     "usage: /usr/share/wordlists/dirb/common.txt /usr/local/bin/bake list-usage"),
     ("find . -name '*.py'", "find . -name '*.py'"),
     ('grep "a" "b"', 'grep "a" "b"'),
     ("", ""),
@@ -45,3 +51,15 @@ def test_extracts_one_clean_command(raw, expected):
 def test_result_is_a_single_line():
     raw = "ls -la /tmp\nrm -rf /\necho done"
     assert extract_command(raw) == "ls -la /tmp"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_extraction_never_crashes_and_returns_one_line(raw):
+    command = extract_command(raw)
+    assert isinstance(command, str)
+    assert "\n" not in command and "\r" not in command
+    assert command == command.strip()

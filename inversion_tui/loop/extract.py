@@ -32,7 +32,11 @@ def extract_command(raw: str) -> str:
         return ""
     block = _first_fenced_block(text)
     if block is not None:
-        return _clean_line(_first_command_line(block))
+        # A fence wins unless the reply opens with a command before it: then the fence is a
+        # stray closer ("cmd\n```\nThis command ...") and its "body" is prose.
+        lead = _first_command_line(text[: text.find("```")])
+        if not lead or lead.endswith(":") or _PROSE_START.match(lead):
+            return _clean_line(_first_command_line(block))
     line = _first_command_line(text)
     if _PROSE_START.match(line):
         code = _best_inline_code(text)
