@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from inversion_tui.loop.backend import Backend
+from inversion_tui.loop.chat import few_shot_messages
 from inversion_tui.loop.extract import extract_command
 from inversion_tui.tasks import Example
 
@@ -23,12 +24,7 @@ class GeneratedCommand:
 
 def forward_messages(task: str, examples: Sequence[Example]) -> list[dict[str, str]]:
     """The forward chat. Takes the task *text* only: references can never reach it."""
-    messages = [{"role": "system", "content": FORWARD_SYSTEM}]
-    for example in examples:
-        messages.append({"role": "user", "content": example.task})
-        messages.append({"role": "assistant", "content": example.command})
-    messages.append({"role": "user", "content": task})
-    return messages
+    return few_shot_messages(FORWARD_SYSTEM, ((e.task, e.command) for e in examples), task)
 
 
 def forward_prompt(backend: Backend, task: str, examples: Sequence[Example]) -> str:

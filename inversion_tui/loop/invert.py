@@ -10,6 +10,7 @@ import re
 from typing import Sequence
 
 from inversion_tui.loop.backend import Backend
+from inversion_tui.loop.chat import few_shot_messages
 from inversion_tui.tasks import Example
 
 INVERSE_SYSTEM = (
@@ -21,12 +22,8 @@ _LEAD_IN = re.compile(r"^(?:task|the task is|answer|description)\s*[:\-]\s*", re
 
 
 def inverse_messages(command: str, examples: Sequence[Example]) -> list[dict[str, str]]:
-    messages = [{"role": "system", "content": INVERSE_SYSTEM}]
-    for example in examples:
-        messages.append({"role": "user", "content": example.command})
-        messages.append({"role": "assistant", "content": example.task})
-    messages.append({"role": "user", "content": command})
-    return messages
+    # the demonstrations run backwards: command in, task out
+    return few_shot_messages(INVERSE_SYSTEM, ((e.command, e.task) for e in examples), command)
 
 
 def inverse_prompt(backend: Backend, command: str, examples: Sequence[Example]) -> str:
