@@ -76,8 +76,10 @@ class HeadlessConsole:
         self.log(f"run {e.output}: model {e.model} ({e.quant}) on {e.device}, {e.cycles} cycle(s)", "bold")
 
     def on_PhaseStarted(self, e: ev.PhaseStarted) -> None:
-        unit = "examples" if e.phase == "training" else "tasks"
-        self._new_bar(f"cycle {e.cycle}/{self.cycles} {e.phase} ({unit})", e.total)
+        self._new_bar(f"cycle {e.cycle}/{self.cycles} {e.phase} (tasks)", e.total)
+
+    def on_TrainingStarted(self, e: ev.TrainingStarted) -> None:
+        self._new_bar(f"cycle {e.cycle}/{self.cycles} training ({e.examples} pairs)", e.examples)
 
     def on_BatchDone(self, e: ev.BatchDone) -> None:
         self.progress.update(self.task_id, completed=e.tasks_done)
@@ -92,7 +94,8 @@ class HeadlessConsole:
 
     def on_TrainingDone(self, e: ev.TrainingDone) -> None:
         if e.mean_loss is not None:
-            self.log(f"cycle {e.cycle}: trained on {e.examples} pairs, {e.steps} steps, mean loss {e.mean_loss:.4f}")
+            kind = "train-now step" if e.manual else "trained"
+            self.log(f"cycle {e.cycle}: {kind} on {e.examples} pairs, {e.steps} steps, mean loss {e.mean_loss:.4f}")
 
     def on_CheckpointSaved(self, e: ev.CheckpointSaved) -> None:
         self.log(f"saved adapter {e.path}")

@@ -159,3 +159,88 @@ def test_existing_run_directory_is_refused(tmp_path, fake_backend):
     engine.run()
     with pytest.raises(RunDirectoryError, match="already holds a run"):
         RunLog.create(tmp_path / "run")
+
+
+def test_paused_event_is_emitted_only_when_the_engine_blocks(tmp_path, fake_backend):
+    control = RunControl(0.3, build_settings(output=tmp_path).weights)
+
+    def pause_then_resume(event):
+        recorder(event)
+        if isinstance(event, ev.BatchDone) and not recorder.of(ev.Paused):
+            control.pause()
+        if isinstance(event, ev.Paused):
+            control.resume()  # from the engine thread itself: resume is seen at the wait
+
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control, cycles=1)
+    engine.emit = pause_then_resume
+    engine.run()
+    kinds = [type(e).__name__ for e in recorder.events]
+    assert kinds.count("Paused") == 1 and kinds.count("Resumed") == 1
+    assert kinds.index("Resumed") == kinds.index("Paused") + 1
+
+
+def test_threshold_change_is_logged_in_progress_before_the_next_batch(tmp_path, fake_backend):
+    control = RunControl(0.3, build_settings(output=tmp_path).weights)
+    progress_at_second_batch = {}
+
+    def change_then_look(event):
+        recorder(event)
+        if isinstance(event, ev.BatchDone) and event.tasks_done == 2 and event.phase == "before":
+            control.set_threshold(0.45)
+        if isinstance(event, ev.ThresholdChanged):
+            progress_at_second_batch.update(json.loads((tmp_path / "run" / PROGRESS).read_text()))
+
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control, cycles=1)
+    engine.emit = change_then_look
+    engine.run()
+    [changed] = recorder.of(ev.ThresholdChanged)
+    assert (changed.old, changed.new) == (0.3, 0.45)
+    [logged] = progress_at_second_batch["threshold_changes"]
+    assert (logged["from"], logged["to"]) == (0.3, 0.45) and progress_at_second_batch["threshold"] == 0.45
+    final = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert len(final["threshold_changes"]) == 1 and final["history"]["cycles"][0]["threshold"] == 0.45
+
+
+def test_train_now_trains_the_pool_so_far_and_never_twice(tmp_path, fake_backend):
+    control = RunControl(0.0, build_settings(output=tmp_path).weights)
+
+    def train_after_first_batch(event):
+        recorder(event)
+        if isinstance(event, ev.BatchDone) and event.tasks_done == 2 and event.phase == "before":
+            control.request_train_now()
+
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control, cycles=1, threshold=0.0)
+    engine.emit = train_after_first_batch
+    engine.run()
+    manual, end_of_pass = fake_backend.trained
+    first_batch = [c for c in read_candidates(tmp_path / "run") if c["phase"] == "before" and c["batch"] == 0]
+    assert [p.completion for p in manual] == [c["command"] for c in first_batch if c["accepted"]]
+    assert not {p.completion for p in manual} & {p.completion for p in end_of_pass}
+    done = recorder.of(ev.TrainingDone)
+    assert [d.manual for d in done] == [True, False] and done[0].mean_loss is not None
+    entry = json.loads((tmp_path / "run" / PROGRESS).read_text())["history"]["cycles"][0]
+    assert entry["manual_trainings"][0]["examples"] == len(manual)
+    assert entry["train_examples"] == len(end_of_pass)
+
+
+def test_train_now_in_the_after_pass_explains_why_nothing_happens(tmp_path, fake_backend):
+    control = RunControl(0.0, build_settings(output=tmp_path).weights)
+
+    def train_in_after_pass(event):
+        recorder(event)
+        if isinstance(event, ev.BatchDone) and event.phase == "after" and event.tasks_done == 2:
+            control.request_train_now()
+
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control, cycles=1, threshold=0.0)
+    engine.emit = train_in_after_pass
+    engine.run()
+    assert len(fake_backend.trained) == 1
+    assert any("train now" in e.message for e in recorder.of(ev.Log))
+
+
+def test_stop_saves_the_adapter(tmp_path, fake_backend):
+    control = RunControl(0.3, build_settings(output=tmp_path).weights)
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control)
+    control.request_stop()
+    assert engine.run() == "stopped"
+    assert (tmp_path / "run" / "checkpoint_stopped" / "adapter_config.json").is_file()

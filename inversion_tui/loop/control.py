@@ -7,6 +7,8 @@ scored before a pause or stop is already on disk.
 from __future__ import annotations
 
 import threading
+import time
+from typing import Callable
 
 
 class RunStopped(Exception):
@@ -21,6 +23,8 @@ class RunControl:
         self._stop = threading.Event()
         self._threshold = threshold
         self._weights = dict(weights)
+        self._train_now = threading.Event()
+        self._threshold_changes: list[dict] = []
 
     # --- written by the UI thread
     def pause(self) -> None:
@@ -37,7 +41,15 @@ class RunControl:
         if not 0.0 <= value <= 1.0:
             raise ValueError("threshold must be within [0, 1]")
         with self._lock:
+            if value == self._threshold:
+                return
+            self._threshold_changes.append(
+                {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": self._threshold, "to": value}
+            )
             self._threshold = value
+
+    def request_train_now(self) -> None:
+        self._train_now.set()
 
     def set_weights(self, weights: dict[str, float]) -> None:
         with self._lock:
@@ -62,8 +74,28 @@ class RunControl:
         with self._lock:
             return dict(self._weights)
 
-    def checkpoint(self) -> None:
-        """Called by the engine between batches: block while paused, raise if stopped."""
-        self._resume.wait()
+    @property
+    def threshold_changes(self) -> list[dict]:
+        with self._lock:
+            return list(self._threshold_changes)
+
+    def take_train_now(self) -> bool:
+        """True once per request: the engine consumes it when it acts on it."""
+        if self._train_now.is_set():
+            self._train_now.clear()
+            return True
+        return False
+
+    def checkpoint(
+        self, on_pause: Callable[[], None] = lambda: None, on_resume: Callable[[], None] = lambda: None
+    ) -> None:
+        """Called by the engine between batches: block while paused, raise if stopped.
+
+        on_pause runs only when the engine really blocks, so a UI can say PAUSED truthfully.
+        """
+        if not self._resume.is_set():
+            on_pause()
+            self._resume.wait()
+            on_resume()
         if self._stop.is_set():
             raise RunStopped()

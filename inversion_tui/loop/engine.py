@@ -38,6 +38,7 @@ class ScoredCandidate:
     flags: tuple[str, ...]
     accepted: bool = False
     reason: str | None = None
+    trained: bool = False  # already in a training step (train-now), so not trained twice
 
     @property
     def task(self) -> str:
@@ -92,6 +93,10 @@ class Engine:
         self.rng = random.Random(self.settings.seed)
         self.examples = self.pack.examples[: self.settings.few_shot]
         self.started_at = time.time()
+        self.manual_trainings: list[dict[str, Any]] = []
+        self._threshold_changes_seen = 0
+        self._before_pass: list[ScoredCandidate] = []  # this cycle's BEFORE pass so far
+        self._cycle = 0
 
     # ------------------------------------------------------------------ run
 
@@ -107,6 +112,10 @@ class Engine:
         except RunStopped:
             status = "stopped"
             self.emit(ev.Log("warning", "stopped at a batch boundary; scored candidates are saved"))
+            # The adapter as it is now, so a stop never loses a training step.
+            stopped = self.runlog.directory / "checkpoint_stopped"
+            self.backend.save_adapter(stopped)
+            self.emit(ev.CheckpointSaved(self._cycle, str(stopped)))
         self.write_progress(status)
         if status == "finished":
             self.runlog.write_results(self.results())
@@ -115,9 +124,11 @@ class Engine:
 
     def run_cycle(self, cycle: int) -> dict[str, Any]:
         started = time.time()
+        self._cycle = cycle
+        self._before_pass = []
         before = self.run_pass(cycle, "before")
-        pool = [c for c in before if c.accepted]
-        training = self.train(cycle, pool)
+        self.boundary(cycle, "before")
+        training = self.train(cycle, self.untrained_pool(), manual=False)
         checkpoint = self.runlog.checkpoint_dir(cycle)
         self.backend.save_adapter(checkpoint)
         self.emit(ev.CheckpointSaved(cycle, str(checkpoint)))
@@ -131,6 +142,7 @@ class Engine:
             "train_loss": training["mean_loss"],
             "train_examples": training["examples"],
             "train_steps": training["steps"],
+            "manual_trainings": [m for m in self.manual_trainings if m["cycle"] == cycle],
             "threshold": self.control.threshold,
             "weights": self.control.weights,
             "checkpoint": checkpoint.name,
@@ -147,9 +159,9 @@ class Engine:
         s = self.settings
         instances = self.pack.sample(s.tasks, self.rng)  # a fresh sample for every pass
         self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
-        candidates: list[ScoredCandidate] = []
+        candidates = self._before_pass if phase == "before" else []
         for batch_index, start in enumerate(range(0, len(instances), s.gen_batch_size)):
-            self.control.checkpoint()
+            self.boundary(cycle, phase)
             batch = instances[start : start + s.gen_batch_size]
             new = self.score_batch(cycle, phase, batch_index, batch)
             candidates.extend(new)
@@ -157,11 +169,36 @@ class Engine:
             for candidate, reason in zip(candidates, decide(candidates, threshold)):
                 candidate.accepted, candidate.reason = reason is None, reason
             self.runlog.append_candidates(c.record(threshold) for c in new)
-            for c in new:
+            first_index = len(candidates) - len(new)
+            for offset, c in enumerate(new):
                 self.emit(ev.CandidateScored(cycle, phase, c.task, c.command, c.reconstruction, c.components,
-                                             c.score, c.flags, c.accepted))
+                                             c.score, c.flags, c.accepted, c.reason, first_index + offset,
+                                             c.instance.tool))
             self.emit(ev.BatchDone(cycle, phase, start + len(batch), len(instances)))
         return candidates
+
+    def boundary(self, cycle: int, phase: ev.Phase) -> None:
+        """Between batches: honour pause and stop, log threshold changes, run a train-now request."""
+        self.control.checkpoint(
+            on_pause=lambda: self.emit(ev.Paused(cycle, phase)),
+            on_resume=lambda: self.emit(ev.Resumed(cycle, phase)),
+        )
+        changes = self.control.threshold_changes
+        if len(changes) > self._threshold_changes_seen:
+            self.write_progress("running")  # the change is on disk before anyone is told of it
+            for change in changes[self._threshold_changes_seen :]:
+                self.emit(ev.ThresholdChanged(cycle, change["from"], change["to"]))
+            self._threshold_changes_seen = len(changes)
+        if self.control.take_train_now():
+            pool = self.untrained_pool()
+            if pool:
+                self.train(cycle, pool, manual=True)
+            else:
+                self.emit(ev.Log("warning", "train now: no untrained accepted candidates in this cycle's "
+                                            "BEFORE pass yet (the AFTER pass only measures)"))
+
+    def untrained_pool(self) -> list[ScoredCandidate]:
+        return [c for c in self._before_pass if c.accepted and not c.trained]
 
     def score_batch(
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
@@ -188,13 +225,12 @@ class Engine:
 
     # ------------------------------------------------------------------ training
 
-    def train(self, cycle: int, pool: Sequence[ScoredCandidate]) -> dict[str, Any]:
+    def train(self, cycle: int, pool: Sequence[ScoredCandidate], manual: bool) -> dict[str, Any]:
         s = self.settings
-        self.control.checkpoint()
-        self.emit(ev.PhaseStarted(cycle, "training", len(pool)))
+        self.emit(ev.TrainingStarted(cycle, len(pool), manual))
         if not pool:
-            self.emit(ev.Log("warning", f"cycle {cycle}: no accepted candidates, training skipped"))
-            self.emit(ev.TrainingDone(cycle, 0, 0, None))
+            self.emit(ev.Log("warning", f"cycle {cycle}: no untrained accepted candidates, training skipped"))
+            self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
             return {"mean_loss": None, "examples": 0, "steps": 0}
         # The prompt is the exact forward prompt the command was generated under.
         pairs = [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
@@ -202,8 +238,14 @@ class Engine:
             pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=s.seed + cycle,
             on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
         )
-        self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss))
-        return {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps}
+        for candidate in pool:
+            candidate.trained = True
+        self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual))
+        summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps}
+        if manual:
+            self.manual_trainings.append({"cycle": cycle, **summary, "threshold": self.control.threshold,
+                                          "weights": self.control.weights})
+        return summary
 
     # ------------------------------------------------------------------ files
 
@@ -213,6 +255,8 @@ class Engine:
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "status": status,
             "backend": self.backend.description,
+            "threshold": self.control.threshold,
+            "threshold_changes": self.control.threshold_changes,
             "history": {"cycles": self.history},
         })
 

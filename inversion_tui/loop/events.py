@@ -21,8 +21,8 @@ class RunStarted:
 @dataclass(frozen=True)
 class PhaseStarted:
     cycle: int
-    phase: str  # "before", "training" or "after"
-    total: int  # tasks (before/after) or training examples
+    phase: Phase
+    total: int  # tasks in this pass
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class CandidateScored:
     score: float
     flags: tuple[str, ...]
     accepted: bool
+    reason: str | None = None  # why it was not accepted; None when accepted
+    index: int = 0  # position in its pass, so a consumer can re-run selection in engine order
+    tool: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,13 @@ class BatchDone:
     phase: Phase
     tasks_done: int
     tasks_total: int
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    cycle: int
+    examples: int
+    manual: bool  # True for a "train now" request, False for the end-of-pass step
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,26 @@ class TrainingDone:
     examples: int
     steps: int
     mean_loss: float | None  # None when the accepted pool was empty
+    manual: bool = False
+
+
+@dataclass(frozen=True)
+class Paused:
+    cycle: int
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class Resumed:
+    cycle: int
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class ThresholdChanged:
+    cycle: int
+    old: float
+    new: float
 
 
 @dataclass(frozen=True)
@@ -88,8 +118,8 @@ class Log:
 
 
 Event = (
-    RunStarted | PhaseStarted | CandidateScored | BatchDone | TrainingStep
-    | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log
+    RunStarted | PhaseStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
+    | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log | Paused | Resumed | ThresholdChanged
 )
 EventSink = Callable[[Event], None]
 
