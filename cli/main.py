@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -79,7 +80,7 @@ def run(
     seed: int = typer.Option(0, help="Random seed."),
     weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2"),
     self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score."),
-    headless: bool = typer.Option(False, "--headless", help="Rich progress in the terminal instead of the TUI."),
+    headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate."),
 ) -> None:
     """Run the inversion loop."""
@@ -101,8 +102,12 @@ def run(
         task_pack = load_packs(settings.pack)  # fail on a bad pack before minutes of model loading
         check_names(settings.model, settings.embedder)
         runlog = RunLog.create(settings.output)
+        if not headless and not sys.stdout.isatty():
+            typer.echo("note: stdout is not a terminal; running headless", err=True)
+            headless = True
         if not headless:
-            typer.echo("note: the TUI is not built yet; running headless", err=True)
+            _run_tui(settings, task_pack, runlog)
+            return
         with HeadlessConsole(verbose=verbose) as console:
             backend = HFBackend.load(settings, log=console.log)
             control = RunControl(settings.threshold, settings.weights)
@@ -111,6 +116,22 @@ def run(
                 status = engine.run()
     if status == "stopped":
         raise typer.Exit(130)
+
+
+def _run_tui(settings, task_pack, runlog) -> None:
+    from inversion_tui.tui.app import create_app
+
+    tui = create_app(settings, task_pack, runlog)
+    tui.run()
+    if tui.failure:
+        typer.echo(f"error: {tui.failure}", err=True)
+        raise typer.Exit(EXIT_USAGE if tui.return_code == EXIT_USAGE else 1)
+    if tui.forced:
+        # Forced quit while the engine is inside a model call: the worker thread cannot be
+        # interrupted, and everything scored is already on disk (fsynced per batch).
+        typer.echo(f"forced quit; scored candidates are saved in {runlog.directory}", err=True)
+        os._exit(130)
+    typer.echo(f"{tui.finished_status or 'stopped'}: outputs in {runlog.directory}", err=True)
 
 
 @app.command()

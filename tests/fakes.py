@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -27,7 +28,8 @@ def _last_user_message(prompt: str) -> str:
 class FakeBackend:
     description = {"model": "fake", "quant": "none", "device": "cpu"}
 
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay  # seconds per model call, to give UI tests a run that takes time
         self.calls: list[tuple[str, int]] = []  # (kind, number of prompts) per complete() call
         self.trained: list[list[TrainingPair]] = []
         self.saved: list[Path] = []
@@ -38,6 +40,7 @@ class FakeBackend:
     def complete(self, prompts: Sequence[str], *, num_return_sequences, temperature, max_new_tokens):
         kind = "forward" if FORWARD_SYSTEM in prompts[0] else "inverse" if INVERSE_SYSTEM in prompts[0] else "rating"
         self.calls.append((kind, len(prompts)))
+        time.sleep(self.delay)
         out = []
         for prompt in prompts:
             text = _last_user_message(prompt)

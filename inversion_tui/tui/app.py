@@ -1,0 +1,327 @@
+"""The workbench app: streams the loop live, and pauses, re-thresholds, trains now and quits it.
+
+The engine runs in a thread worker and talks to the UI only through EngineEvent messages;
+the UI talks to the engine only through the RunControl, which the engine reads at batch
+boundaries. Widgets are touched on the UI thread only.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from inversion_tui.errors import InversionError
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.control import RunControl
+from inversion_tui.loop.backend import Backend
+from inversion_tui.loop.engine import Engine
+from inversion_tui.loop.runlog import RunLog
+from inversion_tui.settings import RunSettings
+from inversion_tui.tasks import TaskPack
+from inversion_tui.tui.messages import EngineEvent
+from inversion_tui.tui.state import RunState, pass_summary
+from inversion_tui.tui.widgets.candidates import CandidatesTable
+from inversion_tui.tui.widgets.charts import CycleChart, ScoreHistogram
+from inversion_tui.tui.widgets.header import RunHeader
+from inversion_tui.tui.widgets.live import LivePane
+from inversion_tui.tui.widgets.stats import StatsPanel
+from inversion_tui.tui.widgets.threshold import ThresholdScreen
+
+EngineFactory = Callable[[ev.EventSink, RunControl], Engine]
+"""Builds the engine (loading the model) inside the worker thread: (emit, control) -> Engine."""
+
+BackendLoader = Callable[[RunSettings, Callable[[str], None]], Backend]
+"""(settings, log) -> Backend; HFBackend.load in the product, a fake in tests."""
+
+THRESHOLD_STEP = 0.05
+
+
+class InversionApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "inversion-tui"
+    BINDINGS = [
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("plus,equals_sign,right_square_bracket", "threshold_up", "Thr +"),
+        Binding("minus,left_square_bracket", "threshold_down", "Thr -"),
+        Binding("t", "type_threshold", "Threshold…"),
+        Binding("n", "train_now", "Train now"),
+        Binding("c", "show_tab('candidates')", "Table"),
+        Binding("g", "show_tab('charts')", "Charts"),
+        Binding("l", "show_tab('log')", "Log"),
+        Binding("q", "quit_run", "Quit"),
+    ]
+
+    def __init__(self, settings: RunSettings, engine_factory: EngineFactory,
+                 clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.settings = settings
+        self.engine_factory = engine_factory
+        self.control = RunControl(settings.threshold, settings.weights)
+        self.state = RunState(settings.threshold, settings.cycles)
+        self.clock = clock
+        self.started = clock()
+        self.backend = {"model": settings.model, "quant": settings.quant, "device": "…"}
+        self.run_state = "LOADING"  # shown in the header: LOADING, RUNNING, PAUSING…, PAUSED, …
+        self.stop_requested = False
+        self.forced = False
+        self.finished_status: str | None = None
+        self.failure: str | None = None
+        self.log_history: list[str] = []  # the RichLog renders lazily while its tab is hidden
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader()
+        with Horizontal(id="top"):
+            yield LivePane(id="live")
+            yield StatsPanel(id="stats")
+        with TabbedContent(id="bottom", initial="candidates"):
+            with TabPane("Candidates", id="candidates"):
+                yield CandidatesTable(id="table")
+            with TabPane("Charts", id="charts-tab"):
+                with Horizontal(id="charts"):
+                    yield CycleChart(id="cycle-chart")
+                    yield ScoreHistogram(id="histogram")
+            with TabPane("Log", id="log"):
+                yield RichLog(id="log-pane", wrap=True, markup=False, max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LivePane).border_title = "live"
+        self.query_one(StatsPanel).border_title = "stats"
+        self.refresh_all()
+        self.set_interval(1.0, self.refresh_header)
+        self.run_engine()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Pause / resume the loop", "Takes effect at the next batch boundary", self.action_toggle_pause)
+        yield SystemCommand("Raise threshold", f"+{THRESHOLD_STEP}", self.action_threshold_up)
+        yield SystemCommand("Lower threshold", f"-{THRESHOLD_STEP}", self.action_threshold_down)
+        yield SystemCommand("Set threshold…", "Type a value in [0, 1]", self.action_type_threshold)
+        yield SystemCommand("Train now", "Train on the accepted pool so far", self.action_train_now)
+        yield SystemCommand("Show candidates", "Candidates table", lambda: self.action_show_tab("candidates"))
+        yield SystemCommand("Show charts", "Score and acceptance charts", lambda: self.action_show_tab("charts"))
+        yield SystemCommand("Show log", "What the engine says", lambda: self.action_show_tab("log"))
+        yield SystemCommand("Quit the run", "Stop at the next batch boundary and save", self.action_quit_run)
+
+    # ------------------------------------------------------------------ engine worker
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
+    def run_engine(self) -> str:
+        engine = self.engine_factory(self.post_engine_event, self.control)
+        return engine.run()
+
+    def post_engine_event(self, event: ev.Event) -> None:
+        self.post_message(EngineEvent(event))  # thread-safe: the handler runs on the UI thread
+
+    @on(Worker.StateChanged)
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "engine" or event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.failure = str(error) if isinstance(error, InversionError) else f"{type(error).__name__}: {error}"
+        self.log_line(f"engine failed: {self.failure}")
+        if isinstance(error, InversionError):
+            self.exit(return_code=2)  # a user error (bad model, bad directory): the CLI prints it in one line
+            return
+        self.run_state = "FAILED"
+        self.refresh_header()
+        self.notify(self.failure, title="engine failed", severity="error", timeout=30)
+
+    @property
+    def engine_running(self) -> bool:
+        return any(w.group == "engine" and w.is_running for w in self.workers)
+
+    # ------------------------------------------------------------------ events from the engine
+
+    @on(EngineEvent)
+    def engine_event(self, message: EngineEvent) -> None:
+        handler = getattr(self, f"on_engine_{type(message.event).__name__}", None)
+        if handler is not None:
+            handler(message.event)
+
+    def on_engine_RunStarted(self, e: ev.RunStarted) -> None:
+        self.backend = {"model": e.model, "quant": e.quant, "device": e.device}
+        self.run_state = "RUNNING" if not self.control.paused else "PAUSING…"
+        self.log_line(f"run {e.output}: {e.model} ({e.quant}) on {e.device}, {e.cycles} cycle(s)")
+        self.refresh_header()
+
+    def on_engine_PhaseStarted(self, e: ev.PhaseStarted) -> None:
+        if e.cycle != self.state.cycle:
+            self.query_one(CandidatesTable).clear()  # the table holds the current cycle
+        self.state.cycle, self.state.phase, self.state.activity = e.cycle, e.phase, e.phase
+        self.state.tasks_done, self.state.tasks_total = 0, e.total
+        self.refresh_all()
+
+    def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
+        row = self.state.add(e)
+        self.query_one(CandidatesTable).add_candidate(row)
+        self.query_one(LivePane).show(self.state.pass_rows(), self.control.weights)
+
+    def on_engine_BatchDone(self, e: ev.BatchDone) -> None:
+        self.state.tasks_done = e.tasks_done
+        self.query_one(CandidatesTable).newest_first()
+        self.refresh_all()
+
+    def on_engine_TrainingStarted(self, e: ev.TrainingStarted) -> None:
+        self.state.activity = "training"
+        kind = "train now" if e.manual else "training"
+        self.log_line(f"cycle {e.cycle}: {kind} on {e.examples} accepted pairs")
+        self.refresh_header()
+
+    def on_engine_TrainingStep(self, e: ev.TrainingStep) -> None:
+        self.state.tasks_done, self.state.tasks_total = e.step, e.total_steps
+        self.state.last_loss = e.loss
+        self.log_line(f"  step {e.step}/{e.total_steps} loss {e.loss:.4f}")
+        self.refresh_header()
+
+    def on_engine_TrainingDone(self, e: ev.TrainingDone) -> None:
+        if e.mean_loss is not None:
+            self.state.last_loss = e.mean_loss
+            label = "train now" if e.manual else "training"
+            self.log_line(f"cycle {e.cycle}: {label} done, {e.steps} steps, mean loss {e.mean_loss:.4f}")
+            if e.manual:
+                self.notify(f"train now: {e.examples} pairs, loss {e.mean_loss:.4f}", title="trained")
+        self.state.activity = self.state.phase  # back to the pass (train now interrupts one)
+        self.refresh_all()
+
+    def on_engine_CheckpointSaved(self, e: ev.CheckpointSaved) -> None:
+        self.log_line(f"saved adapter {e.path}")
+
+    def on_engine_CycleDone(self, e: ev.CycleDone) -> None:
+        self.state.history.append(e.metrics)
+        m = e.metrics
+        self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f}, "
+                      f"acceptance {m['before']['acceptance_rate']:.0%} -> {m['after']['acceptance_rate']:.0%}")
+        self.query_one(CycleChart).show(self.state.history)
+        self.refresh_all()
+
+    def on_engine_Paused(self, e: ev.Paused) -> None:
+        self.run_state = "PAUSED"
+        self.log_line(f"paused in cycle {e.cycle} ({e.phase}); everything scored is saved")
+        self.refresh_header()
+
+    def on_engine_Resumed(self, e: ev.Resumed) -> None:
+        self.run_state = "STOPPING…" if self.stop_requested else "RUNNING"
+        self.log_line("resumed")
+        self.refresh_header()
+
+    def on_engine_ThresholdChanged(self, e: ev.ThresholdChanged) -> None:
+        self.log_line(f"threshold {e.old:.2f} -> {e.new:.2f} recorded in progress.json")
+
+    def on_engine_Log(self, e: ev.Log) -> None:
+        self.log_line(("warning: " if e.level == "warning" else "") + e.message)
+
+    def on_engine_RunFinished(self, e: ev.RunFinished) -> None:
+        self.finished_status = e.status
+        self.run_state = e.status.upper()
+        self.log_line(f"{e.status}: {e.cycles_completed} cycle(s) completed; outputs in {e.output}")
+        self.refresh_header()
+        if self.stop_requested:
+            self.exit()
+        else:
+            self.notify("run finished: press q to quit", title="done")
+
+    # ------------------------------------------------------------------ actions
+
+    def action_toggle_pause(self) -> None:
+        if self.finished_status or self.stop_requested:
+            return
+        if self.control.paused:
+            self.control.resume()
+            self.run_state = "RUNNING"
+        else:
+            self.control.pause()
+            self.run_state = "PAUSING…"  # PAUSED once the engine reaches a batch boundary
+        self.refresh_header()
+
+    def action_threshold_up(self) -> None:
+        self.set_threshold(self.control.threshold + THRESHOLD_STEP)
+
+    def action_threshold_down(self) -> None:
+        self.set_threshold(self.control.threshold - THRESHOLD_STEP)
+
+    def action_type_threshold(self) -> None:
+        def apply(value: float | None) -> None:
+            if value is not None:
+                self.set_threshold(value)
+
+        self.push_screen(ThresholdScreen(self.control.threshold), apply)
+
+    def set_threshold(self, value: float) -> None:
+        value = round(min(1.0, max(0.0, value)), 4)
+        if value == self.control.threshold:
+            return
+        self.control.set_threshold(value)  # the engine uses it from its next batch
+        changed = self.state.rethreshold(value)  # and the UI shows its effect now, from stored scores
+        self.query_one(CandidatesTable).refresh_verdicts(changed)
+        self.query_one(LivePane).show(self.state.pass_rows(), self.control.weights)
+        self.log_line(f"threshold set to {value:.2f}: {len(changed)} verdict(s) of this pass changed")
+        self.refresh_all()
+
+    def action_train_now(self) -> None:
+        if self.finished_status or self.stop_requested:
+            return
+        self.control.request_train_now()
+        self.log_line("train now requested: it runs at the next batch boundary")
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = "charts-tab" if tab == "charts" else tab
+
+    def action_quit_run(self) -> None:
+        if self.stop_requested or not self.engine_running:
+            self.forced = self.stop_requested and self.engine_running
+            self.exit(return_code=130 if self.forced else 0)
+            return
+        self.stop_requested = True
+        self.control.request_stop()
+        self.run_state = "STOPPING…"
+        self.log_line("stopping at the next batch boundary, then saving (q again to force)")
+        self.refresh_header()
+
+    # ------------------------------------------------------------------ drawing
+
+    def log_line(self, text: str) -> None:
+        self.log_history.append(text)
+        self.query_one("#log-pane", RichLog).write(text)
+
+    def refresh_header(self) -> None:
+        progress = f"{self.state.tasks_done}/{self.state.tasks_total}" if self.state.tasks_total else ""
+        self.query_one(RunHeader).show(
+            model=self.backend["model"], quant=self.backend["quant"], device=self.backend["device"],
+            cycle=self.state.cycle, cycles=self.settings.cycles, phase=self.state.activity, progress=progress,
+            threshold=self.control.threshold, elapsed=self.clock() - self.started, state=self.run_state,
+        )
+
+    def refresh_all(self) -> None:
+        self.refresh_header()
+        current = pass_summary(self.state.pass_rows())
+        self.query_one(StatsPanel).show(current, self.state.phase, self.control.threshold, self.state.last_loss,
+                                        self.state.history)
+        scores = [r.score for r in self.state.cycle_rows()]
+        self.query_one(ScoreHistogram).show(scores, self.control.threshold)
+
+
+def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backend: BackendLoader | None = None,
+               clock: Callable[[], float] = time.monotonic) -> InversionApp:
+    """The one way the CLI and the tests build the app. The model loads inside the worker, so
+    the screen is up at once and the log pane shows the loading."""
+    if load_backend is None:
+        from inversion_tui.hf_backend import HFBackend
+
+        load_backend = HFBackend.load
+
+    def engine_factory(emit: ev.EventSink, control: RunControl) -> Engine:
+        backend = load_backend(settings, lambda message: emit(ev.Log("info", message)))
+        return Engine(settings, backend, pack, runlog, emit=emit, control=control)
+
+    return InversionApp(settings, engine_factory, clock=clock)

@@ -1,0 +1,36 @@
+"""The stats panel: the running pass, the last training loss, and before vs after per cycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+class StatsPanel(Static):
+    def show(self, current: dict[str, Any], phase: str, threshold: float, last_loss: float | None,
+             history: list[dict[str, Any]]) -> None:
+        now = Text()
+        now.append(f"{phase} pass  ", style="bold")
+        now.append(f"{current['accepted']}/{current['total']} accepted ({_pct(current['acceptance_rate'])})\n")
+        now.append(f"mean score {current['mean_score']:.3f}   flagged {current['flagged']}\n")
+        now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
+        cycles = Table(box=None, expand=True, header_style="bold", pad_edge=False)
+        for column in ("cyc", "score b→a", "acc b→a", "loss"):
+            cycles.add_column(column, justify="right", no_wrap=True)
+        for entry in history[-8:]:
+            b, a = entry["before"], entry["after"]
+            loss = entry["train_loss"]
+            cycles.add_row(
+                str(entry["cycle"]), f"{b['mean_score']:.2f}→{a['mean_score']:.2f}",
+                f"{_pct(b['acceptance_rate'])}→{_pct(a['acceptance_rate'])}",
+                "-" if loss is None else f"{loss:.3f}",
+            )
+        self.update(Group(now, Text(""), cycles) if history else now)

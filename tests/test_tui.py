@@ -1,0 +1,247 @@
+"""The workbench driven by Textual's Pilot: every control, and the event -> widget path.
+
+A fake backend keeps these fast; one test runs the real bundled model.
+"""
+
+import io
+import json
+import time
+
+import pytest
+from rich.console import Console
+
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.runlog import PROGRESS, RunLog, read_candidates
+from inversion_tui.loop.select import decide
+from inversion_tui.settings import build_settings
+from inversion_tui.tasks import load_packs
+from inversion_tui.tui.app import create_app
+from inversion_tui.tui.messages import EngineEvent
+from inversion_tui.tui.widgets.candidates import CandidatesTable
+from tests.fakes import FakeBackend
+
+
+def make_app(tmp_path, backend, **overrides):
+    values = dict(cycles=1, tasks=6, candidates=2, threshold=0.3, gen_batch_size=2, output=tmp_path / "run",
+                  pack="pentest,shell")
+    values.update(overrides)
+    settings = build_settings(**values)
+    return create_app(settings, load_packs(settings.pack), RunLog.create(settings.output),
+                      load_backend=lambda s, log: backend, clock=lambda: 0.0)
+
+
+async def wait_for(pilot, predicate, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=max(widget.size.width, 40), file=io.StringIO(), record=True)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def header_text(app) -> str:
+    from inversion_tui.tui.widgets.header import RunHeader
+
+    return text_of(app.query_one(RunHeader))
+
+
+def engine_events(messages, kind):
+    return [m.event for m in messages if isinstance(m, EngineEvent) and isinstance(m.event, kind)]
+
+
+async def test_events_reach_every_widget(tmp_path):
+    app = make_app(tmp_path, FakeBackend(), cycles=2, tasks=4)
+    messages = []
+    async with app.run_test(size=(160, 48), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.finished_status == "finished", what="the run to finish")
+        await pilot.pause()
+        scored = engine_events(messages, ev.CandidateScored)
+        assert len(scored) == 2 * 2 * 4 * 2  # cycles x passes x tasks x candidates
+        table = app.query_one(CandidatesTable)
+        assert table.row_count == 2 * 4 * 2  # the current cycle only
+        numbers = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        assert numbers == sorted(numbers, reverse=True)  # newest first
+        assert len(app.state.history) == 2
+        assert "FINISHED" in header_text(app) and "cycle 2/2" in header_text(app)
+        stats = text_of(app.query_one("#stats"))
+        assert "after pass" in stats and "accepted" in stats
+        live = text_of(app.query_one("#live"))
+        assert "task" in live and scored[-1].command in live
+        log = "\n".join(app.log_history)
+        assert "saved adapter" in log and "cycle 2 done" in log
+
+
+async def test_pause_stops_at_a_boundary_and_resume_continues_exactly(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10)
+    run = tmp_path / "run"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.state.rows, what="a first candidate")
+        await pilot.press("p")
+        assert "PAUSING" in header_text(app) or "PAUSED" in header_text(app)
+        await wait_for(pilot, lambda: app.run_state == "PAUSED", what="PAUSED")
+        assert "PAUSED" in header_text(app)
+        on_disk = len(read_candidates(run))
+        shown = len(app.state.rows)
+        await pilot.pause(0.5)
+        assert len(read_candidates(run)) == on_disk and len(app.state.rows) == shown  # really paused
+        assert on_disk == shown  # nothing scored is lost or hidden
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.finished_status == "finished", what="the run to finish")
+    lines = read_candidates(run)
+    assert len(lines) == 2 * 10 * 2
+    keys = [(c["phase"], c["batch"], c["task"], c["command"]) for c in lines]
+    assert len(lines) == len({(k, i) for i, k in enumerate(keys)})
+    assert [c["batch"] for c in lines if c["phase"] == "before"] == sorted(
+        c["batch"] for c in lines if c["phase"] == "before")
+
+
+async def test_threshold_keys_recompute_acceptance_at_once_and_log_it(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.state.rows) >= 4, what="candidates")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.run_state == "PAUSED", what="PAUSED")
+        for _ in range(4):
+            await pilot.press("plus")
+        assert app.control.threshold == pytest.approx(0.5)
+        rows = app.state.pass_rows()
+        expected = [reason is None for reason in decide(rows, 0.5)]
+        assert [r.accepted for r in rows] == expected  # from stored scores, while paused: no model call
+        table = app.query_one(CandidatesTable)
+        for row in rows:
+            assert str(table.get_cell(str(row.number), "verdict")) == (
+                "accepted" if row.accepted else "flagged" if row.flags else "rejected")
+        await pilot.press("minus")
+        assert app.control.threshold == pytest.approx(0.45)
+        assert "threshold 0.45" in header_text(app)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert [c["to"] for c in progress["threshold_changes"]] == [0.35, 0.4, 0.45, 0.5, 0.45]
+    later = [c for c in read_candidates(tmp_path / "run") if c["threshold"] == 0.45]
+    assert later, "later batches select with the new threshold"
+
+
+async def test_typed_threshold_rejects_bad_input_and_applies_good(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await pilot.press(*"1.7", "enter")
+        error = app.screen.query_one("#threshold-error")
+        assert "not a number in [0, 1]" in text_of(error)
+        assert app.control.threshold == 0.3
+        field = app.screen.query_one("#threshold-input")
+        field.value = ""
+        await pilot.press(*"0.8", "enter")
+        assert app.control.threshold == pytest.approx(0.8)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+async def test_train_now_runs_a_step_and_shows_its_loss(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10, threshold=0.0)
+    messages = []
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.state.rows, what="a first candidate")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: engine_events(messages, ev.TrainingDone), what="training")
+        [manual] = engine_events(messages, ev.TrainingDone)
+        assert manual.manual and manual.mean_loss is not None
+        await pilot.pause()
+        assert app.state.last_loss == pytest.approx(manual.mean_loss)
+        log = "\n".join(app.log_history)
+        assert f"train now done, {manual.steps} steps, mean loss {manual.mean_loss:.4f}" in log
+        await wait_for(pilot, lambda: app.finished_status, what="the run to go on and finish")
+    trainings = [e for e in engine_events(messages, ev.TrainingDone)]
+    assert [t.manual for t in trainings] == [True, False]
+
+
+async def test_train_now_from_the_command_palette(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.2), tasks=20, threshold=0.0)
+    messages = []
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.state.rows, what="a first candidate")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Train now")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(e.manual for e in engine_events(messages, ev.TrainingDone)),
+                       what="a manual training step")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+async def test_every_binding_is_also_a_palette_command(tmp_path):
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test() as pilot:
+        titles = " ".join(c.title.lower() for c in app.get_system_commands(app.screen))
+        for word in ("pause", "raise threshold", "lower threshold", "set threshold", "train now",
+                     "candidates", "charts", "log", "quit"):
+            assert word in titles, word
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+
+
+async def test_quit_stops_at_a_boundary_saves_and_exits(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.state.rows, what="a first candidate")
+        await pilot.press("q")
+        assert "STOPPING" in header_text(app) or "STOPPED" in header_text(app)
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.return_code == 0 and not app.forced and app.finished_status == "stopped"
+    run = tmp_path / "run"
+    progress = json.loads((run / PROGRESS).read_text())
+    assert progress["status"] == "stopped"
+    assert (run / "checkpoint_stopped" / "adapter_config.json").is_file()
+    lines = read_candidates(run)
+    assert lines and len(lines) % 2 == 0  # whole batches only (2 candidates per task)
+
+
+async def test_second_quit_forces(tmp_path):
+    backend = FakeBackend(delay=0.4)
+    app = make_app(tmp_path, backend, tasks=10)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: backend.calls, what="a first model call")
+        await pilot.press("q")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.forced and app.return_code == 130
+    # the engine thread still stops by itself at its next boundary and saves
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "run" / "checkpoint_stopped").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "run" / "checkpoint_stopped").exists()
+
+
+async def test_a_user_error_in_the_worker_exits_with_code_2(tmp_path):
+    from inversion_tui.errors import ModelLoadError
+
+    def failing_loader(settings, log):
+        raise ModelLoadError("cannot load model 'x': not found")
+
+    settings = build_settings(cycles=1, tasks=2, output=tmp_path / "run")
+    app = create_app(settings, load_packs("pentest"), RunLog.create(settings.output), load_backend=failing_loader)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.return_code == 2 and app.failure == "cannot load model 'x': not found"
+
+
+@pytest.mark.slow
+async def test_real_model_candidate_appears_and_quit_is_clean(tmp_path):
+    settings = build_settings(cycles=1, tasks=2, candidates=2, max_new_tokens=24, output=tmp_path / "run")
+    app = create_app(settings, load_packs("pentest"), RunLog.create(settings.output))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.state.rows, timeout=300, what="a real candidate")
+        row = app.state.rows[0]
+        assert row.task and 0.0 <= row.score <= 1.0 and set(row.components) >= {"embed", "overlap", "difflib"}
+        assert app.backend["device"] == "cpu" and "smollm2" in header_text(app)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=300, what="a clean exit")
+    assert app.return_code == 0 and app.finished_status in ("stopped", "finished") and not app.failure
+    assert read_candidates(tmp_path / "run")
