@@ -70,7 +70,7 @@ async def test_events_reach_every_widget(tmp_path):
         assert len(app.state.history) == 2
         assert "FINISHED" in header_text(app) and "cycle 2/2" in header_text(app)
         stats = text_of(app.query_one("#stats"))
-        assert "after pass" in stats and "accepted" in stats
+        assert "before" in stats and "after" in stats and "accepted" in stats
         live = text_of(app.query_one("#live"))
         assert "task" in live and scored[-1].command in live
         log = "\n".join(app.log_history)
@@ -120,6 +120,10 @@ async def test_threshold_keys_recompute_acceptance_at_once_and_log_it(tmp_path):
         await pilot.press("minus")
         assert app.control.threshold == pytest.approx(0.45)
         assert "threshold 0.45" in header_text(app)
+        # recorded in progress.json while the engine is still paused
+        await wait_for(pilot, lambda: len(json.loads((tmp_path / "run" / PROGRESS).read_text())
+                                          .get("threshold_changes", [])) == 5, what="the changes on disk")
+        assert app.run_state == "PAUSED"
         await pilot.press("p")
         await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
     progress = json.loads((tmp_path / "run" / PROGRESS).read_text())

@@ -87,15 +87,19 @@ class RunControl:
         return False
 
     def checkpoint(
-        self, on_pause: Callable[[], None] = lambda: None, on_resume: Callable[[], None] = lambda: None
+        self, on_pause: Callable[[], None] = lambda: None, on_resume: Callable[[], None] = lambda: None,
+        while_paused: Callable[[], None] = lambda: None,
     ) -> None:
         """Called by the engine between batches: block while paused, raise if stopped.
 
-        on_pause runs only when the engine really blocks, so a UI can say PAUSED truthfully.
+        on_pause runs only when the engine really blocks, so a UI can say PAUSED truthfully;
+        while_paused runs every 0.2 s meanwhile, so the engine can still record (say) a
+        threshold change while it waits.
         """
         if not self._resume.is_set():
             on_pause()
-            self._resume.wait()
+            while not self._resume.wait(0.2):
+                while_paused()
             on_resume()
         if self._stop.is_set():
             raise RunStopped()

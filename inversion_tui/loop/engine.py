@@ -182,13 +182,9 @@ class Engine:
         self.control.checkpoint(
             on_pause=lambda: self.emit(ev.Paused(cycle, phase)),
             on_resume=lambda: self.emit(ev.Resumed(cycle, phase)),
+            while_paused=lambda: self.record_threshold_changes(cycle),
         )
-        changes = self.control.threshold_changes
-        if len(changes) > self._threshold_changes_seen:
-            self.write_progress("running")  # the change is on disk before anyone is told of it
-            for change in changes[self._threshold_changes_seen :]:
-                self.emit(ev.ThresholdChanged(cycle, change["from"], change["to"]))
-            self._threshold_changes_seen = len(changes)
+        self.record_threshold_changes(cycle)
         if self.control.take_train_now():
             pool = self.untrained_pool()
             if pool:
@@ -196,6 +192,14 @@ class Engine:
             else:
                 self.emit(ev.Log("warning", "train now: no untrained accepted candidates in this cycle's "
                                             "BEFORE pass yet (the AFTER pass only measures)"))
+
+    def record_threshold_changes(self, cycle: int) -> None:
+        changes = self.control.threshold_changes
+        if len(changes) > self._threshold_changes_seen:
+            self.write_progress("running")  # the change is on disk before anyone is told of it
+            for change in changes[self._threshold_changes_seen :]:
+                self.emit(ev.ThresholdChanged(cycle, change["from"], change["to"]))
+            self._threshold_changes_seen = len(changes)
 
     def untrained_pool(self) -> list[ScoredCandidate]:
         return [c for c in self._before_pass if c.accepted and not c.trained]

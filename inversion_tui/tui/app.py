@@ -97,6 +97,7 @@ class InversionApp(App[None]):
     def on_mount(self) -> None:
         self.query_one(LivePane).border_title = "live"
         self.query_one(StatsPanel).border_title = "stats"
+        self.query_one(LivePane).show([], self.control.weights)
         self.refresh_all()
         self.set_interval(1.0, self.refresh_header)
         self.run_engine()
@@ -304,8 +305,8 @@ class InversionApp(App[None]):
 
     def refresh_all(self) -> None:
         self.refresh_header()
-        current = pass_summary(self.state.pass_rows())
-        self.query_one(StatsPanel).show(current, self.state.phase, self.control.threshold, self.state.last_loss,
+        passes = {phase: pass_summary(self.state.pass_rows(phase=phase)) for phase in ("before", "after")}
+        self.query_one(StatsPanel).show(passes, self.state.cycle, self.control.threshold, self.state.last_loss,
                                         self.state.history)
         scores = [r.score for r in self.state.cycle_rows()]
         self.query_one(ScoreHistogram).show(scores, self.control.threshold)

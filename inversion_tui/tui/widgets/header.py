@@ -16,17 +16,15 @@ class RunHeader(Static):
 
     def show(self, *, model: str, quant: str, device: str, cycle: int, cycles: int, phase: str,
              progress: str, threshold: float, elapsed: float, state: str) -> None:
+        # What the controls change comes first, so it stays visible at 80 columns.
         text = Text()
-        text.append(" inversion-tui ", style="bold reverse")
-        text.append(f" {model} ({quant}, {device})", style="bold")
-        text.append(f"  cycle {cycle}/{cycles}")
+        style = {"PAUSED": "bold white on dark_orange3", "FAILED": "bold white on red"}.get(state, "bold reverse")
+        text.append(f" {state or 'RUNNING'} ", style=style)
+        text.append(f" cycle {cycle}/{cycles}")
         text.append(f"  {phase.upper()}", style="bold magenta")
         if progress:
             text.append(f" {progress}")
         text.append(f"  threshold {threshold:.2f}", style="bold yellow")
         text.append(f"  {format_elapsed(elapsed)}")
-        if state:
-            style = {"PAUSED": "bold white on dark_orange3", "FAILED": "bold white on red"}.get(state, "bold cyan")
-            text.append("  ")
-            text.append(f" {state} ", style=style)
+        text.append(f"  {model} ({quant}, {device})", style="dim")
         self.update(text)

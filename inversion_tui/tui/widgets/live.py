@@ -1,9 +1,12 @@
-"""The live pane: the task being scored, its candidate commands, their reconstructions and scores."""
+"""The live pane: the task being scored, its candidate commands, their reconstructions and scores.
+
+One block per candidate (command + verdict, reconstruction, component bars) rather than a
+table, so it stays readable from 80 columns up.
+"""
 
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -19,6 +22,25 @@ def verdict(row: CandidateRow) -> Text:
     return Text(f"rejected: {row.reason}", style="red")
 
 
+def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
+    block = Text()
+    block.append(f"{row.score:.2f} ", style="bold")
+    block.append_text(verdict(row))
+    block.append("\n  $ ", style="dim")
+    block.append(row.command or "(empty)", style="bold")
+    block.append("\n  ↩ ", style="dim")
+    block.append(row.reconstruction or "(empty)", style="italic")
+    block.append("\n  ")
+    for name, label in COMPONENT_LABELS.items():
+        value = row.components.get(name)
+        if value is None and weights.get(name, 0) <= 0:
+            continue  # an unweighted, uncomputed component is noise here
+        block.append(f"{label} ")
+        block.append_text(bar(value, 6))
+        block.append(" -   " if value is None else f" {value:.2f}  ")
+    return block
+
+
 class LivePane(Static):
     """Shows the newest task and every candidate scored for it so far."""
 
@@ -26,25 +48,9 @@ class LivePane(Static):
         if not rows:
             self.update(Text("waiting for the first candidate…", style="dim"))
             return
-        task = rows[-1].task
-        table = Table(box=None, expand=True, show_header=True, header_style="bold", pad_edge=False)
-        table.add_column("command", ratio=3, overflow="fold")
-        table.add_column("reconstruction", ratio=3, overflow="fold")
-        table.add_column("components", no_wrap=True)
-        table.add_column("score", justify="right", no_wrap=True)
-        for row in (r for r in rows if r.task == task and r.cycle == rows[-1].cycle and r.phase == rows[-1].phase):
-            components = Text()
-            for name, label in COMPONENT_LABELS.items():
-                value = row.components.get(name)
-                if value is None and weights.get(name, 0) <= 0:
-                    continue
-                components.append(f"{label} ")
-                components.append_text(bar(value, 6))
-                components.append(" " if value is None else f" {value:.2f}\n")
-            score = Text(f"{row.score:.2f}\n")
-            score.append_text(verdict(row))
-            table.add_row(Text(row.command or "(empty)", style="bold"), row.reconstruction, components, score)
+        newest = rows[-1]
+        same_task = [r for r in rows if r.task == newest.task and r.cycle == newest.cycle and r.phase == newest.phase]
         header = Text()
         header.append("task ", style="bold")
-        header.append(task)
-        self.update(Group(header, table))
+        header.append(newest.task)
+        self.update(Group(header, *(candidate_block(r, weights) for r in same_task)))

@@ -15,12 +15,20 @@ def _pct(value: float) -> str:
 
 
 class StatsPanel(Static):
-    def show(self, current: dict[str, Any], phase: str, threshold: float, last_loss: float | None,
+    def show(self, passes: dict[str, dict[str, Any]], cycle: int, threshold: float, last_loss: float | None,
              history: list[dict[str, Any]]) -> None:
+        """passes: the current cycle's summary per pass ("before", "after"), as far as each got."""
         now = Text()
-        now.append(f"{phase} pass  ", style="bold")
-        now.append(f"{current['accepted']}/{current['total']} accepted ({_pct(current['acceptance_rate'])})\n")
-        now.append(f"mean score {current['mean_score']:.3f}   flagged {current['flagged']}\n")
+        now.append(f"cycle {cycle}\n", style="bold")
+        for phase in ("before", "after"):
+            current = passes.get(phase)
+            if not current or not current["total"]:
+                now.append(f"{phase:<7}", style="bold")
+                now.append("-\n", style="dim")
+                continue
+            now.append(f"{phase:<7}", style="bold")
+            now.append(f"{current['accepted']}/{current['total']} accepted ({_pct(current['acceptance_rate'])}), "
+                       f"mean {current['mean_score']:.3f}, flagged {current['flagged']}\n")
         now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
         cycles = Table(box=None, expand=True, header_style="bold", pad_edge=False)
         for column in ("cyc", "score b→a", "acc b→a", "loss"):

@@ -1,0 +1,35 @@
+"""Snapshots of the main screen after a finished run on the fake backend (deterministic:
+fixed clock, fixed seed, relative output path)."""
+
+import pytest
+
+from tests.test_tui import make_app, wait_for
+from tests.fakes import FakeBackend
+
+
+@pytest.fixture
+def finished_app(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative output path keeps tmp dirs out of the screen
+    from pathlib import Path
+
+    return make_app(Path("."), FakeBackend(), cycles=2, tasks=4)
+
+
+async def _finish(pilot):
+    await wait_for(pilot, lambda: pilot.app.finished_status == "finished", what="the run to finish")
+    pilot.app.clear_notifications()  # toasts time out on their own; keep them out of the image
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_main_screen(snap_compare, finished_app, size):
+    assert snap_compare(finished_app, terminal_size=size, run_before=_finish)
+
+
+def test_charts_tab(snap_compare, finished_app):
+    async def finish_and_show_charts(pilot):
+        await _finish(pilot)
+        await pilot.press("g")
+        await pilot.pause()
+
+    assert snap_compare(finished_app, terminal_size=(160, 48), run_before=finish_and_show_charts)
