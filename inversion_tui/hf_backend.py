@@ -26,6 +26,9 @@ class HFBackend:
         models.quiet_library_noise()  # before any import that pulls in bitsandbytes
         from transformers import set_seed
 
+        # Seed before the LoRA layers exist: their A matrices are drawn at random on creation,
+        # and an unseeded draw made two runs with the same --seed diverge after training.
+        set_seed(settings.seed)
         device = models.resolve_device()
         quant = models.resolve_quant(settings.quant, device)
         log(f"loading {settings.model} ({quant}) on {device}")
@@ -34,6 +37,8 @@ class HFBackend:
         )
         log(f"loading embedder {settings.embedder}")
         embedder = models.load_embedder(settings.embedder, device)
+        # And again once everything is loaded: loading draws from the RNG a varying amount
+        # (seen: two same-seed runs sampled different first candidates), generation must not.
         set_seed(settings.seed)
         description = {"model": settings.model, "quant": quant, "device": device}
         return cls(model, tokenizer, embedder, device, description)
