@@ -164,10 +164,12 @@ class _PackReader:
             references = [self.text(n) for n in self.sequence(fields["references"], "references")]
         slots = {**shared_slots, **(self.slots(fields["slots"]) if "slots" in fields else {})}
         self.check_slots(fields["task"], task, slots)
-        task_slots = set(slot_names(task))
+        # Ordered as they appear in the task, never a set: values are drawn in this order, and
+        # set order follows per-process string hashing, which made --seed sample differently.
+        task_slots = list(dict.fromkeys(slot_names(task)))
         for ref_node, ref in zip(self.sequence(fields["references"], "references") if references else [], references):
             self.check_slots(ref_node, ref, slots)
-            extra = sorted(set(slot_names(ref)) - task_slots)
+            extra = sorted(set(slot_names(ref)) - set(task_slots))
             if extra:
                 raise self.fail(ref_node, f"reference uses slot {{{extra[0]}}} that the task does not mention")
         tool = self.text(fields["tool"]) if "tool" in fields else (references[0].split()[0] if references else "")

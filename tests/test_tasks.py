@@ -101,3 +101,18 @@ def test_custom_pack_from_path(tmp_path):
     assert instance.references == (f"ping -c 1 {instance.task.split()[1]}",)
     assert instance.tool == "ping"
     assert slot_names("a {x} {{literal}} {y}") == ["x", "y"]
+
+
+def test_sampling_is_the_same_in_every_process():
+    """String hashing differs per process; sampling for a seed must not."""
+    import subprocess
+    import sys
+
+    code = ("import random; from inversion_tui.tasks import load_packs; "
+            "print([t.task for t in load_packs('pentest,shell').sample(30, random.Random(0))])")
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={"PYTHONHASHSEED": str(hash_seed), "PATH": ""}).stdout
+        for hash_seed in (1, 2, 3)
+    }
+    assert len(outputs) == 1
