@@ -130,7 +130,8 @@ def _run_tui(settings, task_pack, runlog) -> None:
         # Forced quit while the engine is inside a model call: the worker thread cannot be
         # interrupted, and everything scored is already on disk (fsynced per batch).
         typer.echo(f"forced quit; scored candidates are saved in {runlog.directory}", err=True)
-        os._exit(130)
+        sys.stderr.flush()
+        os._exit(130)  # not sys.exit: interpreter teardown under a thread inside torch can crash
     typer.echo(f"{tui.finished_status or 'stopped'}: outputs in {runlog.directory}", err=True)
 
 

@@ -238,6 +238,19 @@ def test_train_now_in_the_after_pass_explains_why_nothing_happens(tmp_path, fake
     assert any("train now" in e.message for e in recorder.of(ev.Log))
 
 
+def test_progress_exists_from_the_start(tmp_path, fake_backend):
+    seen = {}
+
+    def look_at_first_batch(event):
+        if isinstance(event, ev.PhaseStarted) and not seen:
+            seen.update(json.loads((tmp_path / "run" / PROGRESS).read_text()))
+
+    engine, _ = make_engine(tmp_path, fake_backend, cycles=1)
+    engine.emit = look_at_first_batch
+    engine.run()
+    assert seen["status"] == "running" and seen["last_completed_cycle"] == 0
+
+
 def test_stop_saves_the_adapter(tmp_path, fake_backend):
     control = RunControl(0.3, build_settings(output=tmp_path).weights)
     engine, recorder = make_engine(tmp_path, fake_backend, control=control)

@@ -216,6 +216,7 @@ async def test_second_quit_forces(tmp_path):
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")
     assert app.forced and app.return_code == 130
+    assert app.engine_thread.daemon  # so the process can leave while a model call runs
     # the engine thread still stops by itself at its next boundary and saves
     deadline = time.monotonic() + 10
     while not (tmp_path / "run" / "checkpoint_stopped").exists() and time.monotonic() < deadline:

@@ -103,6 +103,7 @@ class Engine:
     def run(self) -> str:
         s = self.settings
         self.runlog.write_settings(s.model_dump(mode="json"))
+        self.write_progress("running")  # the directory is a run from its first moment
         self.emit(ev.RunStarted(str(self.runlog.directory), s.model, self.backend.description.get("quant", "?"),
                                 self.backend.description.get("device", "?"), s.cycles, s.model_dump(mode="json")))
         status = "finished"

@@ -7,6 +7,8 @@ boundaries. Widgets are touched on the UI thread only.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from typing import Callable, Iterable
 
@@ -75,6 +77,7 @@ class InversionApp(App[None]):
         self.finished_status: str | None = None
         self.failure: str | None = None
         self.log_history: list[str] = []  # the RichLog renders lazily while its tab is hidden
+        self.engine_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -116,10 +119,40 @@ class InversionApp(App[None]):
 
     # ------------------------------------------------------------------ engine worker
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self) -> str:
-        engine = self.engine_factory(self.post_engine_event, self.control)
-        return engine.run()
+    @work(exclusive=True, exit_on_error=False, group="engine")
+    async def run_engine(self) -> str:
+        """Run the engine in its own daemon thread, awaited by this (async) worker.
+
+        Not @work(thread=True): Textual's thread workers run in asyncio's default executor,
+        whose threads asyncio.run joins at exit, so a forced quit would hang until the current
+        model call ended. A daemon thread keeps the worker's states and error reporting and
+        lets a forced quit leave at once (nothing is lost: candidates are fsynced per batch).
+        """
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[str] = loop.create_future()
+
+        def settle(setter, value) -> None:
+            if not outcome.done():
+                setter(value)
+
+        def target() -> None:
+            try:
+                result = self.engine_factory(self.post_engine_event, self.control).run()
+            except BaseException as error:  # noqa: BLE001 - handed to the worker, which reports it
+                self._call_threadsafe(loop, settle, outcome.set_exception, error)
+            else:
+                self._call_threadsafe(loop, settle, outcome.set_result, result)
+
+        self.engine_thread = threading.Thread(target=target, name="inversion-engine", daemon=True)
+        self.engine_thread.start()
+        return await outcome
+
+    @staticmethod
+    def _call_threadsafe(loop, *args) -> None:
+        try:
+            loop.call_soon_threadsafe(*args)
+        except RuntimeError:
+            pass  # the app has already closed its loop (forced quit): nobody is waiting
 
     def post_engine_event(self, event: ev.Event) -> None:
         self.post_message(EngineEvent(event))  # thread-safe: the handler runs on the UI thread
