@@ -8,6 +8,7 @@ from typing import Sequence
 import torch
 
 from inversion_tui import models
+from inversion_tui.errors import ModelLoadError
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult
 from inversion_tui.loop.train import train_lora
 from inversion_tui.settings import RunSettings
@@ -93,3 +94,25 @@ class HFBackend:
 
     def save_adapter(self, directory: Path) -> None:
         self.model.save_pretrained(str(directory))
+
+    def load_adapter(self, directory: Path) -> None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        weights = Path(directory) / "adapter_model.safetensors"
+        try:
+            state = load_file(str(weights))
+            result = set_peft_model_state_dict(self.model, state)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ModelLoadError(f"adapter {directory} does not fit model {self.description['model']}: "
+                                 f"{str(exc).splitlines()[0]}") from None
+        unexpected = getattr(result, "unexpected_keys", None)
+        if unexpected:
+            raise ModelLoadError(f"adapter {directory} does not fit model {self.description['model']}: "
+                                 f"{len(unexpected)} unexpected weights, e.g. {unexpected[0]}")
+        self.model.eval()
+
+    def reseed(self, seed: int) -> None:
+        from transformers import set_seed
+
+        set_seed(seed)

@@ -33,6 +33,8 @@ class FakeBackend:
         self.calls: list[tuple[str, int]] = []  # (kind, number of prompts) per complete() call
         self.trained: list[list[TrainingPair]] = []
         self.saved: list[Path] = []
+        self.seeds: list[int] = []
+        self.loaded: dict | None = None
 
     def chat_prompt(self, messages):
         return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
@@ -77,3 +79,9 @@ class FakeBackend:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "adapter_config.json").write_text(json.dumps({"fake": True, "round": len(self.trained)}))
         self.saved.append(directory)
+
+    def load_adapter(self, directory: Path) -> None:
+        self.loaded = json.loads((Path(directory) / "adapter_config.json").read_text())
+
+    def reseed(self, seed: int) -> None:
+        self.seeds.append(seed)

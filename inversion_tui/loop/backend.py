@@ -51,3 +51,9 @@ class Backend(Protocol):
 
     def save_adapter(self, directory: Path) -> None:
         """Write the LoRA adapter so that PeftModel.from_pretrained can load it."""
+
+    def load_adapter(self, directory: Path) -> None:
+        """Load saved LoRA weights into the model (resume)."""
+
+    def reseed(self, seed: int) -> None:
+        """Seed every RNG the next calls draw from (sampling, dropout)."""

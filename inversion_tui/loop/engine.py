@@ -19,6 +19,7 @@ from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.invert import invert_commands
 from inversion_tui.loop.runlog import RunLog
 from inversion_tui.loop.score import Components, combine, compute_components
+from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop.select import decide
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskInstance, TaskPack
@@ -90,7 +91,6 @@ class Engine:
     def __post_init__(self) -> None:
         if self.control is None:
             self.control = RunControl(self.settings.threshold, self.settings.weights)
-        self.rng = random.Random(self.settings.seed)
         self.examples = self.pack.examples[: self.settings.few_shot]
         self.started_at = time.time()
         self.manual_trainings: list[dict[str, Any]] = []
@@ -150,7 +150,7 @@ class Engine:
             "duration_s": round(time.time() - started, 2),
         }
         self.history.append(entry)
-        self.write_progress("running" if cycle < self.settings.cycles else "finished")
+        self.write_progress("running")  # run() writes the final status
         self.emit(ev.CycleDone(cycle, entry))
         return entry
 
@@ -158,7 +158,8 @@ class Engine:
 
     def run_pass(self, cycle: int, phase: ev.Phase) -> list[ScoredCandidate]:
         s = self.settings
-        instances = self.pack.sample(s.tasks, self.rng)  # a fresh sample for every pass
+        # A fresh sample for every pass, from a seed of its own (see seeding.py).
+        instances = self.pack.sample(s.tasks, random.Random(derive_seed(s.seed, "tasks", cycle, phase)))
         self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
         candidates = self._before_pass if phase == "before" else []
         for batch_index, start in enumerate(range(0, len(instances), s.gen_batch_size)):
@@ -209,6 +210,7 @@ class Engine:
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
     ) -> list[ScoredCandidate]:
         s = self.settings
+        self.backend.reseed(derive_seed(s.seed, "generate", cycle, phase, batch_index))
         generated = generate_commands(
             self.backend, [i.task for i in batch], candidates=s.candidates, temperature=s.temperature,
             max_new_tokens=s.max_new_tokens, examples=self.examples,
@@ -239,8 +241,10 @@ class Engine:
             return {"mean_loss": None, "examples": 0, "steps": 0}
         # The prompt is the exact forward prompt the command was generated under.
         pairs = [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+        step_seed = derive_seed(s.seed, "train", cycle, len(self.manual_trainings), manual)
+        self.backend.reseed(step_seed)
         result = self.backend.train(
-            pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=s.seed + cycle,
+            pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=step_seed,
             on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
         )
         for candidate in pool:
