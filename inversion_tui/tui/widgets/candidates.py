@@ -7,7 +7,10 @@ from textual.widgets import DataTable
 
 from inversion_tui.tui.state import CandidateRow
 
-COLUMNS = ("#", "cycle", "phase", "score", "verdict", "tool", "command", "reconstruction", "task")
+# Fixed widths: auto-width columns grow with whatever was on screen before a clear(), so the
+# layout jumped while streaming and depended on render timing.
+COLUMNS = {"#": 4, "cycle": 5, "phase": 6, "score": 5, "verdict": 8, "tool": 12, "command": 48,
+           "reconstruction": 48, "task": 60}
 
 
 def verdict_cell(row: CandidateRow) -> Text:
@@ -22,8 +25,8 @@ class CandidatesTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for name in COLUMNS:
-            self.add_column(name, key=name)
+        for name, width in COLUMNS.items():
+            self.add_column(name, key=name, width=width)
 
     def add_candidate(self, row: CandidateRow) -> None:
         self.add_row(
