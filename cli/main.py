@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from inversion_tui.errors import InversionError
+from inversion_tui.errors import InversionError, SettingsError
 from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, SELF_RATING_ON_WEIGHT, build_settings, parse_weights
 
 app = typer.Typer(
@@ -62,6 +62,7 @@ def _stop_on_ctrl_c(control, say):
 
 @app.command()
 def run(
+    ctx: typer.Context,
     cycles: int = typer.Option(10, help="Before -> train -> after cycles."),
     tasks: int = typer.Option(50, help="Tasks sampled per pass."),
     candidates: int = typer.Option(3, help="Candidate commands per task."),
@@ -82,8 +83,9 @@ def run(
     self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score."),
     headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory."),
 ) -> None:
-    """Run the inversion loop."""
+    """Run the inversion loop (or --resume one)."""
     from inversion_tui.console import HeadlessConsole
     from inversion_tui.hf_backend import HFBackend
     from inversion_tui.loop.control import RunControl
@@ -93,35 +95,59 @@ def run(
     from inversion_tui.tasks import load_packs
 
     with user_errors():
-        settings = build_settings(
+        values = dict(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, output=output,
             pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating),
         )
+        if resume is not None:
+            settings, runlog, resume_point = _open_resume(ctx, resume, values)
+        else:
+            settings = build_settings(**values)
+            resume_point = None
         task_pack = load_packs(settings.pack)  # fail on a bad pack before minutes of model loading
         check_names(settings.model, settings.embedder)
-        runlog = RunLog.create(settings.output)
+        if resume is None:
+            runlog = RunLog.create(settings.output)
         if not headless and not sys.stdout.isatty():
             typer.echo("note: stdout is not a terminal; running headless", err=True)
             headless = True
         if not headless:
-            _run_tui(settings, task_pack, runlog)
+            _run_tui(settings, task_pack, runlog, resume_point)
             return
         with HeadlessConsole(verbose=verbose) as console:
             backend = HFBackend.load(settings, log=console.log)
-            control = RunControl(settings.threshold, settings.weights)
-            engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control)
+            control = RunControl.for_run(settings, resume_point)
+            engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control, resume=resume_point)
             with _stop_on_ctrl_c(control, console.log):
                 status = engine.run()
     if status == "stopped":
         raise typer.Exit(130)
 
 
-def _run_tui(settings, task_pack, runlog) -> None:
+def _open_resume(ctx: typer.Context, directory: Path, values: dict):
+    """Settings, run log and resume point of an existing run. Only flags given on this command
+    line count as changes; the others keep the run's saved values."""
+    from inversion_tui.loop.resume import open_resume
+
+    def given(name: str) -> bool:
+        # by name: typer vendors its own click, whose ParameterSource is not click.core's
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name == "COMMANDLINE"
+
+    if given("output"):
+        raise SettingsError("--output and --resume do not go together: a resumed run stays in its directory")
+    explicit = {name: value for name, value in values.items() if given(name)}
+    if given("self_rating"):
+        explicit["weights"] = values["weights"]
+    return open_resume(directory, explicit)
+
+
+def _run_tui(settings, task_pack, runlog, resume_point=None) -> None:
     from inversion_tui.tui.app import create_app
 
-    tui = create_app(settings, task_pack, runlog)
+    tui = create_app(settings, task_pack, runlog, resume=resume_point)
     tui.run()
     if tui.failure:
         typer.echo(f"error: {tui.failure}", err=True)

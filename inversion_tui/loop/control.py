@@ -16,6 +16,21 @@ class RunStopped(Exception):
 
 
 class RunControl:
+    @classmethod
+    def for_run(cls, settings, resume=None) -> "RunControl":
+        """Seeded from settings; a resumed run keeps its threshold-change history, and a
+        threshold changed on resume is logged as one more change."""
+        control = cls(settings.threshold, settings.weights)
+        if resume is not None:
+            control._threshold_changes = list(resume.threshold_changes)
+            change = next((r["changes"]["threshold"] for r in resume.resumes[-1:] if "threshold" in r["changes"]), None)
+            if change is not None and (not control._threshold_changes or
+                                       control._threshold_changes[-1].get("to") != change["to"]):
+                control._threshold_changes.append(
+                    {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": change["from"], "to": change["to"],
+                     "on_resume": True})
+        return control
+
     def __init__(self, threshold: float, weights: dict[str, float]):
         self._lock = threading.Lock()
         self._resume = threading.Event()

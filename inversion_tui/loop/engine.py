@@ -17,6 +17,7 @@ from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.invert import invert_commands
+from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
 from inversion_tui.loop.score import Components, combine, compute_components
 from inversion_tui.loop.seeding import derive_seed
@@ -40,6 +41,7 @@ class ScoredCandidate:
     accepted: bool = False
     reason: str | None = None
     trained: bool = False  # already in a training step (train-now), so not trained twice
+    index: int = 0  # position in its pass: selection order, and the key a resume finds it by
 
     @property
     def task(self) -> str:
@@ -57,12 +59,22 @@ class ScoredCandidate:
             "raw_output": self.raw,
             "reconstruction": self.reconstruction,
             "components": self.components,
-            "score": round(self.score, 6),
+            "score": self.score,
             "flags": list(self.flags),
             "accepted": self.accepted,
             "reason": self.reason,
             "threshold": threshold,
+            "index": self.index,
         }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "ScoredCandidate":
+        """Back from a candidates.jsonl line (resume). References are not stored there: the
+        engine never needs them."""
+        instance = TaskInstance(record["task"], record.get("template_id", ""), record.get("tool", ""))
+        return cls(record["cycle"], record["phase"], record["batch"], instance, record.get("raw_output", ""),
+                   record["command"], record["reconstruction"], record["components"], record["score"],
+                   tuple(record["flags"]), record["accepted"], record.get("reason"), index=record["index"])
 
 
 def pass_metrics(candidates: Sequence[ScoredCandidate]) -> dict[str, Any]:
@@ -86,6 +98,7 @@ class Engine:
     runlog: RunLog
     emit: ev.EventSink = lambda event: None
     control: RunControl | None = None
+    resume: ResumePoint | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -97,43 +110,71 @@ class Engine:
         self._threshold_changes_seen = 0
         self._before_pass: list[ScoredCandidate] = []  # this cycle's BEFORE pass so far
         self._cycle = 0
+        self.latest_adapter: str | None = None  # run-directory name of the newest saved adapter
+        self.current_training: dict[str, Any] | None = None  # this cycle's end-of-pass training
+        self.resumes: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ run
 
     def run(self) -> str:
         s = self.settings
         self.runlog.write_settings(s.model_dump(mode="json"))
+        first_cycle = self.restore() if self.resume else 1
         self.write_progress("running")  # the directory is a run from its first moment
         self.emit(ev.RunStarted(str(self.runlog.directory), s.model, self.backend.description.get("quant", "?"),
                                 self.backend.description.get("device", "?"), s.cycles, s.model_dump(mode="json")))
+        for entry in self.history:  # a resumed run shows its past cycles too
+            self.emit(ev.CycleDone(entry["cycle"], entry))
         status = "finished"
         try:
-            for cycle in range(1, s.cycles + 1):
-                self.run_cycle(cycle)
+            for cycle in range(first_cycle, s.cycles + 1):
+                self.run_cycle(cycle, self.resume if cycle == first_cycle else None)
         except RunStopped:
             status = "stopped"
             self.emit(ev.Log("warning", "stopped at a batch boundary; scored candidates are saved"))
             # The adapter as it is now, so a stop never loses a training step.
-            stopped = self.runlog.directory / "checkpoint_stopped"
-            self.backend.save_adapter(stopped)
+            stopped = self.runlog.save_checkpoint("checkpoint_stopped", self.backend.save_adapter)
             self.emit(ev.CheckpointSaved(self._cycle, str(stopped)))
         self.write_progress(status)
-        if status == "finished":
+        if status == "finished" and self.history:
             self.runlog.write_results(self.results())
+        self.runlog.release_lock()
         self.emit(ev.RunFinished(status, len(self.history), str(self.runlog.directory)))
         return status
 
-    def run_cycle(self, cycle: int) -> dict[str, Any]:
+    def restore(self) -> int:
+        """Take up a resumed run's state; returns the cycle to continue."""
+        point = self.resume
+        self.history = list(point.history)
+        self.manual_trainings = list(point.manual_trainings)
+        self.resumes = list(point.resumes)
+        self.latest_adapter = point.latest_adapter
+        if point.latest_adapter:
+            self.backend.load_adapter(self.runlog.directory / point.latest_adapter)
+        done = {phase: len({r["batch"] for r in point.records if r["phase"] == phase}) for phase in ("before", "after")}
+        self.emit(ev.Log("info", f"resuming at cycle {point.cycle}: {done['before']} BEFORE and {done['after']} "
+                                 f"AFTER batch(es) kept, {point.dropped_lines} partial line(s) dropped, adapter "
+                                 f"{point.latest_adapter or '(fresh)'}"))
+        return point.cycle
+
+    def run_cycle(self, cycle: int, resume: ResumePoint | None = None) -> dict[str, Any]:
         started = time.time()
         self._cycle = cycle
-        self._before_pass = []
-        before = self.run_pass(cycle, "before")
-        self.boundary(cycle, "before")
-        training = self.train(cycle, self.untrained_pool(), manual=False)
+        done = [ScoredCandidate.from_record(r) for r in resume.records] if resume else []
+        trained = {i for m in self.manual_trainings if m["cycle"] == cycle for i in m.get("trained_indices", [])}
+        for candidate in done:
+            candidate.trained = candidate.phase == "before" and candidate.index in trained
+        self._before_pass = [c for c in done if c.phase == "before"]
+        self.current_training = resume.training if resume else None
+        before = self.run_pass(cycle, "before", self._before_pass)
         checkpoint = self.runlog.checkpoint_dir(cycle)
-        self.backend.save_adapter(checkpoint)
-        self.emit(ev.CheckpointSaved(cycle, str(checkpoint)))
-        after = self.run_pass(cycle, "after")
+        if self.current_training is None:
+            self.boundary(cycle, "before")
+            training = self.train(cycle, self.untrained_pool(), manual=False)
+            self.save_adapter(cycle, checkpoint.name, training)
+        else:
+            training = self.current_training  # done before the interruption
+        after = self.run_pass(cycle, "after", [c for c in done if c.phase == "after"])
         before_m, after_m = pass_metrics(before), pass_metrics(after)
         entry = {
             "cycle": cycle,
@@ -150,34 +191,44 @@ class Engine:
             "duration_s": round(time.time() - started, 2),
         }
         self.history.append(entry)
+        self.current_training = None
         self.write_progress("running")  # run() writes the final status
         self.emit(ev.CycleDone(cycle, entry))
         return entry
 
     # ------------------------------------------------------------------ passes
 
-    def run_pass(self, cycle: int, phase: ev.Phase) -> list[ScoredCandidate]:
+    def run_pass(self, cycle: int, phase: ev.Phase, candidates: list[ScoredCandidate]) -> list[ScoredCandidate]:
+        """Score a pass into `candidates`, which may already hold its first batches (resume)."""
         s = self.settings
         # A fresh sample for every pass, from a seed of its own (see seeding.py).
         instances = self.pack.sample(s.tasks, random.Random(derive_seed(s.seed, "tasks", cycle, phase)))
         self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
-        candidates = self._before_pass if phase == "before" else []
+        done_batches = {c.batch for c in candidates}
+        for c in candidates:
+            self.emit(self.scored_event(c))
         for batch_index, start in enumerate(range(0, len(instances), s.gen_batch_size)):
+            if batch_index in done_batches:
+                continue
             self.boundary(cycle, phase)
             batch = instances[start : start + s.gen_batch_size]
             new = self.score_batch(cycle, phase, batch_index, batch)
+            for offset, candidate in enumerate(new):
+                candidate.index = len(candidates) + offset
             candidates.extend(new)
             threshold = self.control.threshold
             for candidate, reason in zip(candidates, decide(candidates, threshold)):
                 candidate.accepted, candidate.reason = reason is None, reason
             self.runlog.append_candidates(c.record(threshold) for c in new)
-            first_index = len(candidates) - len(new)
-            for offset, c in enumerate(new):
-                self.emit(ev.CandidateScored(cycle, phase, c.task, c.command, c.reconstruction, c.components,
-                                             c.score, c.flags, c.accepted, c.reason, first_index + offset,
-                                             c.instance.tool))
+            for c in new:
+                self.emit(self.scored_event(c))
             self.emit(ev.BatchDone(cycle, phase, start + len(batch), len(instances)))
         return candidates
+
+    @staticmethod
+    def scored_event(c: ScoredCandidate) -> ev.CandidateScored:
+        return ev.CandidateScored(c.cycle, c.phase, c.task, c.command, c.reconstruction, c.components, c.score,
+                                  c.flags, c.accepted, c.reason, c.index, c.instance.tool)
 
     def boundary(self, cycle: int, phase: ev.Phase) -> None:
         """Between batches: honour pause and stop, log threshold changes, run a train-now request."""
@@ -252,9 +303,21 @@ class Engine:
         self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual))
         summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps}
         if manual:
-            self.manual_trainings.append({"cycle": cycle, **summary, "threshold": self.control.threshold,
-                                          "weights": self.control.weights})
+            record = {"cycle": cycle, **summary, "threshold": self.control.threshold,
+                      "weights": self.control.weights, "trained_indices": [c.index for c in pool]}
+            self.manual_trainings.append(record)
+            self.save_adapter(cycle, f"checkpoint_cycle_{cycle}_now_{len(self.manual_trainings)}", None)
         return summary
+
+    def save_adapter(self, cycle: int, name: str, training: dict[str, Any] | None) -> None:
+        """Save atomically, then record it in progress.json: a resume loads the latest adapter,
+        and knows this cycle's training step is done when `training` is given."""
+        path = self.runlog.save_checkpoint(name, self.backend.save_adapter)
+        self.latest_adapter = name
+        if training is not None:
+            self.current_training = training
+        self.write_progress("running")
+        self.emit(ev.CheckpointSaved(cycle, str(path)))
 
     # ------------------------------------------------------------------ files
 
@@ -266,6 +329,10 @@ class Engine:
             "backend": self.backend.description,
             "threshold": self.control.threshold,
             "threshold_changes": self.control.threshold_changes,
+            "latest_adapter": self.latest_adapter,
+            "current": {"cycle": self._cycle, "training": self.current_training},
+            "manual_trainings": self.manual_trainings,
+            "resumes": self.resumes,
             "history": {"cycles": self.history},
         })
 

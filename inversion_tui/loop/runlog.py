@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from inversion_tui.errors import RunDirectoryError
 
@@ -21,6 +24,7 @@ SETTINGS = "settings.json"
 CANDIDATES = "candidates.jsonl"
 PROGRESS = "progress.json"
 RESULTS = "self_improvement_results.json"
+LOCK = "run.lock"
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -38,9 +42,20 @@ def atomic_write_json(path: Path, data: Any) -> None:
         raise
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only, nothing is sent
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class RunLog:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
+        self.stale_lock: dict | None = None  # set when a dead run's lock was taken over
 
     @classmethod
     def create(cls, directory: Path) -> "RunLog":
@@ -48,7 +63,8 @@ class RunLog:
         directory = Path(directory)
         for name in (PROGRESS, CANDIDATES):
             if (directory / name).exists():
-                raise RunDirectoryError(f"{directory} already holds a run ({name}); choose another --output")
+                raise RunDirectoryError(
+                    f"{directory} already holds a run ({name}); choose another --output or --resume it")
         try:
             directory.mkdir(parents=True, exist_ok=True)
             probe = directory / ".write-test"
@@ -56,7 +72,61 @@ class RunLog:
             probe.unlink()
         except OSError as exc:
             raise RunDirectoryError(f"cannot write to {directory}: {exc.strerror or exc}") from None
-        return cls(directory)
+        runlog = cls(directory)
+        runlog.acquire_lock()
+        return runlog
+
+    @classmethod
+    def open_existing(cls, directory: Path) -> "RunLog":
+        """An existing run, to resume. Refused if it is not a run or another process is in it."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise RunDirectoryError(f"{directory}: no such run directory")
+        missing = [name for name in (SETTINGS, PROGRESS) if not (directory / name).is_file()]
+        if missing:
+            raise RunDirectoryError(f"{directory} is not a run directory (no {missing[0]})")
+        runlog = cls(directory)
+        runlog.acquire_lock()
+        return runlog
+
+    # ---- lock: one writer per run directory
+
+    def acquire_lock(self) -> None:
+        path = self.path(LOCK)
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._read_lock()
+                if holder is not None and self._lock_is_live(holder):
+                    raise RunDirectoryError(
+                        f"{self.directory} is in use by another run (pid {holder['pid']} on {holder['host']} "
+                        f"since {holder.get('since', '?')}); wait for it or stop it") from None
+                self.stale_lock = holder or {}
+                path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump(record, handle)
+            return
+        raise RunDirectoryError(f"cannot take the lock {path}")
+
+    def _read_lock(self) -> dict | None:
+        try:
+            return json.loads(self.path(LOCK).read_text())
+        except (OSError, ValueError):
+            return None  # unreadable or torn: treat as stale
+
+    @staticmethod
+    def _lock_is_live(holder: dict) -> bool:
+        if holder.get("host") != socket.gethostname():
+            return True  # cannot check another machine's process: assume it is alive
+        return isinstance(holder.get("pid"), int) and _pid_alive(holder["pid"])
+
+    def release_lock(self) -> None:
+        holder = self._read_lock()
+        if holder and holder.get("pid") == os.getpid():
+            self.path(LOCK).unlink(missing_ok=True)
 
     def path(self, name: str) -> Path:
         return self.directory / name
@@ -79,6 +149,54 @@ class RunLog:
 
     def write_results(self, results: dict[str, Any]) -> None:
         atomic_write_json(self.path(RESULTS), results)
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        try:
+            return json.loads(self.path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RunDirectoryError(f"{self.path(name)}: unreadable ({exc})") from None
+
+    def save_checkpoint(self, name: str, save) -> Path:
+        """Write an adapter beside its final place, then rename: a directory with the final name
+        is always whole, so its existence means the step that made it is done."""
+        final = self.directory / name
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.directory))
+        save(staging)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+        return final
+
+    def repair_candidates(self, batch_size: Callable[[dict], int]) -> tuple[list[dict[str, Any]], int]:
+        """Keep whole batches only: a kill can leave a torn last line or part of a batch.
+
+        `batch_size(record)` gives the number of lines a complete batch of that record has.
+        Returns the kept records and the number of lines dropped; rewrites the file if any were.
+        """
+        path = self.path(CANDIDATES)
+        if not path.exists():
+            return [], 0
+        records, total = [], 0
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                total += 1
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    break  # a torn line can only be the last one written
+        groups: dict[tuple, int] = {}
+        for record in records:
+            key = (record["cycle"], record["phase"], record["batch"])
+            groups[key] = groups.get(key, 0) + 1
+        kept = [r for r in records if groups[(r["cycle"], r["phase"], r["batch"])] == batch_size(r)]
+        dropped = total - len(kept)
+        if dropped:
+            fd, tmp = tempfile.mkstemp(prefix=".candidates.", dir=self.directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        return kept, dropped
 
 
 def read_candidates(directory: Path) -> list[dict[str, Any]]:

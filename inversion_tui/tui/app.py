@@ -25,6 +25,7 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.engine import Engine
+from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskPack
@@ -62,11 +63,11 @@ class InversionApp(App[None]):
     ]
 
     def __init__(self, settings: RunSettings, engine_factory: EngineFactory,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, control: RunControl | None = None):
         super().__init__()
         self.settings = settings
         self.engine_factory = engine_factory
-        self.control = RunControl(settings.threshold, settings.weights)
+        self.control = control or RunControl(settings.threshold, settings.weights)
         self.state = RunState(settings.threshold, settings.cycles)
         self.clock = clock
         self.started = clock()
@@ -346,7 +347,7 @@ class InversionApp(App[None]):
 
 
 def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backend: BackendLoader | None = None,
-               clock: Callable[[], float] = time.monotonic) -> InversionApp:
+               clock: Callable[[], float] = time.monotonic, resume: ResumePoint | None = None) -> InversionApp:
     """The one way the CLI and the tests build the app. The model loads inside the worker, so
     the screen is up at once and the log pane shows the loading."""
     if load_backend is None:
@@ -356,6 +357,6 @@ def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backe
 
     def engine_factory(emit: ev.EventSink, control: RunControl) -> Engine:
         backend = load_backend(settings, lambda message: emit(ev.Log("info", message)))
-        return Engine(settings, backend, pack, runlog, emit=emit, control=control)
+        return Engine(settings, backend, pack, runlog, emit=emit, control=control, resume=resume)
 
-    return InversionApp(settings, engine_factory, clock=clock)
+    return InversionApp(settings, engine_factory, clock=clock, control=RunControl.for_run(settings, resume))

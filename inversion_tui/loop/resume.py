@@ -1,0 +1,95 @@
+"""Where a stopped or killed run left off, read from its run directory alone.
+
+The unit of work is a batch: candidates.jsonl keeps whole batches (a torn tail is dropped),
+progress.json says which cycles are complete, whether the current cycle's training step is
+done and which adapter is the latest. Seeds derive from positions (seeding.py), so the
+batches still to do come out as they would have in the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from inversion_tui.errors import InversionError, SettingsError
+from inversion_tui.loop.runlog import PROGRESS, SETTINGS, RunLog
+from inversion_tui.settings import RunSettings, build_settings
+
+CHANGEABLE_ON_RESUME = ("threshold", "cycles")
+"""Settings a resumed run may change; the rest define the run (its batches, prompts, model)."""
+
+
+@dataclass
+class ResumePoint:
+    cycle: int  # the first cycle not completed
+    history: list[dict[str, Any]]
+    manual_trainings: list[dict[str, Any]]
+    threshold_changes: list[dict[str, Any]]
+    records: list[dict[str, Any]]  # the candidates already scored in `cycle` (whole batches)
+    training: dict[str, Any] | None  # `cycle`'s end-of-pass training summary, if it is done
+    latest_adapter: str | None  # run-directory name of the adapter to load
+    dropped_lines: int  # partial-batch lines removed from candidates.jsonl
+    resumes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
+    def count(record: dict) -> int:
+        first_task = record["batch"] * settings.gen_batch_size
+        return min(settings.gen_batch_size, settings.tasks - first_task) * settings.candidates
+
+    return count
+
+
+def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSettings, dict[str, Any]]:
+    """The run's saved settings with the allowed overrides applied. Returns (settings, changes)."""
+    saved = runlog.read_json(SETTINGS)
+    changes = {}
+    for name, value in overrides.items():
+        if name not in saved or saved[name] == value:
+            continue
+        if name not in CHANGEABLE_ON_RESUME:
+            allowed = ", ".join(f"--{n}" for n in CHANGEABLE_ON_RESUME)
+            raise SettingsError(f"--{name.replace('_', '-')} cannot change on resume (the run has "
+                                f"{saved[name]!r}; a resumed run may change only {allowed})")
+        changes[name] = {"from": saved[name], "to": value}
+    settings = build_settings(**{**saved, **{k: v["to"] for k, v in changes.items()}})
+    progress = runlog.read_json(PROGRESS)
+    if settings.cycles < progress.get("last_completed_cycle", 0):
+        raise SettingsError(f"--cycles {settings.cycles} is below the {progress['last_completed_cycle']} "
+                            "cycles this run has already completed")
+    return settings, changes
+
+
+def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
+    progress = runlog.read_json(PROGRESS)
+    kept, dropped = runlog.repair_candidates(lines_per_batch(settings))
+    cycle = progress.get("last_completed_cycle", 0) + 1
+    current = progress.get("current") or {}
+    return ResumePoint(
+        cycle=cycle,
+        history=progress.get("history", {}).get("cycles", []),
+        manual_trainings=progress.get("manual_trainings", []),
+        threshold_changes=progress.get("threshold_changes", []),
+        records=[r for r in kept if r["cycle"] == cycle],
+        training=current.get("training") if current.get("cycle") == cycle else None,
+        latest_adapter=progress.get("latest_adapter"),
+        dropped_lines=dropped,
+        resumes=progress.get("resumes", []),
+    )
+
+
+def open_resume(directory: Path, overrides: dict[str, Any]) -> tuple[RunSettings, RunLog, ResumePoint]:
+    """Everything a resumed run needs: settings (with the allowed changes, recorded in the
+    point's `resumes`), the locked run log, and where to continue."""
+    runlog = RunLog.open_existing(directory)
+    try:
+        settings, changes = resumed_settings(runlog, overrides)
+        point = read_resume_point(runlog, settings)
+    except InversionError:
+        runlog.release_lock()  # a refused resume leaves the directory as it found it
+        raise
+    if changes:
+        point.resumes.append({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "changes": changes})
+    return settings, runlog, point

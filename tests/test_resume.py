@@ -1,0 +1,147 @@
+"""Resume: a stopped or killed run continues from its last whole batch, nothing lost or doubled."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app as cli_app
+from inversion_tui.errors import RunDirectoryError
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.control import RunControl
+from inversion_tui.loop.engine import Engine
+from inversion_tui.loop.resume import open_resume, resumed_settings
+from inversion_tui.loop.runlog import CANDIDATES, LOCK, PROGRESS, RunLog, read_candidates
+from inversion_tui.settings import build_settings
+from inversion_tui.tasks import load_packs
+from tests.fakes import FakeBackend
+
+SETTINGS = dict(cycles=2, tasks=5, candidates=2, threshold=0.3, gen_batch_size=2, pack="pentest,shell")
+
+
+def run_to_end(directory, **overrides):
+    settings = build_settings(**{**SETTINGS, **overrides, "output": directory})
+    backend = FakeBackend()
+    Engine(settings, backend, load_packs(settings.pack), RunLog.create(directory)).run()
+    return backend
+
+
+def stop_after(directory, batches_done: int):
+    """A run stopped at a batch boundary after `batches_done` batches."""
+    settings = build_settings(**{**SETTINGS, "output": directory})
+    control = RunControl(settings.threshold, settings.weights)
+    seen = []
+
+    def emit(event):
+        if isinstance(event, ev.BatchDone):
+            seen.append(event)
+            if len(seen) == batches_done:
+                control.request_stop()
+
+    Engine(settings, FakeBackend(), load_packs(settings.pack), RunLog.create(directory), emit=emit,
+           control=control).run()
+
+
+def resume(directory, **overrides):
+    settings, runlog, point = open_resume(directory, overrides)
+    backend = FakeBackend()
+    recorder = ev.EventRecorder()
+    status = Engine(settings, backend, load_packs(settings.pack), runlog, emit=recorder, resume=point,
+                    control=RunControl.for_run(settings, point)).run()
+    return status, backend, recorder, point
+
+
+def keyed(records):
+    return [(r["cycle"], r["phase"], r["batch"], r["index"], r["command"], r["score"]) for r in records]
+
+
+@pytest.mark.parametrize("batches_done", [1, 3, 4, 7, 10])
+def test_stopped_run_resumes_to_the_uninterrupted_result(tmp_path, batches_done):
+    run_to_end(tmp_path / "whole")
+    stop_after(tmp_path / "cut", batches_done)
+    assert json.loads((tmp_path / "cut" / PROGRESS).read_text())["status"] == "stopped"
+    status, backend, recorder, point = resume(tmp_path / "cut")
+    assert status == "finished" and point.dropped_lines == 0
+    whole, cut = read_candidates(tmp_path / "whole"), read_candidates(tmp_path / "cut")
+    assert keyed(cut) == keyed(whole)  # same lines, same order, none twice
+    progress = json.loads((tmp_path / "cut" / PROGRESS).read_text())
+    expected = json.loads((tmp_path / "whole" / PROGRESS).read_text())
+    strip = lambda h: [{k: v for k, v in c.items() if k != "duration_s"} for c in h["history"]["cycles"]]  # noqa: E731
+    assert strip(progress) == strip(expected)
+    assert (tmp_path / "cut" / "self_improvement_results.json").is_file()
+    # no batch done before the stop was redone
+    redone = [e for e in recorder.of(ev.BatchDone)]
+    assert len(redone) == 2 * 2 * 3 - batches_done  # cycles x passes x batches per pass, minus done
+
+
+def test_killed_run_with_a_torn_tail_is_repaired(tmp_path):
+    run_to_end(tmp_path / "whole")
+    stop_after(tmp_path / "cut", 4)
+    path = tmp_path / "cut" / CANDIDATES
+    lines = path.read_text().splitlines(keepends=True)
+    # a kill in mid-write: the last batch has one whole line and half of the next
+    path.write_text("".join(lines) + lines[0].replace('"before"', '"after"').replace('"batch": 0', '"batch": 1')
+                    + lines[1][: len(lines[1]) // 2])
+    (tmp_path / "cut" / LOCK).write_text(json.dumps({"pid": 999999999, "host": os.uname().nodename}))
+    status, _, recorder, point = resume(tmp_path / "cut")
+    assert point.dropped_lines == 2
+    assert keyed(read_candidates(tmp_path / "cut")) == keyed(read_candidates(tmp_path / "whole"))
+    assert any("2 partial line(s) dropped" in e.message for e in recorder.of(ev.Log))
+
+
+def test_training_done_before_the_kill_is_not_redone(tmp_path):
+    stop_after(tmp_path / "cut", 4)  # cycle 1: 3 BEFORE batches, training, 1 AFTER batch
+    status, backend, _, point = resume(tmp_path / "cut")
+    assert point.training is not None and point.latest_adapter == "checkpoint_cycle_1"
+    assert backend.loaded is not None  # the cycle-1 adapter was loaded
+    assert len(backend.trained) == 1  # only cycle 2 trains
+
+
+def test_threshold_and_cycles_may_change_on_resume_and_are_logged(tmp_path):
+    stop_after(tmp_path / "cut", 2)
+    status, _, _, _ = resume(tmp_path / "cut", threshold=0.4, cycles=3)
+    progress = json.loads((tmp_path / "cut" / PROGRESS).read_text())
+    assert progress["last_completed_cycle"] == 3
+    assert progress["resumes"][0]["changes"] == {"threshold": {"from": 0.3, "to": 0.4}, "cycles": {"from": 2, "to": 3}}
+    assert progress["threshold_changes"][-1]["to"] == 0.4
+
+
+def test_other_changes_are_refused(tmp_path):
+    stop_after(tmp_path / "cut", 2)
+    runlog = RunLog.open_existing(tmp_path / "cut")
+    with pytest.raises(Exception, match=r"--lr cannot change on resume"):
+        resumed_settings(runlog, {"lr": 1e-3})
+
+
+def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(tmp_path):
+    first = RunLog.create(tmp_path / "run")
+    with pytest.raises(RunDirectoryError, match=r"in use by another run \(pid \d+"):
+        RunLog.create(tmp_path / "run")
+    first.release_lock()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    (tmp_path / "run" / LOCK).write_text(json.dumps({"pid": int(dead), "host": os.uname().nodename}))
+    second = RunLog.create(tmp_path / "run")
+    assert second.stale_lock["pid"] == int(dead)
+    assert json.loads((tmp_path / "run" / LOCK).read_text())["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--resume", "{tmp}/nowhere"], "no such run directory"),
+    (["--resume", "{tmp}"], "is not a run directory (no settings.json)"),
+    (["--resume", "{cut}", "--lr", "0.001"], "--lr cannot change on resume"),
+    (["--resume", "{cut}", "--output", "{tmp}/x"], "--output and --resume do not go together"),
+    (["--resume", "{cut}", "--cycles", "0"], "--cycles"),
+])
+def test_bad_resume_input_is_one_line_and_exit_2(tmp_path, args, expected):
+    stop_after(tmp_path / "cut", 2)
+    args = [a.format(tmp=tmp_path, cut=tmp_path / "cut") for a in args]
+    result = CliRunner().invoke(cli_app, ["run", "--headless", *args])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "cut" / LOCK).exists()  # a refused resume leaves no lock behind
