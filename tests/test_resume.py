@@ -145,3 +145,69 @@ def test_bad_resume_input_is_one_line_and_exit_2(tmp_path, args, expected):
     assert len(errors) == 1 and expected in errors[0], result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "cut" / LOCK).exists()  # a refused resume leaves no lock behind
+
+
+REAL_ARGS = ["--cycles", "2", "--tasks", "4", "--candidates", "2", "--gen-batch-size", "2", "--threshold", "0",
+             "--max-new-tokens", "16"]
+
+
+def cli(*args):
+    return [sys.executable, "-m", "cli.main", "run", "--headless", *args]
+
+
+def line_count(path):
+    try:
+        return sum(1 for _ in open(path, encoding="utf-8"))
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_mid_cycle_then_resume_matches_an_uninterrupted_run(tmp_path):
+    import signal
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    whole = subprocess.run(cli(*REAL_ARGS, "--output", str(tmp_path / "whole")), cwd=root, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+
+    cut = tmp_path / "cut"
+    process = subprocess.Popen(cli(*REAL_ARGS, "--output", str(cut)), cwd=root, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while line_count(cut / CANDIDATES) < 10 and time.monotonic() < deadline:  # into cycle 1's AFTER pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    before_kill = (cut / CANDIDATES).read_text().splitlines()
+    assert 10 <= len(before_kill) < 32, "the kill must land mid-run"
+
+    resumed = subprocess.run(cli("--resume", str(cut)), cwd=root, env=env, capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Traceback" not in resumed.stderr and "resuming at cycle 1" in resumed.stderr
+
+    final = read_candidates(cut)
+    expected = read_candidates(tmp_path / "whole")
+    assert len(final) == len(expected) == 2 * 2 * 4 * 2
+    position = lambda r: (r["cycle"], r["phase"], r["batch"], r["index"])  # noqa: E731
+    assert [position(r) for r in final] == [position(r) for r in expected]  # none twice, none missing
+    assert all(set(r) == set(expected[0]) for r in final)
+    # what was whole on disk at the kill is kept as it was: at most the in-flight batch is redone
+    kept = []
+    for line in before_kill:  # the kill may have torn the last line
+        try:
+            kept.append(json.loads(line))
+        except ValueError:
+            break
+    whole_batches = len(kept) - len(kept) % 4  # 2 tasks x 2 candidates per batch
+    assert final[:whole_batches] == kept[:whole_batches]
+    progress = json.loads((cut / PROGRESS).read_text())
+    assert progress["status"] == "finished" and progress["last_completed_cycle"] == 2
+    assert [c["before"]["total_generated"] for c in progress["history"]["cycles"]] == [8, 8]
+    assert (cut / "checkpoint_cycle_2" / "adapter_model.safetensors").is_file()
+    assert not (cut / LOCK).exists()
