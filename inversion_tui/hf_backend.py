@@ -9,7 +9,7 @@ import torch
 
 from inversion_tui import models
 from inversion_tui.errors import ModelLoadError
-from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult
+from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
 from inversion_tui.loop.train import train_lora
 from inversion_tui.settings import RunSettings
 
@@ -71,7 +71,12 @@ class HFBackend:
             eos_token_id=self.tokenizer.eos_token_id,
             use_cache=True,  # prepare_model_for_kbit_training turns the cache off for training
         )
-        output = self.model.generate(**encoded, generation_config=config)
+        try:
+            output = self.model.generate(**encoded, generation_config=config)
+        except out_of_memory_errors():
+            if self.device == "cuda":
+                torch.cuda.empty_cache()  # give the caller's smaller retry the memory back
+            raise
         new_tokens = output[:, encoded["input_ids"].shape[1] :]
         texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         # generate returns each prompt's sequences next to each other
@@ -85,11 +90,11 @@ class HFBackend:
 
     def train(
         self, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
-        on_step: StepCallback | None = None,
+        on_step: StepCallback | None = None, on_warning: WarningCallback | None = None,
     ) -> TrainResult:
         return train_lora(
             self.model, self.tokenizer, pairs, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
-            device=self.device, on_step=on_step,
+            device=self.device, on_step=on_step, on_warning=on_warning,
         )
 
     def save_adapter(self, directory: Path) -> None:

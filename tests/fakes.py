@@ -28,8 +28,9 @@ def _last_user_message(prompt: str) -> str:
 class FakeBackend:
     description = {"model": "fake", "quant": "none", "device": "cpu"}
 
-    def __init__(self, delay: float = 0.0):
+    def __init__(self, delay: float = 0.0, max_prompts: int | None = None):
         self.delay = delay  # seconds per model call, to give UI tests a run that takes time
+        self.max_prompts = max_prompts  # more prompts in one call raise MemoryError (OOM injection)
         self.calls: list[tuple[str, int]] = []  # (kind, number of prompts) per complete() call
         self.trained: list[list[TrainingPair]] = []
         self.saved: list[Path] = []
@@ -41,6 +42,8 @@ class FakeBackend:
 
     def complete(self, prompts: Sequence[str], *, num_return_sequences, temperature, max_new_tokens):
         kind = "forward" if FORWARD_SYSTEM in prompts[0] else "inverse" if INVERSE_SYSTEM in prompts[0] else "rating"
+        if self.max_prompts is not None and len(prompts) > self.max_prompts:
+            raise MemoryError(f"fake: {len(prompts)} prompts > {self.max_prompts}")
         self.calls.append((kind, len(prompts)))
         time.sleep(self.delay)
         out = []
@@ -66,7 +69,7 @@ class FakeBackend:
             vectors.append([v / norm for v in vector])
         return vectors
 
-    def train(self, pairs, *, lr, batch_size, epochs, seed, on_step=None):
+    def train(self, pairs, *, lr, batch_size, epochs, seed, on_step=None, on_warning=None):
         self.trained.append(list(pairs))
         steps = math.ceil(len(pairs) / batch_size) * epochs
         losses = tuple(2.0 / (step + 1) for step in range(steps))

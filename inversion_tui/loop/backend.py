@@ -27,6 +27,15 @@ class TrainResult:
 
 
 StepCallback = Callable[[int, int, float], None]  # (step, total_steps, loss)
+WarningCallback = Callable[[str], None]
+
+
+def out_of_memory_errors() -> tuple[type[BaseException], ...]:
+    """What running out of memory raises: CUDA's OutOfMemoryError, or MemoryError on CPU."""
+    import torch
+
+    cuda_oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    return (MemoryError, cuda_oom) if cuda_oom is not None else (MemoryError,)
 
 
 class Backend(Protocol):
@@ -45,9 +54,10 @@ class Backend(Protocol):
 
     def train(
         self, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
-        on_step: StepCallback | None = None,
+        on_step: StepCallback | None = None, on_warning: WarningCallback | None = None,
     ) -> TrainResult:
-        """LoRA SFT on the pairs (loss on completion tokens only); leaves the model in eval mode."""
+        """LoRA SFT on the pairs (loss on completion tokens only); leaves the model in eval mode.
+        Out of memory on a batch: split it, accumulate, say so through on_warning."""
 
     def save_adapter(self, directory: Path) -> None:
         """Write the LoRA adapter so that PeftModel.from_pretrained can load it."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from inversion_tui.loop import events as ev
-from inversion_tui.loop.backend import Backend, TrainingPair
+from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_errors
 from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
@@ -113,6 +113,7 @@ class Engine:
         self.latest_adapter: str | None = None  # run-directory name of the newest saved adapter
         self.current_training: dict[str, Any] | None = None  # this cycle's end-of-pass training
         self.resumes: list[dict[str, Any]] = []
+        self.task_limit: int | None = None  # tasks per generate call after running out of memory
 
     # ------------------------------------------------------------------ run
 
@@ -260,8 +261,34 @@ class Engine:
     def score_batch(
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
     ) -> list[ScoredCandidate]:
+        """Score one batch; if memory runs out, in smaller pieces (the batch stays one batch on
+        disk, so resume bookkeeping is unchanged)."""
+        self.backend.reseed(derive_seed(self.settings.seed, "generate", cycle, phase, batch_index))
+        return self.score_piece(cycle, phase, batch_index, batch)
+
+    def score_piece(
+        self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
+    ) -> list[ScoredCandidate]:
+        if self.task_limit is not None and len(batch) > self.task_limit:  # known not to fit
+            size = self.task_limit
+            return [c for i in range(0, len(batch), size)
+                    for c in self.score_piece(cycle, phase, batch_index, batch[i : i + size])]
+        try:
+            return self.score_tasks(cycle, phase, batch_index, batch)
+        except out_of_memory_errors():
+            if len(batch) == 1:
+                raise
+            half = (len(batch) + 1) // 2
+            self.task_limit = half
+            self.emit(ev.Log("warning", f"out of memory generating for {len(batch)} tasks at once; "
+                                        f"retrying with {half} (kept for the rest of the run)"))
+            return (self.score_piece(cycle, phase, batch_index, batch[:half])
+                    + self.score_piece(cycle, phase, batch_index, batch[half:]))
+
+    def score_tasks(
+        self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
+    ) -> list[ScoredCandidate]:
         s = self.settings
-        self.backend.reseed(derive_seed(s.seed, "generate", cycle, phase, batch_index))
         generated = generate_commands(
             self.backend, [i.task for i in batch], candidates=s.candidates, temperature=s.temperature,
             max_new_tokens=s.max_new_tokens, examples=self.examples,
@@ -297,6 +324,7 @@ class Engine:
         result = self.backend.train(
             pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=step_seed,
             on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
+            on_warning=lambda message: self.emit(ev.Log("warning", message)),
         )
         for candidate in pool:
             candidate.trained = True

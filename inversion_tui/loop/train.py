@@ -14,7 +14,7 @@ from typing import Sequence
 
 import torch
 
-from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult
+from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
 
 IGNORE_INDEX = -100
 
@@ -61,9 +61,54 @@ def collate(batch: Sequence[EncodedPair], pad_token_id: int) -> dict[str, torch.
     }
 
 
+def supervised_tokens(example: EncodedPair) -> int:
+    # labels are shifted inside the model: the first label never counts
+    return sum(label != IGNORE_INDEX for label in example.labels[1:])
+
+
+class _Accumulator:
+    """Forward/backward over a batch, split into smaller pieces when memory runs out.
+
+    HF's loss is the mean over a piece's supervised tokens, so each piece's loss is weighted by
+    its share of the batch's tokens: the gradient equals the unsplit batch's.
+    """
+
+    def __init__(self, model, pad_id: int, device, on_warning: WarningCallback | None):
+        self.model, self.pad_id, self.device = model, pad_id, device
+        self.on_warning = on_warning or (lambda _: None)
+        self.piece_limit: int | None = None  # once a size ran out of memory, stay below it
+        self.oom = out_of_memory_errors()
+        self.params = [p for p in model.parameters() if p.requires_grad]
+
+    def loss_and_backward(self, batch: list[EncodedPair]) -> float:
+        return self._piece(batch, sum(supervised_tokens(e) for e in batch) or 1)
+
+    def _piece(self, piece: list[EncodedPair], total: int) -> float:
+        if self.piece_limit is not None and len(piece) > self.piece_limit:  # known not to fit
+            size = self.piece_limit
+            return sum(self._piece(piece[i : i + size], total) for i in range(0, len(piece), size))
+        # An OOM inside backward can leave this piece's gradients half added: keep a copy of
+        # the (small, LoRA-only) gradients to go back to.
+        saved = [None if p.grad is None else p.grad.clone() for p in self.params]
+        try:
+            inputs = {k: v.to(self.device) for k, v in collate(piece, self.pad_id).items()}
+            loss = self.model(**inputs).loss * (sum(supervised_tokens(e) for e in piece) / total)
+            loss.backward()
+            return float(loss.detach())
+        except self.oom:
+            for param, grad in zip(self.params, saved):
+                param.grad = grad
+            if len(piece) == 1:
+                raise
+            half = (len(piece) + 1) // 2
+            self.piece_limit = half
+            self.on_warning(f"out of memory training on {len(piece)} examples at once; retrying with {half}")
+            return self._piece(piece[:half], total) + self._piece(piece[half:], total)
+
+
 def train_lora(
     model, tokenizer, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
-    device: torch.device | str, on_step: StepCallback | None = None,
+    device: torch.device | str, on_step: StepCallback | None = None, on_warning: WarningCallback | None = None,
 ) -> TrainResult:
     """Plain AdamW over the trainable (LoRA) parameters. Always returns the model in eval mode,
     so LoRA dropout is off when scoring resumes (the seed left it on)."""
@@ -75,19 +120,17 @@ def train_lora(
     optimizer = torch.optim.AdamW(parameters, lr=lr)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     losses: list[float] = []
+    accumulator = _Accumulator(model, pad_id, device, on_warning)
     model.train()
     try:
         for _ in range(epochs):
             order = list(range(len(encoded)))
             order_rng.shuffle(order)
             for start in range(0, len(order), batch_size):
-                batch = collate([encoded[i] for i in order[start : start + batch_size]], pad_id)
-                batch = {key: value.to(device) for key, value in batch.items()}
-                loss = model(**batch).loss
-                loss.backward()
+                loss = accumulator.loss_and_backward([encoded[i] for i in order[start : start + batch_size]])
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-                losses.append(float(loss.detach()))
+                losses.append(loss)
                 if on_step is not None:
                     on_step(len(losses), total_steps, losses[-1])
     finally:

@@ -255,6 +255,8 @@ class InversionApp(App[None]):
 
     def on_engine_Log(self, e: ev.Log) -> None:
         self.log_line(("warning: " if e.level == "warning" else "") + e.message)
+        if e.level == "warning":
+            self.notify(e.message, severity="warning", timeout=8)
 
     def on_engine_RunFinished(self, e: ev.RunFinished) -> None:
         self.finished_status = e.status

@@ -1,0 +1,77 @@
+"""Out of memory: halve and retry down to 1, say so, lose nothing. Tested by injecting the error."""
+
+import math
+
+import pytest
+import torch
+
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.backend import TrainingPair
+from inversion_tui.loop.engine import Engine
+from inversion_tui.loop.runlog import RunLog, read_candidates
+from inversion_tui.loop.train import train_lora
+from inversion_tui.settings import build_settings
+from inversion_tui.tasks import load_packs
+from tests.fakes import FakeBackend
+
+
+def run_with(backend, tmp_path, name="run"):
+    settings = build_settings(cycles=1, tasks=6, candidates=2, gen_batch_size=4, threshold=0.3,
+                              output=tmp_path / name, pack="pentest,shell")
+    recorder = ev.EventRecorder()
+    Engine(settings, backend, load_packs(settings.pack), RunLog.create(settings.output), emit=recorder).run()
+    return recorder
+
+
+def test_generation_halves_the_batch_until_it_fits(tmp_path):
+    reference = run_with(FakeBackend(), tmp_path, "reference")
+    backend = FakeBackend(max_prompts=2)  # 4 tasks x 2 candidates = 8 inverse prompts do not fit
+    recorder = run_with(backend, tmp_path)
+    warnings = [e.message for e in recorder.of(ev.Log) if "out of memory" in e.message]
+    assert [w.split(";")[0] for w in warnings] == ["out of memory generating for 4 tasks at once",
+                                                   "out of memory generating for 2 tasks at once"]
+    assert warnings[-1].endswith("retrying with 1 (kept for the rest of the run)")
+    assert all(n <= 2 for _, n in backend.calls)
+    got, expected = read_candidates(tmp_path / "run"), read_candidates(tmp_path / "reference")
+    assert [(r["task"], r["command"], r["batch"]) for r in got] == [(r["task"], r["command"], r["batch"]) for r in expected]
+    assert len(recorder.of(ev.RunFinished)) == 1 and recorder.of(ev.RunFinished)[0].status == "finished"
+
+
+def test_one_task_that_does_not_fit_is_an_error(tmp_path):
+    with pytest.raises(MemoryError):
+        run_with(FakeBackend(max_prompts=0), tmp_path)
+
+
+PROMPT = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
+PAIRS = [TrainingPair(PROMPT.format(t), c) for t, c in [
+    ("Count the lines in a.txt", "wc -l a.txt"), ("Show disk usage of /tmp", "du -sh /tmp"),
+    ("List files in /etc", "ls -la /etc"), ("Find .py files under /srv", "find /srv -name '*.py'")]]
+
+
+def fresh_model():
+    from inversion_tui.models import load_generator
+
+    torch.manual_seed(0)
+    return load_generator("smollm2-135m-instruct", "none", "cpu", (8, 16, 0.0))  # no dropout: comparable
+
+
+def test_training_splits_a_batch_that_does_not_fit_and_gets_the_same_loss():
+    model, tokenizer = fresh_model()
+    baseline = train_lora(model, tokenizer, PAIRS, lr=1e-3, batch_size=4, epochs=1, seed=0, device="cpu")
+
+    model, tokenizer = fresh_model()
+    forward = model.forward
+
+    def forward_that_runs_out_of_memory(*args, **kwargs):
+        if kwargs["input_ids"].shape[0] > 1:
+            raise MemoryError("injected: batch larger than 1")
+        return forward(*args, **kwargs)
+
+    model.forward = forward_that_runs_out_of_memory
+    warnings = []
+    result = train_lora(model, tokenizer, PAIRS, lr=1e-3, batch_size=4, epochs=1, seed=0, device="cpu",
+                        on_warning=warnings.append)
+    assert warnings == ["out of memory training on 4 examples at once; retrying with 2",
+                        "out of memory training on 2 examples at once; retrying with 1"]
+    assert result.steps == baseline.steps == 1
+    assert math.isclose(result.mean_loss, baseline.mean_loss, rel_tol=1e-4)  # token-weighted: same loss
