@@ -108,7 +108,7 @@ class HFBackend:
         try:
             state = load_file(str(weights))
             result = set_peft_model_state_dict(self.model, state)
-        except (OSError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - missing, corrupt (SafetensorError) or mis-shaped: all one answer
             raise ModelLoadError(f"adapter {directory} does not fit model {self.description['model']}: "
                                  f"{str(exc).splitlines()[0]}") from None
         unexpected = getattr(result, "unexpected_keys", None)

@@ -115,3 +115,37 @@ def test_score_human_output_lists_every_component():
     assert result.exit_code == 0, result.output
     for word in ("reconstruction", "embed", "overlap", "difflib", "self_rating", "score"):
         assert word in result.stdout
+
+
+def test_4bit_without_bitsandbytes(tmp_path, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a))
+    result = invoke("run", "--headless", "--output", str(tmp_path / "out"), "--quant", "4bit")
+    assert_one_line_error(result, "--quant 4bit needs bitsandbytes")
+
+
+def test_resume_with_an_adapter_that_does_not_fit_the_model(tmp_path):
+    from inversion_tui.loop.control import RunControl
+    from inversion_tui.loop.engine import Engine
+    from inversion_tui.loop.runlog import RunLog
+    from inversion_tui.settings import build_settings
+    from inversion_tui.tasks import load_packs
+    from tests.fakes import FakeBackend
+
+    settings = build_settings(cycles=2, tasks=2, candidates=1, output=tmp_path / "run")
+    control = RunControl(settings.threshold, settings.weights)
+
+    def stop_in_cycle_2(event):
+        if getattr(event, "cycle", 0) == 2:
+            control.request_stop()
+
+    Engine(settings, FakeBackend(), load_packs("pentest"), RunLog.create(settings.output), emit=stop_in_cycle_2,
+           control=control).run()
+    # the fake backend's "adapter" is not LoRA weights of the bundled model
+    (tmp_path / "run" / "checkpoint_cycle_1" / "adapter_model.safetensors").write_bytes(b"not safetensors")
+    result = invoke("run", "--headless", "--resume", str(tmp_path / "run"))
+    assert_one_line_error(result, "adapter")
+    assert "does not fit model" in result.stderr

@@ -211,3 +211,36 @@ def test_sigkill_mid_cycle_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert [c["before"]["total_generated"] for c in progress["history"]["cycles"]] == [8, 8]
     assert (cut / "checkpoint_cycle_2" / "adapter_model.safetensors").is_file()
     assert not (cut / LOCK).exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_headless_mode_stops_at_a_boundary_and_saves_and_twice_forces(tmp_path):
+    import signal
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    outcomes = {}
+    for presses in (1, 2):
+        run = tmp_path / f"run{presses}"
+        process = subprocess.Popen(cli(*REAL_ARGS, "--output", str(run)), cwd=root, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 600
+        while line_count(run / CANDIDATES) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _ in range(presses):
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+        stderr = process.communicate(timeout=300)[1]
+        outcomes[presses] = (process.returncode, stderr, run)
+    code, stderr, run = outcomes[1]
+    assert code == 130 and "Traceback" not in stderr, stderr[-2000:]
+    assert "stopping at the next batch boundary" in stderr
+    assert json.loads((run / PROGRESS).read_text())["status"] == "stopped"
+    assert (run / "checkpoint_stopped" / "adapter_model.safetensors").is_file()
+    lines = read_candidates(run)
+    assert lines and len(lines) % 4 == 0  # whole batches only
+    code, stderr, run = outcomes[2]
+    assert code == 130 and "Traceback" not in stderr, stderr[-2000:]
+    assert read_candidates(run)  # what was scored before the forced stop is on disk
