@@ -78,6 +78,7 @@ class ScoredCandidate:
 
 
 def pass_metrics(candidates: Sequence[ScoredCandidate]) -> dict[str, Any]:
+    """A pass's numbers for progress.json; the TUI's stats panel uses the same function."""
     total = len(candidates)
     accepted = sum(c.accepted for c in candidates)
     return {

@@ -24,13 +24,13 @@ from inversion_tui.errors import InversionError
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.backend import Backend
-from inversion_tui.loop.engine import Engine
+from inversion_tui.loop.engine import Engine, pass_metrics
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskPack
 from inversion_tui.tui.messages import EngineEvent
-from inversion_tui.tui.state import RunState, pass_summary
+from inversion_tui.tui.state import RunState
 from inversion_tui.tui.widgets.candidates import CandidatesTable
 from inversion_tui.tui.widgets.charts import CycleChart, ScoreHistogram
 from inversion_tui.tui.widgets.header import RunHeader
@@ -341,7 +341,7 @@ class InversionApp(App[None]):
 
     def refresh_all(self) -> None:
         self.refresh_header()
-        passes = {phase: pass_summary(self.state.pass_rows(phase=phase)) for phase in ("before", "after")}
+        passes = {phase: pass_metrics(self.state.pass_rows(phase=phase)) for phase in ("before", "after")}
         self.query_one(StatsPanel).show(passes, self.state.cycle, self.control.threshold, self.state.last_loss,
                                         self.state.history)
         scores = [r.score for r in self.state.cycle_rows()]

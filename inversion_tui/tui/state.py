@@ -68,15 +68,3 @@ class RunState:
                 row.accepted, row.reason = accepted, reason
                 changed.append(row)
         return changed
-
-
-def pass_summary(rows: list[CandidateRow]) -> dict[str, float | int]:
-    total = len(rows)
-    accepted = sum(r.accepted for r in rows)
-    return {
-        "total": total,
-        "accepted": accepted,
-        "acceptance_rate": accepted / total if total else 0.0,
-        "mean_score": sum(r.score for r in rows) / total if total else 0.0,
-        "flagged": sum(bool(r.flags) for r in rows),
-    }

@@ -22,12 +22,12 @@ class StatsPanel(Static):
         now.append(f"cycle {cycle}\n", style="bold")
         for phase in ("before", "after"):
             current = passes.get(phase)
-            if not current or not current["total"]:
+            if not current or not current["total_generated"]:
                 now.append(f"{phase:<7}", style="bold")
                 now.append("-\n", style="dim")
                 continue
             now.append(f"{phase:<7}", style="bold")
-            now.append(f"{current['accepted']}/{current['total']} accepted ({_pct(current['acceptance_rate'])}), "
+            now.append(f"{current['accepted']}/{current['total_generated']} accepted ({_pct(current['acceptance_rate'])}), "
                        f"mean {current['mean_score']:.3f}, flagged {current['flagged']}\n")
         now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
         cycles = Table(box=None, expand=True, header_style="bold", pad_edge=False)
