@@ -113,15 +113,19 @@ def run(
         if not headless and not sys.stdout.isatty():
             typer.echo("note: stdout is not a terminal; running headless", err=True)
             headless = True
-        if not headless:
-            _run_tui(settings, task_pack, runlog, resume_point)
-            return
-        with HeadlessConsole(verbose=verbose) as console:
-            backend = HFBackend.load(settings, log=console.log)
-            control = RunControl.for_run(settings, resume_point)
-            engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control, resume=resume_point)
-            with _stop_on_ctrl_c(control, console.log):
-                status = engine.run()
+        try:
+            if not headless:
+                _run_tui(settings, task_pack, runlog, resume_point)
+                return
+            with HeadlessConsole(verbose=verbose) as console:
+                backend = HFBackend.load(settings, log=console.log)
+                control = RunControl.for_run(settings, resume_point)
+                engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control,
+                                resume=resume_point)
+                with _stop_on_ctrl_c(control, console.log):
+                    status = engine.run()
+        finally:
+            runlog.release_lock()  # also when loading fails; a no-op once the engine released it
     if status == "stopped":
         raise typer.Exit(130)
 

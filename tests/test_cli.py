@@ -149,3 +149,9 @@ def test_resume_with_an_adapter_that_does_not_fit_the_model(tmp_path):
     result = invoke("run", "--headless", "--resume", str(tmp_path / "run"))
     assert_one_line_error(result, "adapter")
     assert "does not fit model" in result.stderr
+
+
+def test_a_failed_start_leaves_no_lock(tmp_path):
+    result = invoke("run", "--headless", "--output", str(tmp_path / "out"), "--model", "no-such-org/no-such-model")
+    assert result.exit_code == 2
+    assert (tmp_path / "out").is_dir() and not (tmp_path / "out" / "run.lock").exists()
