@@ -32,21 +32,49 @@ def test_no_process_api_in_the_product():
             assert word not in text, f"{path.relative_to(ROOT)} mentions {word}"
 
 
+def forbid_processes(monkeypatch):
+    started = []
+
+    def refuse(*args, **kwargs):
+        started.append(args)
+        raise AssertionError(f"a process was started: {args!r}")
+
+    for module, names in ((subprocess, ["Popen", "run", "call", "check_call", "check_output"]),
+                          (os, ["system", "popen", "execv", "execve", "execvp", "execvpe", "execl", "execlp",
+                                "spawnv", "spawnvp", "posix_spawn", "posix_spawnp"]),
+                          (pty, ["spawn"])):
+        for name in names:
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, refuse)
+    return started
+
+
 def test_full_loop_with_process_apis_patched_to_raise(tmp_path, monkeypatch, fake_backend):
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog
     from inversion_tui.settings import build_settings
     from inversion_tui.tasks import load_packs
 
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a process was started: {args!r}")
-
-    for module, names in ((subprocess, ["Popen", "run", "call", "check_call", "check_output"]),
-                          (os, ["system", "popen", "execv", "execve", "execvp", "execl", "spawnv"]),
-                          (pty, ["spawn"])):
-        for name in names:
-            if hasattr(module, name):
-                monkeypatch.setattr(module, name, refuse)
+    started = forbid_processes(monkeypatch)
     settings = build_settings(cycles=1, tasks=4, candidates=2, threshold=0.0, output=tmp_path / "run")
     engine = Engine(settings, fake_backend, load_packs("pentest"), RunLog.create(settings.output))
-    assert engine.run() == "finished"
+    assert engine.run() == "finished" and started == []
+
+
+@pytest.mark.slow
+def test_real_model_loop_with_process_apis_patched_to_raise(tmp_path, monkeypatch):
+    """The real stack (transformers, peft, sentence-transformers) through a whole cycle, with
+    every way to start a process refusing: generated commands are only ever text."""
+    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.loop.engine import Engine
+    from inversion_tui.loop.runlog import RunLog, read_candidates
+    from inversion_tui.settings import build_settings
+    from inversion_tui.tasks import load_packs
+
+    settings = build_settings(cycles=1, tasks=2, candidates=2, threshold=0.0, max_new_tokens=16,
+                              output=tmp_path / "run", pack="pentest,shell")
+    backend = HFBackend.load(settings)
+    started = forbid_processes(monkeypatch)
+    engine = Engine(settings, backend, load_packs(settings.pack), RunLog.create(settings.output))
+    assert engine.run() == "finished" and started == []
+    assert len(read_candidates(tmp_path / "run")) == 2 * 2 * 2
