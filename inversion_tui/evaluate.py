@@ -1,0 +1,213 @@
+"""Held-out evaluation: does the model's command do what a reference command does?
+
+Metrics against any of a task's references (the best match counts):
+- utility accuracy: the same program (first word of the first simple command, past sudo,
+  env assignments and paths);
+- token F1: overlap of shell tokens (quoting removed);
+- normalized exact match: equal after normalizing whitespace and quoting, and flag order
+  where it is unambiguous: for programs whose short flags take no argument (ls, df, wc, rm,
+  cat, free), clustered flags are split and all flags sorted (`ls -la` == `ls -a -l`).
+Each comes with a 95% bootstrap interval. The intrinsic (inversion) score is computed for
+every output, and its AUROC as a predictor of utility correctness says whether the scorer
+tracks reality.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shlex
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from inversion_tui.errors import TaskPackError
+
+# Programs whose usual short flags take no argument, so flag order and clustering carry no
+# meaning. Elsewhere (tar -f FILE, grep -e PAT, head -n N) reordering could change meaning.
+ORDER_FREE_FLAG_PROGRAMS = {"ls", "df", "wc", "rm", "cat", "free"}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SEPARATORS = {"|", "||", "&&", ";", "&"}
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    task: str
+    references: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- task sources
+
+
+def load_tasks_file(path: Path) -> list[EvalTask]:
+    """JSONL, one {"task": str, "references": [str, ...]} per line; other fields ignored."""
+    tasks = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TaskPackError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise TaskPackError(f"{path}: not a UTF-8 text file") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise TaskPackError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(item, dict):
+            raise TaskPackError(f"{path}:{number}: expected an object with 'task' and 'references'")
+        task, references = item.get("task"), item.get("references")
+        if not isinstance(task, str) or not task.strip():
+            raise TaskPackError(f"{path}:{number}: 'task' must be a non-empty string")
+        if (not isinstance(references, list) or not references
+                or not all(isinstance(r, str) and r.strip() for r in references)):
+            raise TaskPackError(f"{path}:{number}: 'references' must be a non-empty list of strings")
+        tasks.append(EvalTask(task.strip(), tuple(r.strip() for r in references)))
+    if not tasks:
+        raise TaskPackError(f"{path}: no tasks")
+    return tasks
+
+
+def load_intercode() -> list[EvalTask]:
+    """InterCode-ALFA's 300 NL->bash tasks, two gold commands each, from the icalfa package's
+    files (found, not imported: its __init__ pulls in docker and more)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("icalfa")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "assets" / "datasets" if spec else None
+    files = sorted(folder.glob("nl2bash_fs_*.json")) if folder and folder.is_dir() else []
+    if not files:
+        raise TaskPackError("--suite intercode needs the icalfa package: pip install --no-deps icalfa")
+    tasks = []
+    for file in files:
+        for item in json.loads(file.read_text(encoding="utf-8")):
+            references = tuple(r for r in (item.get("gold"), item.get("gold2")) if r)
+            tasks.append(EvalTask(item["query"], references))
+    return tasks
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def shell_tokens(command: str) -> list[str]:
+    try:
+        return shlex.split(command, comments=False)
+    except ValueError:  # unbalanced quotes: fall back to whitespace
+        return command.split()
+
+
+_WRAPPERS = {"sudo", "env", "nohup", "time", "command", "exec"}
+_SUDO_OPTIONS_WITH_ARGUMENT = {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"}
+
+
+def program_name(command: str) -> str:
+    """The program that runs, past wrappers (sudo -u root, env, VAR=value) and its path."""
+    tokens = iter(shell_tokens(command))
+    for token in tokens:
+        if token in _WRAPPERS or _ASSIGNMENT.match(token):
+            continue
+        if token.startswith("-"):  # a wrapper's own option
+            if token in _SUDO_OPTIONS_WITH_ARGUMENT:
+                next(tokens, None)
+            continue
+        return token.rsplit("/", 1)[-1]
+    return ""
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    predicted, wanted = Counter(shell_tokens(prediction)), Counter(shell_tokens(reference))
+    common = sum((predicted & wanted).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(predicted.values()), common / sum(wanted.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def normalize_command(command: str) -> tuple:
+    """Canonical form: shell tokens, per simple command, clustered flags split for programs that
+    allow it, and each run of bare flags sorted."""
+    segments, current = [], []
+    for token in shell_tokens(command):
+        if token in _SEPARATORS:
+            segments.append(current)
+            segments.append([token])
+            current = []
+        else:
+            current.append(token)
+    segments.append(current)
+    return tuple(tuple(_normalize_segment(segment)) for segment in segments if segment)
+
+
+def _normalize_segment(tokens: list[str]) -> list[str]:
+    program = tokens[0].rsplit("/", 1)[-1]
+    rest = tokens[1:]
+    if program not in ORDER_FREE_FLAG_PROGRAMS:
+        return [program, *rest]
+    flags, operands = set(), []
+    for token in rest:
+        if re.fullmatch(r"-[A-Za-z0-9]+", token):
+            flags.update(f"-{letter}" for letter in token[1:])
+        elif token.startswith("--") and len(token) > 2:
+            flags.add(token)
+        else:
+            operands.append(token)
+    return [program, *sorted(flags), *operands]
+
+
+def exact_match(prediction: str, reference: str) -> bool:
+    return normalize_command(prediction) == normalize_command(reference)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    utility: bool
+    token_f1: float
+    exact: bool
+
+
+def judge(prediction: str, references: Sequence[str]) -> Judgement:
+    program = program_name(prediction)
+    return Judgement(
+        utility=bool(program) and any(program == program_name(r) for r in references),
+        token_f1=max(token_f1(prediction, r) for r in references),
+        exact=any(exact_match(prediction, r) for r in references),
+    )
+
+
+def bootstrap_ci(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean."""
+    if not values:
+        return (0.0, 0.0)
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    return (means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))])
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """P(score of a correct output > score of a wrong one), ties counting half; None when one
+    class is empty (the question has no answer)."""
+    positives = [s for s, y in zip(scores, labels) if y]
+    negatives = [s for s, y in zip(scores, labels) if not y]
+    if not positives or not negatives:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+def summarize(judgements: Sequence[Judgement], scores: Sequence[float]) -> dict:
+    columns = {
+        "utility_accuracy": [float(j.utility) for j in judgements],
+        "exact_match": [float(j.exact) for j in judgements],
+        "token_f1": [j.token_f1 for j in judgements],
+    }
+    n = len(judgements)
+    summary = {"n": n}
+    summary.update({name: sum(values) / n if n else 0.0 for name, values in columns.items()})
+    summary["ci95"] = {name: list(bootstrap_ci(values)) for name, values in columns.items()}
+    summary["mean_score"] = sum(scores) / n if n else 0.0
+    summary["auroc"] = auroc(scores, [j.utility for j in judgements])
+    return summary

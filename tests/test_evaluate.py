@@ -1,0 +1,100 @@
+import json
+
+import pytest
+
+from inversion_tui.errors import TaskPackError
+from inversion_tui.evaluate import (
+    auroc, bootstrap_ci, exact_match, judge, load_intercode, load_tasks_file, program_name, summarize, token_f1,
+)
+
+
+@pytest.mark.parametrize("command,program", [
+    ("nmap -p 80 10.0.0.1", "nmap"),
+    ("sudo nmap -sS 10.0.0.1", "nmap"),
+    ("sudo -u root /usr/bin/find / -name x", "find"),
+    ("LC_ALL=C sort file", "sort"),
+    ("du -sh * | sort -h", "du"),
+    ("", ""),
+    ("echo 'unbalanced", "echo"),
+])
+def test_program_name(command, program):
+    assert program_name(command) == program
+
+
+def test_token_f1():
+    assert token_f1("ls -la /tmp", "ls -la /tmp") == 1.0
+    assert token_f1("ls /tmp", "ls -la /tmp") == pytest.approx(2 * (1.0 * 2 / 3) / (1.0 + 2 / 3))
+    assert token_f1("pwd", "ls") == 0.0
+    assert token_f1("grep 'a b' f", 'grep "a b" f') == 1.0  # quoting does not matter
+
+
+@pytest.mark.parametrize("a,b,equal", [
+    ("ls -la /tmp", "ls  -al   /tmp", True),  # whitespace and clustered flag order
+    ("ls -l -a /tmp", "ls -al /tmp", True),
+    ("grep -r 'error' /var/log", 'grep -r error /var/log', True),  # quoting
+    ("tar -czf a.tgz d", "tar -zcf a.tgz d", False),  # -f takes an argument: order kept
+    ("head -n 5 f", "head -5 f", False),
+    ("ls /tmp | wc -l", "ls /tmp | wc -l", True),
+    ("ls /tmp | wc -l", "ls /tmp ; wc -l", False),
+    ("rm -rf /tmp/x", "rm -fr /tmp/x", True),
+])
+def test_normalized_exact_match(a, b, equal):
+    assert exact_match(a, b) is equal
+
+
+def test_judge_takes_the_best_reference():
+    j = judge("ls -a", ["ls", "ls -a"])
+    assert j.utility and j.exact and j.token_f1 == 1.0
+    j = judge("find . -name x", ["ls", "ls -a"])
+    assert not j.utility and not j.exact and j.token_f1 == 0.0
+
+
+def test_auroc():
+    assert auroc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
+    assert auroc([0.1, 0.2, 0.9, 0.8], [True, True, False, False]) == 0.0
+    assert auroc([0.5, 0.5], [True, False]) == 0.5  # a tie counts half
+    assert auroc([0.5, 0.6], [True, True]) is None  # no wrong output: undefined
+
+
+def test_bootstrap_ci_brackets_the_mean_and_is_seeded():
+    values = [1.0] * 30 + [0.0] * 70
+    low, high = bootstrap_ci(values)
+    assert low < 0.3 < high and 0.15 < low and high < 0.45
+    assert bootstrap_ci(values) == (low, high)
+    assert bootstrap_ci([1.0] * 10) == (1.0, 1.0)
+
+
+def test_summarize_has_the_documented_keys():
+    summary = summarize([judge("ls", ["ls"]), judge("pwd", ["ls"])], [0.9, 0.1])
+    assert summary["n"] == 2 and summary["utility_accuracy"] == 0.5 and summary["auroc"] == 1.0
+    assert set(summary["ci95"]) == {"utility_accuracy", "exact_match", "token_f1"}
+    assert all(len(pair) == 2 and pair[0] <= pair[1] for pair in summary["ci95"].values())
+
+
+def test_intercode_suite_is_300_tasks_with_two_references():
+    tasks = load_intercode()
+    assert len(tasks) == 300
+    assert sum(len(t.references) == 2 for t in tasks) >= 290
+    assert tasks[0].task and tasks[0].references[0]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('{"task": "a", "references": ["ls"]}\nnot json\n', ":2: not JSON"),
+    ('{"task": "", "references": ["ls"]}\n', ":1: 'task' must be a non-empty string"),
+    ('{"task": "a", "references": []}\n', ":1: 'references' must be a non-empty list"),
+    ('["a"]\n', ":1: expected an object"),
+    ("\n\n", ": no tasks"),
+])
+def test_tasks_file_errors_name_file_and_line(tmp_path, text, expected):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(text)
+    with pytest.raises(TaskPackError) as info:
+        load_tasks_file(path)
+    assert str(info.value).startswith(str(path)) and expected in str(info.value)
+
+
+def test_tasks_file_ignores_extra_fields(tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps({"task": "list files", "references": ["ls"], "source": "x"}) + "\n")
+    [task] = load_tasks_file(path)
+    assert task.task == "list files" and task.references == ("ls",)
