@@ -199,6 +199,71 @@ def score(
         render_score(result)
 
 
+@app.command("eval")
+def eval_command(
+    tasks_file: Optional[Path] = typer.Option(None, "--tasks-file", help="JSONL: {\"task\": ..., \"references\": [...]}"),
+    suite: Optional[str] = typer.Option(None, "--suite", help="A bundled suite: intercode (300 NL->bash tasks)."),
+    pack: Optional[str] = typer.Option(None, "--pack", help="Sample tasks (with references) from a task pack."),
+    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id."),
+    adapter: Optional[Path] = typer.Option(None, "--adapter", help="A LoRA checkpoint directory of a run."),
+    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model for the intrinsic score."),
+    quant: str = typer.Option("auto", help="auto | none | 4bit."),
+    prompt_pack: str = typer.Option("pentest", help="Pack whose few-shot examples the prompts use (as in the run)."),
+    limit: Optional[int] = typer.Option(None, help="Evaluate the first N tasks (a pack samples N, default 100)."),
+    batch_size: int = typer.Option(16, help="Tasks per batched generate call."),
+    max_new_tokens: int = typer.Option(48, help="Token budget per generation."),
+    weights: Optional[str] = typer.Option(None, help="Weights of the intrinsic score, as for run."),
+    seed: int = typer.Option(0, help="Seed for sampling tasks from a pack."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Held-out accuracy of a model (and adapter): utility, token F1, exact match, with 95% CIs."""
+    import random
+
+    from inversion_tui.evaluate import EvalTask, evaluate_model, load_intercode, load_tasks_file
+    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.loop.seeding import derive_seed
+    from inversion_tui.models import check_names
+    from inversion_tui.tasks import load_packs
+
+    with user_errors():
+        sources = [name for name, value in (("--tasks-file", tasks_file), ("--suite", suite), ("--pack", pack)) if value]
+        if len(sources) != 1:
+            raise SettingsError("give exactly one of --tasks-file, --suite, --pack")
+        if limit is not None and limit < 1:
+            raise SettingsError("--limit must be at least 1")
+        if adapter is not None and not (adapter / "adapter_config.json").is_file():
+            raise SettingsError(f"--adapter {adapter}: not a LoRA checkpoint (no adapter_config.json)")
+        if tasks_file is not None:
+            tasks = load_tasks_file(tasks_file)
+        elif suite is not None:
+            if suite != "intercode":
+                raise SettingsError(f"--suite {suite!r}: unknown suite (known: intercode)")
+            tasks = load_intercode()
+        else:
+            rng = random.Random(derive_seed(seed, "eval", pack))
+            tasks = [EvalTask(i.task, i.references) for i in load_packs(pack).sample(limit or 100, rng)]
+        tasks = tasks[:limit] if limit else tasks
+        settings = build_settings(model=model, embedder=embedder, quant=quant, pack=prompt_pack,
+                                  weights=_weights(weights, False), max_new_tokens=max_new_tokens,
+                                  gen_batch_size=batch_size, output=Path("."))
+        examples = load_packs(settings.pack).examples[: settings.few_shot]
+        check_names(settings.model, settings.embedder)
+        backend = HFBackend.load(settings, log=lambda m: typer.echo(m, err=True))
+        if adapter is not None:
+            backend.load_adapter(adapter)
+        summary, _ = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,
+                                    batch_size=settings.gen_batch_size, max_new_tokens=settings.max_new_tokens)
+    summary = {"model": model, "adapter": str(adapter) if adapter else None, "source": sources[0], **summary}
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        from inversion_tui.console import eval_table
+
+        from rich.console import Console
+
+        Console().print(eval_table(summary))
+
+
 def main() -> None:
     try:
         app()

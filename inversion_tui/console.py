@@ -113,3 +113,16 @@ class HeadlessConsole:
         if len(self.history) > 1:  # a single cycle's table was printed when it ended
             self.progress.console.print(cycle_table(self.history))
         self.log(f"{e.status}: {e.cycles_completed} cycle(s) completed; outputs in {e.output}", "bold")
+
+
+def eval_table(summary: dict[str, Any]) -> Table:
+    adapter = f" + {summary['adapter']}" if summary.get("adapter") else ""
+    table = Table(title=f"{summary['model']}{adapter}: {summary['n']} tasks ({summary['source']})", title_justify="left")
+    for column in ("metric", "value", "95% CI"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name in ("utility_accuracy", "exact_match", "token_f1"):
+        low, high = summary["ci95"][name]
+        table.add_row(name.replace("_", " "), f"{summary[name]:.3f}", f"[{low:.3f}, {high:.3f}]")
+    table.add_row("mean intrinsic score", f"{summary['mean_score']:.3f}", "")
+    table.add_row("AUROC (score -> right program)", _fmt(summary["auroc"]), "")
+    return table

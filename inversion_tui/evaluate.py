@@ -211,3 +211,40 @@ def summarize(judgements: Sequence[Judgement], scores: Sequence[float]) -> dict:
     summary["mean_score"] = sum(scores) / n if n else 0.0
     summary["auroc"] = auroc(scores, [j.utility for j in judgements])
     return summary
+
+
+# ---------------------------------------------------------------- running a model on a task set
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    task: str
+    references: tuple[str, ...]
+    command: str
+    reconstruction: str
+    score: float
+    judgement: Judgement
+
+
+def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dict[str, float],
+                   batch_size: int, max_new_tokens: int) -> tuple[dict, list[EvalRow]]:
+    """Greedy, batched: one command per task, its reconstruction and intrinsic score, judged
+    against the references (which never reach a prompt)."""
+    from inversion_tui.loop.generate import generate_commands
+    from inversion_tui.loop.invert import invert_commands
+    from inversion_tui.loop.score import combine, compute_components
+
+    rows: list[EvalRow] = []
+    for start in range(0, len(tasks), batch_size):
+        batch = tasks[start : start + batch_size]
+        texts = [t.task for t in batch]
+        generated = generate_commands(backend, texts, candidates=1, temperature=0.0,
+                                      max_new_tokens=max_new_tokens, examples=examples)
+        commands = [per_task[0].command for per_task in generated]
+        reconstructions = invert_commands(backend, commands, temperature=0.0, max_new_tokens=max_new_tokens,
+                                          examples=examples)
+        components = compute_components(texts, reconstructions, commands, backend=backend, weights=weights)
+        for task, command, reconstruction, comp in zip(batch, commands, reconstructions, components):
+            rows.append(EvalRow(task.task, task.references, command, reconstruction, combine(comp, weights),
+                                judge(command, task.references)))
+    return summarize([r.judgement for r in rows], [r.score for r in rows]), rows

@@ -98,3 +98,57 @@ def test_tasks_file_ignores_extra_fields(tmp_path):
     path.write_text(json.dumps({"task": "list files", "references": ["ls"], "source": "x"}) + "\n")
     [task] = load_tasks_file(path)
     assert task.task == "list files" and task.references == ("ls",)
+
+
+# ---------------------------------------------------------------- the eval command
+
+from typer.testing import CliRunner  # noqa: E402
+
+from cli.main import app  # noqa: E402
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, ["eval", *args])
+
+
+@pytest.mark.parametrize("args,expected", [
+    ([], "give exactly one of --tasks-file, --suite, --pack"),
+    (["--suite", "intercode", "--pack", "shell"], "give exactly one of"),
+    (["--suite", "nope"], "unknown suite"),
+    (["--suite", "intercode", "--limit", "0"], "--limit must be at least 1"),
+    (["--suite", "intercode", "--adapter", "/nonexistent"], "not a LoRA checkpoint"),
+])
+def test_bad_eval_input_is_one_line_and_exit_2(args, expected):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and expected in result.stderr
+
+
+def test_bad_tasks_file_is_file_and_line(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"task": "a", "references": ["ls"]}\n{"task": 3}\n')
+    result = invoke("--tasks-file", str(path))
+    assert result.exit_code == 2 and f"{path}:2: 'task' must be a non-empty string" in result.stderr
+
+
+def test_eval_json_on_the_real_model_and_an_untrained_adapter_changes_nothing(tmp_path):
+    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.settings import build_settings
+
+    base = invoke("--suite", "intercode", "--limit", "6", "--json", "--max-new-tokens", "16")
+    assert base.exit_code == 0, base.output
+    summary = json.loads(base.stdout)
+    assert summary["n"] == 6
+    for name in ("utility_accuracy", "exact_match", "token_f1"):
+        assert 0.0 <= summary[name] <= 1.0
+        low, high = summary["ci95"][name]
+        assert low <= summary[name] <= high
+    assert summary["auroc"] is None or 0.0 <= summary["auroc"] <= 1.0
+
+    HFBackend.load(build_settings(output=tmp_path)).save_adapter(tmp_path / "fresh")  # LoRA B = 0
+    adapted = invoke("--suite", "intercode", "--limit", "6", "--json", "--max-new-tokens", "16",
+                     "--adapter", str(tmp_path / "fresh"))
+    assert adapted.exit_code == 0, adapted.output
+    with_adapter = json.loads(adapted.stdout)
+    for name in ("utility_accuracy", "exact_match", "token_f1", "mean_score"):
+        assert with_adapter[name] == summary[name]
