@@ -84,9 +84,13 @@ def run(
     headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory."),
+    eval_file: Optional[Path] = typer.Option(None, "--eval-file", help="Held-out JSONL tasks, evaluated every cycle."),
+    eval_suite: Optional[str] = typer.Option(None, "--eval-suite", help="Held-out suite evaluated every cycle: intercode."),
+    eval_limit: Optional[int] = typer.Option(None, "--eval-limit", help="Evaluate only the first N held-out tasks."),
 ) -> None:
     """Run the inversion loop (or --resume one)."""
     from inversion_tui.console import HeadlessConsole
+    from inversion_tui.evaluate import eval_tasks_for
     from inversion_tui.hf_backend import HFBackend
     from inversion_tui.loop.control import RunControl
     from inversion_tui.loop.engine import Engine
@@ -99,7 +103,8 @@ def run(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, output=output,
             pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
-            seed=seed, weights=_weights(weights, self_rating),
+            seed=seed, weights=_weights(weights, self_rating), eval_file=eval_file, eval_suite=eval_suite,
+            eval_limit=eval_limit,
         )
         if resume is not None:
             settings, runlog, resume_point = _open_resume(ctx, resume, values)
@@ -107,6 +112,7 @@ def run(
             settings = build_settings(**values)
             resume_point = None
         task_pack = load_packs(settings.pack)  # fail on a bad pack before minutes of model loading
+        eval_tasks = eval_tasks_for(settings)  # and on a bad held-out file
         check_names(settings.model, settings.embedder)
         if resume is None:
             runlog = RunLog.create(settings.output)
@@ -115,13 +121,13 @@ def run(
             headless = True
         try:
             if not headless:
-                _run_tui(settings, task_pack, runlog, resume_point)
+                _run_tui(settings, task_pack, runlog, resume_point, eval_tasks)
                 return
             with HeadlessConsole(verbose=verbose) as console:
                 backend = HFBackend.load(settings, log=console.log)
                 control = RunControl.for_run(settings, resume_point)
                 engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control,
-                                resume=resume_point)
+                                resume=resume_point, eval_tasks=eval_tasks)
                 with _stop_on_ctrl_c(control, console.log):
                     status = engine.run()
         finally:
@@ -148,10 +154,10 @@ def _open_resume(ctx: typer.Context, directory: Path, values: dict):
     return open_resume(directory, explicit)
 
 
-def _run_tui(settings, task_pack, runlog, resume_point=None) -> None:
+def _run_tui(settings, task_pack, runlog, resume_point=None, eval_tasks=None) -> None:
     from inversion_tui.tui.app import create_app
 
-    tui = create_app(settings, task_pack, runlog, resume=resume_point)
+    tui = create_app(settings, task_pack, runlog, resume=resume_point, eval_tasks=eval_tasks)
     tui.run()
     if tui.failure:
         typer.echo(f"error: {tui.failure}", err=True)

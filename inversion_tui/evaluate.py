@@ -89,6 +89,17 @@ def load_intercode() -> list[EvalTask]:
     return tasks
 
 
+def eval_tasks_for(settings) -> list[EvalTask] | None:
+    """The held-out set a run evaluates on (--eval-file / --eval-suite, first --eval-limit)."""
+    if settings.eval_file is not None:
+        tasks = load_tasks_file(settings.eval_file)
+    elif settings.eval_suite == "intercode":
+        tasks = load_intercode()
+    else:
+        return None
+    return tasks[: settings.eval_limit] if settings.eval_limit else tasks
+
+
 # ---------------------------------------------------------------- metrics
 
 
@@ -227,7 +238,8 @@ class EvalRow:
 
 
 def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dict[str, float],
-                   batch_size: int, max_new_tokens: int) -> tuple[dict, list[EvalRow]]:
+                   batch_size: int, max_new_tokens: int,
+                   between_batches=lambda: None) -> tuple[dict, list[EvalRow]]:
     """Greedy, batched: one command per task, its reconstruction and intrinsic score, judged
     against the references (which never reach a prompt)."""
     from inversion_tui.loop.generate import generate_commands
@@ -236,6 +248,7 @@ def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dic
 
     rows: list[EvalRow] = []
     for start in range(0, len(tasks), batch_size):
+        between_batches()  # a run's engine honours pause and stop here
         batch = tasks[start : start + batch_size]
         texts = [t.task for t in batch]
         generated = generate_commands(backend, texts, candidates=1, temperature=0.0,

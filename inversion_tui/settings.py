@@ -70,6 +70,12 @@ class RunSettings(BaseModel):
     """Score component weights; the score is the weighted mean over the components present."""
     few_shot: int = Field(2, ge=0, le=8)
     """Demonstrations from the task pack put in the forward and inverse prompts."""
+    eval_file: Path | None = None
+    """JSONL held-out tasks evaluated before cycle 1 and after every cycle."""
+    eval_suite: Literal["intercode"] | None = None
+    """A bundled held-out suite evaluated before cycle 1 and after every cycle."""
+    eval_limit: int | None = Field(None, ge=1)
+    """Evaluate only the first N held-out tasks (each evaluation is a greedy pass over them)."""
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
@@ -93,6 +99,12 @@ class RunSettings(BaseModel):
             short = Path(self.model.rstrip("/")).name or "model"
             stamp = time.strftime("%Y%m%d-%H%M%S")
             object.__setattr__(self, "output", Path("output") / f"{short}-{stamp}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_eval_source(self) -> "RunSettings":
+        if self.eval_file is not None and self.eval_suite is not None:
+            raise ValueError("give --eval-file or --eval-suite, not both")
         return self
 
     @property

@@ -36,6 +36,10 @@ def check_run_directory(run: Path, tasks: int, candidates: int, quant: str) -> N
     assert cycle["train_examples"] > 0 and cycle["train_loss"] is not None and cycle["train_loss"] > 0
     results = json.loads((run / "self_improvement_results.json").read_text())
     assert results["summary"]["cycles_completed"] == 1
+    # held-out evaluation of the base model and of the cycle-1 adapter, on the same 4 tasks
+    assert [e["cycle"] for e in progress["evaluations"]] == [0, 1]
+    assert all(e["n"] == 4 and 0 <= e["utility_accuracy"] <= 1 for e in progress["evaluations"])
+    assert cycle["eval"]["cycle"] == 1
 
 
 def check_adapter_reloads_and_was_trained(run: Path) -> None:
@@ -59,9 +63,11 @@ def check_adapter_reloads_and_was_trained(run: Path) -> None:
 def test_one_cycle_headless_run(tmp_path, quant):
     run = tmp_path / f"run-{quant}"
     result = run_cli("run", "--headless", "--cycles", "1", "--tasks", "4", "--candidates", "2",
-                     "--threshold", "0", "--max-new-tokens", "24", "--quant", quant, "--output", str(run))
+                     "--threshold", "0", "--max-new-tokens", "24", "--quant", quant, "--output", str(run),
+                     "--eval-suite", "intercode", "--eval-limit", "4")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "finished: 1 cycle(s) completed" in result.stderr
+    assert "held-out (base model, n=4): utility accuracy" in result.stderr
     check_run_directory(run, tasks=4, candidates=2, quant=quant)
     check_adapter_reloads_and_was_trained(run)

@@ -257,3 +257,25 @@ def test_stop_saves_the_adapter(tmp_path, fake_backend):
     control.request_stop()
     assert engine.run() == "stopped"
     assert (tmp_path / "run" / "checkpoint_stopped" / "adapter_config.json").is_file()
+
+
+def test_held_out_evaluation_before_training_and_after_every_cycle(tmp_path, fake_backend):
+    from inversion_tui.evaluate import EvalTask
+
+    held_out = [EvalTask("List files in /tmp", ("ls /tmp",)), EvalTask("Count lines in a.txt", ("wc -l a.txt",)),
+                EvalTask("Scan port 22 on 10.0.0.9", ("nmap -p 22 10.0.0.9",))]
+    settings = build_settings(cycles=2, tasks=3, candidates=1, threshold=0.3, gen_batch_size=2,
+                              output=tmp_path / "run", pack="pentest")
+    recorder = ev.EventRecorder()
+    Engine(settings, fake_backend, load_packs("pentest"), RunLog.create(settings.output), emit=recorder,
+           eval_tasks=held_out).run()
+    assert [e.cycle for e in recorder.of(ev.Evaluated)] == [0, 1, 2]
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert [e["cycle"] for e in progress["evaluations"]] == [0, 1, 2]
+    for entry in progress["history"]["cycles"]:
+        assert entry["eval"]["n"] == 3 and 0.0 <= entry["eval"]["utility_accuracy"] <= 1.0
+    # the fake answers "<first word> <rest minus words>": "list ..." for ls, "count ..." for wc, "scan" for nmap
+    assert progress["evaluations"][0]["utility_accuracy"] == 0.0
+    # evaluation prompts are greedy forward prompts: references never reach them
+    forward_calls = [n for kind, n in fake_backend.calls if kind == "forward"]
+    assert forward_calls.count(2) >= 3  # 3 evaluations x 2 batches of up to 2 tasks, plus the passes

@@ -244,3 +244,26 @@ def test_ctrl_c_in_headless_mode_stops_at_a_boundary_and_saves_and_twice_forces(
     code, stderr, run = outcomes[2]
     assert code == 130 and "Traceback" not in stderr, stderr[-2000:]
     assert read_candidates(run)  # what was scored before the forced stop is on disk
+
+
+def test_resume_keeps_the_baseline_evaluation(tmp_path):
+    from inversion_tui.evaluate import EvalTask
+
+    held_out = [EvalTask("List files in /tmp", ("ls /tmp",))]
+    settings = build_settings(**{**SETTINGS, "output": tmp_path / "cut"})
+    control = RunControl(settings.threshold, settings.weights)
+
+    def stop_in_cycle_2(event):
+        if isinstance(event, ev.BatchDone) and event.cycle == 2:
+            control.request_stop()
+
+    Engine(settings, FakeBackend(), load_packs(settings.pack), RunLog.create(settings.output), emit=stop_in_cycle_2,
+           control=control, eval_tasks=held_out).run()
+    settings, runlog, point = open_resume(tmp_path / "cut", {})
+    recorder = ev.EventRecorder()
+    Engine(settings, FakeBackend(), load_packs(settings.pack), runlog, emit=recorder, resume=point,
+           eval_tasks=held_out).run()
+    evaluated = [e.cycle for e in recorder.of(ev.Evaluated)]
+    assert evaluated == [0, 1, 2]  # 0 and 1 replayed from progress.json, only 2 computed
+    progress = json.loads((tmp_path / "cut" / PROGRESS).read_text())
+    assert [e["cycle"] for e in progress["evaluations"]] == [0, 1, 2]

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from inversion_tui.evaluate import EvalTask, evaluate_model
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_errors
 from inversion_tui.loop.control import RunControl, RunStopped
@@ -100,6 +101,7 @@ class Engine:
     emit: ev.EventSink = lambda event: None
     control: RunControl | None = None
     resume: ResumePoint | None = None
+    eval_tasks: Sequence[EvalTask] | None = None  # the fixed held-out set, if any
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -115,6 +117,7 @@ class Engine:
         self.current_training: dict[str, Any] | None = None  # this cycle's end-of-pass training
         self.resumes: list[dict[str, Any]] = []
         self.task_limit: int | None = None  # tasks per generate call after running out of memory
+        self.evaluations: list[dict[str, Any]] = []  # held-out results; cycle 0 is the base model
 
     # ------------------------------------------------------------------ run
 
@@ -127,8 +130,12 @@ class Engine:
                                 self.backend.description.get("device", "?"), s.cycles, s.model_dump(mode="json")))
         for entry in self.history:  # a resumed run shows its past cycles too
             self.emit(ev.CycleDone(entry["cycle"], entry))
+        for evaluation in self.evaluations:
+            self.emit(ev.Evaluated(evaluation["cycle"], evaluation))
         status = "finished"
         try:
+            if self.eval_tasks and not any(e["cycle"] == 0 for e in self.evaluations):
+                self.evaluate(0)  # the base model, before any training: the baseline
             for cycle in range(first_cycle, s.cycles + 1):
                 self.run_cycle(cycle, self.resume if cycle == first_cycle else None)
         except RunStopped:
@@ -150,6 +157,7 @@ class Engine:
         self.history = list(point.history)
         self.manual_trainings = list(point.manual_trainings)
         self.resumes = list(point.resumes)
+        self.evaluations = list(point.evaluations)
         self.latest_adapter = point.latest_adapter
         if point.latest_adapter:
             self.backend.load_adapter(self.runlog.directory / point.latest_adapter)
@@ -177,6 +185,7 @@ class Engine:
         else:
             training = self.current_training  # done before the interruption
         after = self.run_pass(cycle, "after", [c for c in done if c.phase == "after"])
+        evaluation = self.evaluate(cycle) if self.eval_tasks else None
         before_m, after_m = pass_metrics(before), pass_metrics(after)
         entry = {
             "cycle": cycle,
@@ -190,6 +199,7 @@ class Engine:
             "threshold": self.control.threshold,
             "weights": self.control.weights,
             "checkpoint": checkpoint.name,
+            "eval": evaluation,
             "duration_s": round(time.time() - started, 2),
         }
         self.history.append(entry)
@@ -247,6 +257,23 @@ class Engine:
             else:
                 self.emit(ev.Log("warning", "train now: no untrained accepted candidates in this cycle's "
                                             "BEFORE pass yet (the AFTER pass only measures)"))
+
+    def evaluate(self, cycle: int) -> dict[str, Any]:
+        """The held-out set, greedy, with the adapter as it is now. Pause and stop are honoured
+        between its batches; an interrupted evaluation is redone on resume."""
+        s = self.settings
+        self.emit(ev.Log("info", f"evaluating {'the base model' if cycle == 0 else f'cycle {cycle}'} on "
+                                 f"{len(self.eval_tasks)} held-out tasks"))
+        summary, _ = evaluate_model(
+            self.backend, self.eval_tasks, examples=self.examples, weights=self.control.weights,
+            batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
+            between_batches=lambda: self.boundary(cycle, "after"),
+        )
+        evaluation = {"cycle": cycle, **summary}
+        self.evaluations = [e for e in self.evaluations if e["cycle"] != cycle] + [evaluation]
+        self.write_progress("running")
+        self.emit(ev.Evaluated(cycle, evaluation))
+        return evaluation
 
     def record_threshold_changes(self, cycle: int) -> None:
         changes = self.control.threshold_changes
@@ -362,6 +389,7 @@ class Engine:
             "current": {"cycle": self._cycle, "training": self.current_training},
             "manual_trainings": self.manual_trainings,
             "resumes": self.resumes,
+            "evaluations": self.evaluations,
             "history": {"cycles": self.history},
         })
 
@@ -380,6 +408,7 @@ class Engine:
                 "initial_acceptance_rate": first["before"]["acceptance_rate"],
                 "final_acceptance_rate": last["after"]["acceptance_rate"],
                 "mean_train_loss": sum(losses) / len(losses) if losses else None,
+                "evaluations": self.evaluations,
                 "elapsed_s": round(time.time() - self.started_at, 2),
             },
         }

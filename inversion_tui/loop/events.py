@@ -74,6 +74,12 @@ class TrainingDone:
 
 
 @dataclass(frozen=True)
+class Evaluated:
+    cycle: int  # 0 = the base model before any training
+    summary: dict[str, Any]  # evaluate.summarize(): n, utility_accuracy, ..., ci95, auroc
+
+
+@dataclass(frozen=True)
 class Paused:
     cycle: int
     phase: Phase
@@ -120,6 +126,7 @@ class Log:
 Event = (
     RunStarted | PhaseStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
     | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log | Paused | Resumed | ThresholdChanged
+    | Evaluated
 )
 EventSink = Callable[[Event], None]
 

@@ -32,6 +32,7 @@ class ResumePoint:
     latest_adapter: str | None  # run-directory name of the adapter to load
     dropped_lines: int  # partial-batch lines removed from candidates.jsonl
     resumes: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
 
 
 def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
@@ -77,6 +78,7 @@ def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
         latest_adapter=progress.get("latest_adapter"),
         dropped_lines=dropped,
         resumes=progress.get("resumes", []),
+        evaluations=progress.get("evaluations", []),
     )
 
 

@@ -21,6 +21,7 @@ from textual.widgets import Footer, RichLog, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from inversion_tui.errors import InversionError
+from inversion_tui.evaluate import EvalTask
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.backend import Backend
@@ -237,7 +238,17 @@ class InversionApp(App[None]):
         m = e.metrics
         self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f}, "
                       f"acceptance {m['before']['acceptance_rate']:.0%} -> {m['after']['acceptance_rate']:.0%}")
-        self.query_one(CycleChart).show(self.state.history)
+        self.query_one(CycleChart).show(self.state.history, self.state.evaluations)
+        self.refresh_all()
+
+    def on_engine_Evaluated(self, e: ev.Evaluated) -> None:
+        self.state.evaluations = [v for v in self.state.evaluations if v["cycle"] != e.cycle] + [e.summary]
+        s = e.summary
+        low, high = s["ci95"]["utility_accuracy"]
+        self.log_line(f"held-out ({'base' if e.cycle == 0 else f'cycle {e.cycle}'}): utility accuracy "
+                      f"{s['utility_accuracy']:.3f} [{low:.3f}, {high:.3f}], exact {s['exact_match']:.3f}, "
+                      f"token F1 {s['token_f1']:.3f}, n={s['n']}")
+        self.query_one(CycleChart).show(self.state.history, self.state.evaluations)
         self.refresh_all()
 
     def on_engine_Paused(self, e: ev.Paused) -> None:
@@ -343,13 +354,14 @@ class InversionApp(App[None]):
         self.refresh_header()
         passes = {phase: pass_metrics(self.state.pass_rows(phase=phase)) for phase in ("before", "after")}
         self.query_one(StatsPanel).show(passes, self.state.cycle, self.control.threshold, self.state.last_loss,
-                                        self.state.history)
+                                        self.state.history, self.state.evaluations)
         scores = [r.score for r in self.state.cycle_rows()]
         self.query_one(ScoreHistogram).show(scores, self.control.threshold)
 
 
 def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backend: BackendLoader | None = None,
-               clock: Callable[[], float] = time.monotonic, resume: ResumePoint | None = None) -> InversionApp:
+               clock: Callable[[], float] = time.monotonic, resume: ResumePoint | None = None,
+               eval_tasks: list[EvalTask] | None = None) -> InversionApp:
     """The one way the CLI and the tests build the app. The model loads inside the worker, so
     the screen is up at once and the log pane shows the loading."""
     if load_backend is None:
@@ -359,6 +371,7 @@ def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backe
 
     def engine_factory(emit: ev.EventSink, control: RunControl) -> Engine:
         backend = load_backend(settings, lambda message: emit(ev.Log("info", message)))
-        return Engine(settings, backend, pack, runlog, emit=emit, control=control, resume=resume)
+        return Engine(settings, backend, pack, runlog, emit=emit, control=control, resume=resume,
+                      eval_tasks=eval_tasks)
 
     return InversionApp(settings, engine_factory, clock=clock, control=RunControl.for_run(settings, resume))

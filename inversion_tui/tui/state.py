@@ -33,6 +33,7 @@ class RunState:
     cycles: int
     rows: list[CandidateRow] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out, cycle 0 = base
     cycle: int = 0
     phase: str = "before"  # the pass running or last run: what re-thresholding applies to
     activity: str = "loading"  # what the header shows: loading, before, training, after

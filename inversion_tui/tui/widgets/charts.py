@@ -8,18 +8,29 @@ from textual_plotext import PlotextPlot
 
 
 class CycleChart(PlotextPlot):
-    def show(self, history: list[dict[str, Any]]) -> None:
+    """Intrinsic score and acceptance per cycle, and held-out accuracy beside them (cycle 0 is
+    the base model): the chart that shows whether intrinsic gains are real."""
+
+    def show(self, history: list[dict[str, Any]], evaluations: list[dict[str, Any]] = ()) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("per cycle: mean score (before, after) and acceptance (after)")
+        plt.title("per cycle: intrinsic score, acceptance, held-out accuracy")
         plt.ylim(0, 1)
+        ticks = set()
         if history:
             cycles = [e["cycle"] for e in history]
+            ticks.update(cycles)
             plt.plot(cycles, [e["before"]["mean_score"] for e in history], label="score before", marker="dot")
             plt.plot(cycles, [e["after"]["mean_score"] for e in history], label="score after", marker="dot")
             plt.plot(cycles, [e["after"]["acceptance_rate"] for e in history], label="accept after", marker="dot")
-            plt.xticks(cycles)
+        if evaluations:
+            ordered = sorted(evaluations, key=lambda e: e["cycle"])
+            ticks.update(e["cycle"] for e in ordered)
+            plt.plot([e["cycle"] for e in ordered], [e["utility_accuracy"] for e in ordered],
+                     label="held-out acc", marker="dot")
+        if ticks:
+            plt.xticks(sorted(ticks))
         self.refresh()
 
 

@@ -16,7 +16,7 @@ def _pct(value: float) -> str:
 
 class StatsPanel(Static):
     def show(self, passes: dict[str, dict[str, Any]], cycle: int, threshold: float, last_loss: float | None,
-             history: list[dict[str, Any]]) -> None:
+             history: list[dict[str, Any]], evaluations: list[dict[str, Any]] = ()) -> None:
         """passes: the current cycle's summary per pass ("before", "after"), as far as each got."""
         now = Text()
         now.append(f"cycle {cycle}\n", style="bold")
@@ -30,6 +30,11 @@ class StatsPanel(Static):
             now.append(f"{current['accepted']}/{current['total_generated']} accepted ({_pct(current['acceptance_rate'])}), "
                        f"mean {current['mean_score']:.3f}, flagged {current['flagged']}\n")
         now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
+        if evaluations:
+            latest = max(evaluations, key=lambda e: e["cycle"])
+            base = min(evaluations, key=lambda e: e["cycle"])
+            now.append(f"\nheld-out acc {latest['utility_accuracy']:.3f} (base {base['utility_accuracy']:.3f}, "
+                       f"n={latest['n']})")
         cycles = Table(box=None, expand=True, header_style="bold", pad_edge=False)
         for column in ("cyc", "score b→a", "acc b→a", "loss"):
             cycles.add_column(column, justify="right", no_wrap=True)
