@@ -22,3 +22,9 @@ class ModelLoadError(InversionError):
 
 class RunDirectoryError(InversionError):
     title = "Output directory error"
+
+
+def first_line(exc: BaseException) -> str:
+    """A library exception as one line for an error message (its type when it says nothing)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

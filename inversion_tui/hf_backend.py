@@ -8,7 +8,7 @@ from typing import Sequence
 import torch
 
 from inversion_tui import models
-from inversion_tui.errors import ModelLoadError
+from inversion_tui.errors import ModelLoadError, first_line
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
 from inversion_tui.loop.train import train_lora
 from inversion_tui.settings import RunSettings
@@ -110,7 +110,7 @@ class HFBackend:
             result = set_peft_model_state_dict(self.model, state)
         except Exception as exc:  # noqa: BLE001 - missing, corrupt (SafetensorError) or mis-shaped: all one answer
             raise ModelLoadError(f"adapter {directory} does not fit model {self.description['model']}: "
-                                 f"{str(exc).splitlines()[0]}") from None
+                                 f"{first_line(exc)}") from None
         unexpected = getattr(result, "unexpected_keys", None)
         if unexpected:
             raise ModelLoadError(f"adapter {directory} does not fit model {self.description['model']}: "

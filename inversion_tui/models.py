@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from inversion_tui.errors import ModelLoadError
+from inversion_tui.errors import ModelLoadError, first_line
 from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
 
 GENERATOR_ALIASES = {BUNDLED_GENERATOR, "smollm2-135m", "smollm2", "bundled"}
@@ -185,8 +185,7 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
             device_map={"": device},
         )
     except (OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot load model {name!r}: {reason}") from None
+        raise ModelLoadError(f"cannot load model {name!r}: {first_line(exc)}") from None
     tokenizer.padding_side = "left"  # decoder-only generation continues from the right edge
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -208,5 +207,4 @@ def load_embedder(name: str, device: str):
     try:
         return SentenceTransformer(source, device=device)
     except (OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot load embedder {name!r}: {reason}") from None
+        raise ModelLoadError(f"cannot load embedder {name!r}: {first_line(exc)}") from None

@@ -159,3 +159,18 @@ def test_a_failed_start_leaves_no_lock(tmp_path):
     result = invoke("run", "--headless", "--output", str(tmp_path / "out"), "--model", "no-such-org/no-such-model")
     assert result.exit_code == 2
     assert (tmp_path / "out").is_dir() and not (tmp_path / "out" / "run.lock").exists()
+
+
+def test_an_adapter_error_with_no_message_is_still_one_line(tmp_path, monkeypatch):
+    import safetensors.torch
+
+    from inversion_tui.errors import ModelLoadError
+    from inversion_tui.hf_backend import HFBackend
+
+    def silent_failure(path):
+        raise RuntimeError()
+
+    monkeypatch.setattr(safetensors.torch, "load_file", silent_failure)
+    backend = HFBackend(model=None, tokenizer=None, embedder=None, device="cpu", description={"model": "m"})
+    with pytest.raises(ModelLoadError, match=r"adapter .* does not fit model m: RuntimeError$"):
+        backend.load_adapter(tmp_path)
