@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from inversion_tui.evaluate import describe_evaluation
 from inversion_tui.loop import events as ev
 
 
@@ -105,12 +106,7 @@ class HeadlessConsole:
         self.progress.console.print(cycle_table(self.history[-1:]))
 
     def on_Evaluated(self, e: ev.Evaluated) -> None:
-        s = e.summary
-        low, high = s["ci95"]["utility_accuracy"]
-        who = "base model" if e.cycle == 0 else f"cycle {e.cycle}"
-        self.log(f"held-out ({who}, n={s['n']}): utility accuracy {s['utility_accuracy']:.3f} "
-                 f"[{low:.3f}, {high:.3f}], exact {s['exact_match']:.3f}, token F1 {s['token_f1']:.3f}, "
-                 f"AUROC {_fmt(s['auroc'])}", "bold")
+        self.log(describe_evaluation(e.cycle, e.summary), "bold")
 
     def on_Log(self, e: ev.Log) -> None:
         self.log(e.message, "yellow" if e.level == "warning" else "dim")

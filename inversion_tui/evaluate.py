@@ -224,6 +224,16 @@ def summarize(judgements: Sequence[Judgement], scores: Sequence[float]) -> dict:
     return summary
 
 
+def describe_evaluation(cycle: int, summary: dict) -> str:
+    """One line for logs: what the headless console and the TUI both print."""
+    low, high = summary["ci95"]["utility_accuracy"]
+    who = "base model" if cycle == 0 else f"cycle {cycle}"
+    auroc_text = "-" if summary["auroc"] is None else f"{summary['auroc']:.3f}"
+    return (f"held-out ({who}, n={summary['n']}): utility accuracy {summary['utility_accuracy']:.3f} "
+            f"[{low:.3f}, {high:.3f}], exact {summary['exact_match']:.3f}, token F1 {summary['token_f1']:.3f}, "
+            f"AUROC {auroc_text}")
+
+
 # ---------------------------------------------------------------- running a model on a task set
 
 

@@ -21,7 +21,7 @@ from textual.widgets import Footer, RichLog, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from inversion_tui.errors import InversionError
-from inversion_tui.evaluate import EvalTask
+from inversion_tui.evaluate import EvalTask, describe_evaluation
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.backend import Backend
@@ -243,11 +243,7 @@ class InversionApp(App[None]):
 
     def on_engine_Evaluated(self, e: ev.Evaluated) -> None:
         self.state.evaluations = [v for v in self.state.evaluations if v["cycle"] != e.cycle] + [e.summary]
-        s = e.summary
-        low, high = s["ci95"]["utility_accuracy"]
-        self.log_line(f"held-out ({'base' if e.cycle == 0 else f'cycle {e.cycle}'}): utility accuracy "
-                      f"{s['utility_accuracy']:.3f} [{low:.3f}, {high:.3f}], exact {s['exact_match']:.3f}, "
-                      f"token F1 {s['token_f1']:.3f}, n={s['n']}")
+        self.log_line(describe_evaluation(e.cycle, e.summary))
         self.query_one(CycleChart).show(self.state.history, self.state.evaluations)
         self.refresh_all()
 
