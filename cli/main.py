@@ -57,7 +57,9 @@ def _stop_on_ctrl_c(control, say):
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # After a stop the work is saved and the process is leaving with 130: a further Ctrl-C
+        # during teardown (torch's can take a moment) must not kill it by signal instead.
+        signal.signal(signal.SIGINT, signal.SIG_IGN if control.stop_requested else previous)
 
 
 @app.command()

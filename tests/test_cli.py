@@ -174,3 +174,25 @@ def test_an_adapter_error_with_no_message_is_still_one_line(tmp_path, monkeypatc
     backend = HFBackend(model=None, tokenizer=None, embedder=None, device="cpu", description={"model": "m"})
     with pytest.raises(ModelLoadError, match=r"adapter .* does not fit model m: RuntimeError$"):
         backend.load_adapter(tmp_path)
+
+
+def test_after_a_ctrl_c_stop_a_further_ctrl_c_cannot_kill_the_exit():
+    import signal
+
+    from cli.main import _stop_on_ctrl_c
+    from inversion_tui.loop.control import RunControl
+
+    original = signal.getsignal(signal.SIGINT)
+    try:
+        running = RunControl(0.5, {"embed": 1.0})
+        with _stop_on_ctrl_c(running, lambda message: None):
+            pass
+        assert signal.getsignal(signal.SIGINT) is original  # no stop: the old handler is back
+
+        stopped = RunControl(0.5, {"embed": 1.0})
+        with _stop_on_ctrl_c(stopped, lambda message: None):
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # the first Ctrl-C
+        assert stopped.stop_requested
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # teardown is safe from a second
+    finally:
+        signal.signal(signal.SIGINT, original)
