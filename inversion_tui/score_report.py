@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from inversion_tui.loop.backend import Backend
-from inversion_tui.loop.guards import GUARD_REASONS, guard_flags
+from inversion_tui.loop.guards import explain_flags
 from inversion_tui.loop.invert import invert_commands
-from inversion_tui.loop.score import SCORERS, combine, compute_components
+from inversion_tui.loop.score import SCORERS, combine, compute_components, contributions
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import Example
 
@@ -31,7 +32,9 @@ def score_one(
         [task], [reconstruction], [command], backend=backend, weights=settings.weights, always=tuple(SCORERS)
     )
     value = combine(components, settings.weights)
-    flags = list(guard_flags(task, command))
+    explained = explain_flags(task, command)
+    flags = [flag.name for flag in explained]
+    blocking = [f for f in flags if f == "empty" or not settings.allow_flagged]
     return {
         "task": task,
         "command": command,
@@ -41,7 +44,8 @@ def score_one(
         "score": value,
         "threshold": settings.threshold,
         "flags": flags,
-        "accepted": value >= settings.threshold and not flags,
+        "flag_reasons": {flag.name: flag.detail for flag in explained},
+        "accepted": value >= settings.threshold and not blocking,
     }
 
 
@@ -54,14 +58,13 @@ def render_score(result: dict[str, Any], console: Console | None = None) -> None
     for column in ("component", "value", "weight", "contribution"):
         table.add_column(column, justify="left" if column == "component" else "right")
     weights = result["weights"]
-    weight_sum = sum(w for name, w in weights.items() if w > 0 and result["components"].get(name) is not None)
+    shares = contributions(result["components"], weights)
     for name, value in result["components"].items():
-        weight = weights.get(name, 0.0)
-        counted = value is not None and weight > 0
-        contribution = f"{weight * value / weight_sum:.3f}" if counted and weight_sum else "-"
-        table.add_row(name, "-" if value is None else f"{value:.3f}", f"{weight:.2f}", contribution)
+        share = shares[name]
+        table.add_row(name, "-" if value is None else f"{value:.3f}", f"{weights.get(name, 0.0):.2f}",
+                      "-" if share is None else f"{share:.3f}")
     console.print(table)
     verdict = "[green]accepted[/]" if result["accepted"] else "[red]rejected[/]"
     console.print(f"[bold]score[/] {result['score']:.3f} (threshold {result['threshold']:.2f}): {verdict}")
     for flag in result["flags"]:
-        console.print(f"[yellow]flag {flag}[/]: {GUARD_REASONS.get(flag, '')}")
+        console.print(f"[yellow]flag {flag}[/]: {escape(result['flag_reasons'][flag])}", highlight=False)

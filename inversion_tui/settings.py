@@ -13,11 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inversion_tui.errors import SettingsError
 
-COMPONENTS = ("embed", "overlap", "difflib", "self_rating")
+COMPONENTS = ("embed", "overlap", "difflib", "self_rating", "overlap_masked", "difflib_masked")
 
-DEFAULT_WEIGHTS: dict[str, float] = {"embed": 0.6, "overlap": 0.2, "difflib": 0.2, "self_rating": 0.0}
+DEFAULT_WEIGHTS: dict[str, float] = {"embed": 0.6, "overlap": 0.2, "difflib": 0.2, "self_rating": 0.0,
+                                     "overlap_masked": 0.0, "difflib_masked": 0.0}
 """Embedding cosine carries most weight: on SmolLM2 it is the component that best predicts a
-right program name (see DESIGN.md). self_rating costs a generate call, so it is off by default."""
+right program name (see DESIGN.md). self_rating costs a generate call, so it is off by default.
+The *_masked variants are overlap and difflib with literals masked (`--mask-literals`)."""
 
 SELF_RATING_ON_WEIGHT = 0.2
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
@@ -76,6 +78,8 @@ class RunSettings(BaseModel):
     """A bundled held-out suite evaluated before cycle 1 and after every cycle."""
     eval_limit: int | None = Field(None, ge=1)
     """Evaluate only the first N held-out tasks (each evaluation is a greedy pass over them)."""
+    allow_flagged: bool = False
+    """Let candidates flagged by a guard be accepted (and trained on) when they score enough."""
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
@@ -83,15 +87,7 @@ class RunSettings(BaseModel):
     @field_validator("weights")
     @classmethod
     def _check_weights(cls, weights: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(weights) - set(COMPONENTS))
-        if unknown:
-            raise ValueError(f"unknown component {unknown[0]!r} (known: {', '.join(COMPONENTS)})")
-        if any(w < 0 for w in weights.values()):
-            raise ValueError("weights must be >= 0")
-        full = {name: float(weights.get(name, 0.0)) for name in COMPONENTS}
-        if sum(full.values()) <= 0:
-            raise ValueError("at least one weight must be > 0")
-        return full
+        return check_weights(weights)
 
     @model_validator(mode="after")
     def _default_output(self) -> "RunSettings":
@@ -110,6 +106,20 @@ class RunSettings(BaseModel):
     @property
     def self_rating_enabled(self) -> bool:
         return self.weights.get("self_rating", 0.0) > 0
+
+
+def check_weights(weights: dict[str, float]) -> dict[str, float]:
+    """Every component named, none unknown, none negative, not all zero. Raises ValueError;
+    used for --weights and for weights typed in the UI alike."""
+    unknown = sorted(set(weights) - set(COMPONENTS))
+    if unknown:
+        raise ValueError(f"unknown component {unknown[0]!r} (known: {', '.join(COMPONENTS)})")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError("weights must be >= 0")
+    full = {name: float(weights.get(name, 0.0)) for name in COMPONENTS}
+    if sum(full.values()) <= 0:
+        raise ValueError("at least one weight must be > 0")
+    return full
 
 
 def parse_weights(text: str) -> dict[str, float]:

@@ -51,7 +51,10 @@ class FakeBackend:
             text = _last_user_message(prompt)
             if kind == "forward":
                 words = re.findall(r"[\w./:-]+", text)
-                out.append([f"`{words[0].lower()} {' '.join(words[2 + i % 2:])}`" for i in range(num_return_sequences)])
+                # A program named for the task's verb and the rest as options: command-shaped,
+                # so the guards pass it, and different for odd and even candidates.
+                out.append([f"`{words[0].lower()}ctl {' '.join('--' + w for w in words[2 + i % 2:])}`"
+                            for i in range(num_return_sequences)])
             elif kind == "inverse":
                 out.append([f"Task: {text.replace('-', ' ')}"])
             else:

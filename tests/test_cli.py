@@ -102,7 +102,8 @@ def test_score_json_with_the_real_model():
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"task", "command", "reconstruction", "components", "score", "flags", "accepted"} <= set(data)
-    assert set(data["components"]) == {"embed", "overlap", "difflib", "self_rating"}
+    assert set(data["components"]) == {"embed", "overlap", "difflib", "self_rating", "overlap_masked",
+                                       "difflib_masked"}
     assert all(v is None or 0 <= v <= 1 for v in data["components"].values())
     assert data["reconstruction"] and data["flags"] == []
     assert data["accepted"] == (data["score"] >= 0.5)

@@ -54,5 +54,5 @@ def test_self_rating_costs_a_call_only_when_weighted(fake_backend):
     on = compute_components(*args, backend=fake_backend, weights={"embed": 1.0, "self_rating": 0.5})
     assert on[0]["self_rating"] == pytest.approx(0.7)
     assert fake_backend.calls == [("rating", 1)]
-    assert on[0]["overlap"] is None and on[0]["difflib"] is None  # unweighted: not computed
+    assert on[0]["overlap"] is not None and on[0]["overlap_masked"] is not None  # cheap: always computed
     assert 0.0 <= on[0]["embed"] <= 1.0

@@ -18,17 +18,23 @@ class RunStopped(Exception):
 class RunControl:
     @classmethod
     def for_run(cls, settings, resume=None) -> "RunControl":
-        """Seeded from settings; a resumed run keeps its threshold-change history, and a
-        threshold changed on resume is logged as one more change."""
+        """Seeded from settings. A resumed run keeps its change histories and goes on with the
+        threshold and weights last set live; a threshold given on resume is one more change."""
         control = cls(settings.threshold, settings.weights)
-        if resume is not None:
-            control._threshold_changes = list(resume.threshold_changes)
-            change = next((r["changes"]["threshold"] for r in resume.resumes[-1:] if "threshold" in r["changes"]), None)
-            if change is not None and (not control._threshold_changes or
-                                       control._threshold_changes[-1].get("to") != change["to"]):
-                control._threshold_changes.append(
-                    {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": change["from"], "to": change["to"],
-                     "on_resume": True})
+        if resume is None:
+            return control
+        control._threshold_changes = list(resume.threshold_changes)
+        control._weight_changes = list(resume.weight_changes)
+        if control._weight_changes:
+            control._weights = dict(control._weight_changes[-1]["to"])
+        change = next((r["changes"]["threshold"] for r in resume.resumes[-1:] if "threshold" in r["changes"]), None)
+        live = control._threshold_changes[-1]["to"] if control._threshold_changes else None
+        if change is None and live is not None:
+            control._threshold = live  # set live before the stop, not given on this resume
+        elif change is not None and live != change["to"]:
+            control._threshold_changes.append(
+                {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": live if live is not None else change["from"],
+                 "to": change["to"], "on_resume": True})
         return control
 
     def __init__(self, threshold: float, weights: dict[str, float]):
@@ -40,6 +46,7 @@ class RunControl:
         self._weights = dict(weights)
         self._train_now = threading.Event()
         self._threshold_changes: list[dict] = []
+        self._weight_changes: list[dict] = []
 
     # --- written by the UI thread
     def pause(self) -> None:
@@ -67,7 +74,13 @@ class RunControl:
         self._train_now.set()
 
     def set_weights(self, weights: dict[str, float]) -> None:
+        """Weights already checked (settings.check_weights); logged like threshold changes."""
         with self._lock:
+            if dict(weights) == self._weights:
+                return
+            self._weight_changes.append(
+                {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": self._weights, "to": dict(weights)}
+            )
             self._weights = dict(weights)
 
     # --- read by the engine
@@ -93,6 +106,11 @@ class RunControl:
     def threshold_changes(self) -> list[dict]:
         with self._lock:
             return list(self._threshold_changes)
+
+    @property
+    def weight_changes(self) -> list[dict]:
+        with self._lock:
+            return list(self._weight_changes)
 
     def take_train_now(self) -> bool:
         """True once per request: the engine consumes it when it acts on it."""

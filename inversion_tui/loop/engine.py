@@ -17,10 +17,11 @@ from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_erro
 from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
-from inversion_tui.loop.invert import invert_commands
+from inversion_tui.loop.invert import inverse_prompt, invert_commands
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
-from inversion_tui.loop.score import Components, combine, compute_components
+from inversion_tui.loop.score import Components, combine, compute_components, rating_prompt
+from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop.select import decide
 from inversion_tui.settings import RunSettings
@@ -43,12 +44,17 @@ class ScoredCandidate:
     reason: str | None = None
     trained: bool = False  # already in a training step (train-now), so not trained twice
     index: int = 0  # position in its pass: selection order, and the key a resume finds it by
+    prompts: dict[str, str] = field(default_factory=dict)  # the exact prompts sent, for inspection
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return self.instance.references
 
     @property
     def task(self) -> str:
         return self.instance.task
 
-    def record(self, threshold: float) -> dict[str, Any]:
+    def record(self, threshold: float, weights: dict[str, float]) -> dict[str, Any]:
         return {
             "cycle": self.cycle,
             "phase": self.phase,
@@ -56,6 +62,7 @@ class ScoredCandidate:
             "task": self.task,
             "template_id": self.instance.template_id,
             "tool": self.instance.tool,
+            "references": list(self.instance.references),
             "command": self.command,
             "raw_output": self.raw,
             "reconstruction": self.reconstruction,
@@ -65,17 +72,20 @@ class ScoredCandidate:
             "accepted": self.accepted,
             "reason": self.reason,
             "threshold": threshold,
+            "weights": weights,
             "index": self.index,
+            "prompts": self.prompts,
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "ScoredCandidate":
-        """Back from a candidates.jsonl line (resume). References are not stored there: the
-        engine never needs them."""
-        instance = TaskInstance(record["task"], record.get("template_id", ""), record.get("tool", ""))
+        """Back from a candidates.jsonl line (resume, replay)."""
+        instance = TaskInstance(record["task"], record.get("template_id", ""), record.get("tool", ""),
+                                tuple(record.get("references", ())))
         return cls(record["cycle"], record["phase"], record["batch"], instance, record.get("raw_output", ""),
                    record["command"], record["reconstruction"], record["components"], record["score"],
-                   tuple(record["flags"]), record["accepted"], record.get("reason"), index=record["index"])
+                   tuple(record["flags"]), record["accepted"], record.get("reason"), index=record["index"],
+                   prompts=record.get("prompts") or {})
 
 
 def pass_metrics(candidates: Sequence[ScoredCandidate]) -> dict[str, Any]:
@@ -110,7 +120,9 @@ class Engine:
         self.examples = self.pack.examples[: self.settings.few_shot]
         self.started_at = time.time()
         self.manual_trainings: list[dict[str, Any]] = []
-        self._threshold_changes_seen = 0
+        self._threshold_changes_seen = len(self.control.threshold_changes)
+        self._weight_changes_seen = len(self.control.weight_changes)  # a resume's are already on disk
+        self._current_pass: list[ScoredCandidate] = []  # the pass being scored: what a re-weighting re-scores
         self._before_pass: list[ScoredCandidate] = []  # this cycle's BEFORE pass so far
         self._cycle = 0
         self.latest_adapter: str | None = None  # run-directory name of the newest saved adapter
@@ -187,6 +199,12 @@ class Engine:
         after = self.run_pass(cycle, "after", [c for c in done if c.phase == "after"])
         evaluation = self.evaluate(cycle) if self.eval_tasks else None
         before_m, after_m = pass_metrics(before), pass_metrics(after)
+        scorer = {"before": check_pass(before), "after": check_pass(after)}
+        first_diversity = self.history[0]["scorer_check"]["before"]["diversity"] if (
+            self.history and "scorer_check" in self.history[0]) else scorer["before"]["diversity"]
+        if diversity_collapsed(scorer["after"]["diversity"], first_diversity):
+            self.emit(ev.Log("warning", f"cycle {cycle}: diversity collapsed: {after_m['distinct_commands']} distinct "
+                                        f"commands in {after_m['total_generated']} candidates"))
         entry = {
             "cycle": cycle,
             "before": before_m,
@@ -195,6 +213,8 @@ class Engine:
             "train_loss": training["mean_loss"],
             "train_examples": training["examples"],
             "train_steps": training["steps"],
+            "training": training,  # with the threshold and weights that selected its pool
+            "scorer_check": scorer,
             "manual_trainings": [m for m in self.manual_trainings if m["cycle"] == cycle],
             "threshold": self.control.threshold,
             "weights": self.control.weights,
@@ -217,6 +237,7 @@ class Engine:
         instances = self.pack.sample(s.tasks, random.Random(derive_seed(s.seed, "tasks", cycle, phase)))
         self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
         done_batches = {c.batch for c in candidates}
+        self._current_pass = candidates
         for c in candidates:
             self.emit(self.scored_event(c))
         for batch_index, start in enumerate(range(0, len(instances), s.gen_batch_size)):
@@ -228,28 +249,35 @@ class Engine:
             for offset, candidate in enumerate(new):
                 candidate.index = len(candidates) + offset
             candidates.extend(new)
-            threshold = self.control.threshold
-            for candidate, reason in zip(candidates, decide(candidates, threshold)):
-                candidate.accepted, candidate.reason = reason is None, reason
-            self.runlog.append_candidates(c.record(threshold) for c in new)
+            self.select(candidates)
+            threshold, weights = self.control.threshold, self.control.weights
+            self.runlog.append_candidates(c.record(threshold, weights) for c in new)
             for c in new:
                 self.emit(self.scored_event(c))
             self.emit(ev.BatchDone(cycle, phase, start + len(batch), len(instances)))
         return candidates
 
+    def select(self, candidates: list[ScoredCandidate]) -> None:
+        """Re-decide a pass's acceptance under the threshold in force now."""
+        reasons = decide(candidates, self.control.threshold, allow_flagged=self.settings.allow_flagged)
+        for candidate, reason in zip(candidates, reasons):
+            candidate.accepted, candidate.reason = reason is None, reason
+
     @staticmethod
     def scored_event(c: ScoredCandidate) -> ev.CandidateScored:
         return ev.CandidateScored(c.cycle, c.phase, c.task, c.command, c.reconstruction, c.components, c.score,
-                                  c.flags, c.accepted, c.reason, c.index, c.instance.tool)
+                                  c.flags, c.accepted, c.reason, c.index, c.instance.tool, c.references,
+                                  dict(c.prompts), c.raw, c.trained)
 
     def boundary(self, cycle: int, phase: ev.Phase) -> None:
         """Between batches: honour pause and stop, log threshold changes, run a train-now request."""
         self.control.checkpoint(
             on_pause=lambda: self.emit(ev.Paused(cycle, phase)),
             on_resume=lambda: self.emit(ev.Resumed(cycle, phase)),
-            while_paused=lambda: self.record_threshold_changes(cycle),
+            while_paused=lambda: (self.record_threshold_changes(cycle), self.apply_weight_changes(cycle)),
         )
         self.record_threshold_changes(cycle)
+        self.apply_weight_changes(cycle)
         if self.control.take_train_now():
             pool = self.untrained_pool()
             if pool:
@@ -282,6 +310,21 @@ class Engine:
             for change in changes[self._threshold_changes_seen :]:
                 self.emit(ev.ThresholdChanged(cycle, change["from"], change["to"]))
             self._threshold_changes_seen = len(changes)
+
+    def apply_weight_changes(self, cycle: int) -> None:
+        """New weights re-score the running pass from its stored components (no model call),
+        so the pool trained at the end of the pass is the one these weights select."""
+        changes = self.control.weight_changes
+        if len(changes) <= self._weight_changes_seen:
+            return
+        weights = self.control.weights
+        for candidate in self._current_pass:
+            candidate.score = combine(candidate.components, weights)
+        self.select(self._current_pass)
+        self.write_progress("running")
+        for change in changes[self._weight_changes_seen :]:
+            self.emit(ev.WeightsChanged(cycle, change["from"], change["to"]))
+        self._weight_changes_seen = len(changes)
 
     def untrained_pool(self) -> list[ScoredCandidate]:
         return [c for c in self._before_pass if c.accepted and not c.trained]
@@ -332,9 +375,20 @@ class Engine:
         components = compute_components(tasks, reconstructions, commands, backend=self.backend, weights=weights)
         return [
             ScoredCandidate(cycle, phase, batch_index, instance, g.raw, g.command, reconstruction, comp,
-                            combine(comp, weights), guard_flags(instance.task, g.command))
+                            combine(comp, weights), guard_flags(instance.task, g.command),
+                            prompts=self.prompts_of(instance.task, g.command, comp))
             for (instance, g), reconstruction, comp in zip(pairs, reconstructions, components)
         ]
+
+    def prompts_of(self, task: str, command: str, components: Components) -> dict[str, str]:
+        """The exact prompts this candidate went through, for the inspector (rendering them
+        again is string templating, no tokenizer or model)."""
+        prompts = {"forward": forward_prompt(self.backend, task, self.examples)}
+        if command:  # an empty command is not inverted (invert.py)
+            prompts["inverse"] = inverse_prompt(self.backend, command, self.examples)
+        if components.get("self_rating") is not None:
+            prompts["rating"] = rating_prompt(self.backend, task, command)
+        return prompts
 
     # ------------------------------------------------------------------ training
 
@@ -344,7 +398,8 @@ class Engine:
         if not pool:
             self.emit(ev.Log("warning", f"cycle {cycle}: no untrained accepted candidates, training skipped"))
             self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
-            return {"mean_loss": None, "examples": 0, "steps": 0}
+            return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
+                    "weights": self.control.weights, "trained_indices": []}
         # The prompt is the exact forward prompt the command was generated under.
         pairs = [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
         step_seed = derive_seed(s.seed, "train", cycle, len(self.manual_trainings), manual)
@@ -356,11 +411,14 @@ class Engine:
         )
         for candidate in pool:
             candidate.trained = True
-        self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual))
-        summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps}
+        indices = tuple(c.index for c in pool)
+        self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual, indices))
+        # What selected this pool: the threshold and weights in force when the step ran.
+        summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps,
+                   "threshold": self.control.threshold, "weights": self.control.weights,
+                   "trained_indices": list(indices)}
         if manual:
-            record = {"cycle": cycle, **summary, "threshold": self.control.threshold,
-                      "weights": self.control.weights, "trained_indices": [c.index for c in pool]}
+            record = {"cycle": cycle, **summary}
             self.manual_trainings.append(record)
             self.save_adapter(cycle, f"checkpoint_cycle_{cycle}_now_{len(self.manual_trainings)}", None)
         return summary
@@ -385,6 +443,8 @@ class Engine:
             "backend": self.backend.description,
             "threshold": self.control.threshold,
             "threshold_changes": self.control.threshold_changes,
+            "weights": self.control.weights,
+            "weight_changes": self.control.weight_changes,
             "latest_adapter": self.latest_adapter,
             "current": {"cycle": self._cycle, "training": self.current_training},
             "manual_trainings": self.manual_trainings,

@@ -39,6 +39,10 @@ class CandidateScored:
     reason: str | None = None  # why it was not accepted; None when accepted
     index: int = 0  # position in its pass, so a consumer can re-run selection in engine order
     tool: str = ""
+    references: tuple[str, ...] = ()  # the template's gold commands: for checking the scorer only
+    prompts: dict[str, str] = field(default_factory=dict)  # the exact prompts sent: forward, inverse[, rating]
+    raw: str = ""  # the model's reply before extraction
+    trained: bool = False  # already part of a training step (a replayed run knows this)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class TrainingDone:
     steps: int
     mean_loss: float | None  # None when the accepted pool was empty
     manual: bool = False
+    trained_indices: tuple[int, ...] = ()  # positions in the cycle's BEFORE pass of the pairs trained on
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,13 @@ class ThresholdChanged:
     cycle: int
     old: float
     new: float
+
+
+@dataclass(frozen=True)
+class WeightsChanged:
+    cycle: int
+    old: dict[str, float]
+    new: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,7 @@ class Log:
 Event = (
     RunStarted | PhaseStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
     | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log | Paused | Resumed | ThresholdChanged
-    | Evaluated
+    | WeightsChanged | Evaluated
 )
 EventSink = Callable[[Event], None]
 

@@ -1,53 +1,203 @@
-"""Guards against gamed scores: cycle-consistency rewards anything that carries the task's
-words through the command (`echo "scan port 80 on ..."`, a comment). A flagged candidate is
-never accepted, whatever its score, and the flag names the reason.
+"""Guards against gamed scores.
+
+Cycle-consistency rewards anything that carries the task's words through the command: an
+`echo "scan port 80 on ..."`, a comment, or prose instead of a command scores well because
+the inverse model simply reads the task back. A flagged candidate is excluded from training
+unless the run allows flagged candidates, and every flag comes with a reason a person can
+check (`explain_flags`).
+
+Pure functions of (task, command): a replay can re-run them on stored candidates.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 
+from inversion_tui.loop.literals import mask_literals
 from inversion_tui.loop.score import tokens
 
 GUARD_REASONS = {
     "empty": "no command could be extracted from the reply",
-    "copies_task": "the command carries the task's own words (echo, comment or quoted prose)",
+    "not_a_command": "the output reads as prose or a refusal, not a shell command",
+    "copies_task": "the command's free text (echo, comment, quoted prose) repeats the task's words",
 }
 
 _STOPWORDS = {
     "the", "a", "an", "on", "in", "of", "to", "for", "and", "or", "with", "all", "from", "into",
     "by", "at", "is", "it", "its", "that", "this", "without", "using", "any", "every",
 }
-_ECHO_LIKE = {"echo", "printf", ":", "true"}
+_ECHO_LIKE = {"echo", "printf", ":", "true", "false", "print"}
+
+# English words that open a sentence or an instruction and are not programs on a Linux box.
+# (Words that are programs too, such as find, sort, make, install, test, display, convert,
+# identify, compress or rename, are deliberately absent: an honest command may start with them.)
+_PROSE_LEADERS = {
+    "a", "an", "the", "this", "that", "these", "those", "here", "there", "i", "i'm", "we", "you", "it",
+    "to", "please", "first", "then", "next", "finally", "note", "sure", "okay", "ok", "no",
+    "use", "using", "run", "running", "execute", "check", "checking", "scan", "scanning", "list",
+    "listing", "show", "showing", "get", "create", "delete", "remove", "search", "count", "print",
+    "enumerate", "detect", "perform", "try", "attempt", "look", "navigate", "open", "connect",
+    "download", "upload", "extract", "copy", "move", "change", "update", "add", "send", "start",
+    "stop", "restart", "command", "task", "answer", "explanation", "output", "step", "when", "with",
+    "as", "by", "on", "of", "from", "how", "what", "why",
+}
+# Shell keywords that would otherwise look like prose leaders in a real command.
+_SHELL_KEYWORDS = {"if", "for", "while", "until", "case", "in", "do", "done", "then", "else", "fi", "esac", "function"}
+# Words a command line almost never holds bare (outside quotes): two of them make prose.
+_FUNCTION_WORDS = {
+    "the", "a", "an", "to", "of", "for", "with", "that", "this", "is", "are", "was", "will", "would",
+    "should", "can", "could", "you", "your", "it", "its", "and", "or", "but", "so", "then", "which",
+    "be", "using", "into", "from", "on", "at", "by",
+}
+_REFUSAL = re.compile(
+    r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:no|')t|i can not|i am unable|i'?m unable|"
+    r"as an ai|i won'?t|not able to (?:help|assist)|cannot (?:help|assist))\b", re.I)
+_OPERATORS = ("&&", "||", ";", "|", "\n")
+_CODE = re.compile(r"[{}$;=()<>|\\\[\]]")
+_WORD = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # as score.tokens, in order
+_WRAPPERS = {"sudo", "env", "nohup", "time", "command", "exec", "nice"}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str  # a GUARD_REASONS key: what is stored per candidate
+    detail: str  # why, for this candidate: what a person checks
 
 
 def content_words(text: str) -> set[str]:
     return {w for w in tokens(text) if len(w) > 2 and w not in _STOPWORDS}
 
 
+def tokens_in_order(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text, comments=False)
+    except ValueError:  # an unbalanced quote: fall back to whitespace
+        return text.split()
+
+
+def segments(command: str) -> list[str]:
+    """The simple commands of a command line: split at &&, ||, ;, | and newlines outside quotes."""
+    parts, current, quote, i = [], [], "", 0
+    while i < len(command):
+        char = command[i]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        else:
+            operator = next((op for op in _OPERATORS if command.startswith(op, i)), None)
+            if operator:
+                parts.append("".join(current))
+                current = []
+                i += len(operator)
+                continue
+        current.append(char)
+        i += 1
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
 def prose_of(command: str) -> str:
-    """The parts of a command that are free text rather than program and flags."""
+    """The parts of a command that are free text rather than program and arguments: the
+    comment, what echo-like programs print, and quoted strings of more than one word that
+    are not code (an awk or sed script has braces, $, ; or =)."""
     parts = []
     body, _, comment = command.partition(" #")
     if command.lstrip().startswith("#"):
         body, comment = "", command
-    parts.append(comment)
-    try:
-        words = shlex.split(body)
-    except ValueError:
-        words = body.split()
-    if words and words[0] in _ECHO_LIKE:
-        parts.extend(words[1:])
-    parts.extend(w for w in words if " " in w)  # multi-word quoted strings
-    return " ".join(parts)
+    parts.append(comment.lstrip("#"))
+    for segment in segments(body):
+        words = _split(segment)
+        if words and words[0] in _ECHO_LIKE:
+            parts.extend(words[1:])
+        parts.extend(w for w in words if " " in w.strip() and not _CODE.search(w))
+    return " ".join(p for p in parts if p.strip())
+
+
+def copies_task(task: str, command: str) -> Flag | None:
+    """The command's free text restates the task: at least half of the task's content words
+    (its literals aside, which an honest command repeats too), including its leading word,
+    the instruction itself, or at least three of them. The leading word is what tells
+    `echo "scan port 80 on ..."` from an honest `echo hello world` for "Print hello world":
+    the payload an echo task asks for is not its instruction."""
+    masked = mask_literals(task)
+    task_words = content_words(masked)
+    if len(task_words) < 2:
+        return None
+    copied = task_words & content_words(mask_literals(prose_of(command)))
+    leading = next((w for w in tokens_in_order(masked) if w in task_words), None)
+    if len(copied) >= max(2, (len(task_words) + 1) // 2) and (leading in copied or len(copied) >= 3):
+        words = ", ".join(sorted(copied))
+        return Flag("copies_task", f"{len(copied)} of the task's {len(task_words)} content words are in the "
+                                   f"command's free text: {words}")
+    return None
+
+
+def _unquoted_words(segment: str) -> list[str]:
+    """The bare words of a segment: quoted strings and a trailing comment removed."""
+    segment = re.sub(r"'[^']*'|\"[^\"]*\"", " ", segment)
+    segment = segment.split(" #", 1)[0]
+    return segment.split()
+
+
+def _program_position(words: list[str]) -> int:
+    """Index of the program word, past sudo/env wrappers and VAR=value assignments."""
+    i = 0
+    while i < len(words) and (words[i] in _WRAPPERS or _ASSIGNMENT.match(words[i])):
+        i += 1
+        while i < len(words) and words[i].startswith("-"):  # sudo -u user, env -i
+            i += 2 if words[i] in {"-u", "-g"} else 1
+    return min(i, len(words) - 1) if words else 0
+
+
+def _prose_segment(segment: str) -> str | None:
+    """Why a segment of a command line reads as prose, or None."""
+    words = _unquoted_words(segment)
+    if not words:
+        return None
+    first = words[_program_position(words)]
+    first_lower = first.lower().strip(".,:!?")
+    if first_lower in _SHELL_KEYWORDS:
+        return None
+    flagless = not any(w.startswith("-") for w in words)
+    lowered = [w.lower().strip(".,:!?") for w in words]
+    function_words = sorted({w for w in lowered if w in _FUNCTION_WORDS})
+    if first_lower in _PROSE_LEADERS and (flagless or function_words or first[0].isupper()):
+        return f"starts with {first!r}, an English word, not a program"
+    if len(function_words) >= 2:
+        return "holds English function words outside quotes: " + ", ".join(repr(w) for w in function_words)
+    if first[0].isupper() and first.isalpha() and flagless and len(words) >= 3:
+        return f"starts with the capitalized word {first!r} and has no options, like a sentence"
+    return None
+
+
+def not_a_command(command: str) -> Flag | None:
+    """Prose, a refusal, or a command chained with prose."""
+    refusal = _REFUSAL.search(command)
+    if refusal:
+        return Flag("not_a_command", f"a refusal: {refusal.group(0)!r}")
+    parts = segments(command)
+    for number, segment in enumerate(parts, 1):
+        why = _prose_segment(segment)
+        if why:
+            where = "" if len(parts) == 1 else f"part {number} of {len(parts)} ({segment!r}) "
+            return Flag("not_a_command", f"{where}{why}")
+    return None
+
+
+def explain_flags(task: str, command: str) -> list[Flag]:
+    """Every guard that fires, with its reason. An empty command is only `empty`."""
+    if not command.strip():
+        return [Flag("empty", GUARD_REASONS["empty"])]
+    return [flag for flag in (not_a_command(command), copies_task(task, command)) if flag is not None]
 
 
 def guard_flags(task: str, command: str) -> tuple[str, ...]:
-    if not command.strip():
-        return ("empty",)
-    task_words = content_words(task)
-    copied = task_words & content_words(prose_of(command))
-    if len(task_words) >= 2 and len(copied) >= max(2, len(task_words) // 2):
-        return ("copies_task",)
-    return ()
+    return tuple(flag.name for flag in explain_flags(task, command))

@@ -33,6 +33,7 @@ class ResumePoint:
     dropped_lines: int  # partial-batch lines removed from candidates.jsonl
     resumes: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)
+    weight_changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
@@ -79,6 +80,7 @@ def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
         dropped_lines=dropped,
         resumes=progress.get("resumes", []),
         evaluations=progress.get("evaluations", []),
+        weight_changes=progress.get("weight_changes", []),
     )
 
 

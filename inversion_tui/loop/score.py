@@ -13,6 +13,7 @@ import re
 from typing import Callable, Sequence
 
 from inversion_tui.loop.backend import Backend
+from inversion_tui.loop.literals import mask_literals
 
 Components = dict[str, float | None]
 Scorer = Callable[..., list[float | None]]
@@ -39,6 +40,17 @@ def difflib_ratio(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> 
         difflib.SequenceMatcher(None, task.lower(), reconstruction.lower()).ratio()
         for task, reconstruction in zip(tasks, reconstructions)
     ]
+
+
+def token_overlap_masked(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+    """Token overlap with literals (IPs, ports, paths, URLs, file names) masked on both sides:
+    credit only for the words that say what is done, not for literals the inverse copied."""
+    return token_overlap([mask_literals(t) for t in tasks], [mask_literals(r) for r in reconstructions])
+
+
+def difflib_ratio_masked(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+    """difflib with literals masked on both sides (see token_overlap_masked)."""
+    return difflib_ratio([mask_literals(t) for t in tasks], [mask_literals(r) for r in reconstructions])
 
 
 def embedding_cosine(
@@ -77,6 +89,10 @@ def rating_messages(task: str, command: str) -> list[dict[str, str]]:
     ]
 
 
+def rating_prompt(backend: Backend, task: str, command: str) -> str:
+    return backend.chat_prompt(rating_messages(task, command)) + RATING_LEAD_IN
+
+
 def parse_rating(reply: str) -> float | None:
     match = _NUMBER.search(reply)
     if match is None:
@@ -89,7 +105,7 @@ def self_rating(
     tasks: Sequence[str], reconstructions: Sequence[str], *, backend: Backend, commands: Sequence[str], **_
 ) -> list[float | None]:
     """The model's own 0-10 grade of (task, command), the seed's third signal. One batched call."""
-    prompts = [backend.chat_prompt(rating_messages(t, c)) + RATING_LEAD_IN for t, c in zip(tasks, commands)]
+    prompts = [rating_prompt(backend, t, c) for t, c in zip(tasks, commands)]
     if not prompts:
         return []
     replies = backend.complete(prompts, num_return_sequences=1, temperature=0.0, max_new_tokens=4)
@@ -101,15 +117,33 @@ SCORERS: dict[str, Scorer] = {
     "overlap": token_overlap,
     "difflib": difflib_ratio,
     "self_rating": self_rating,
+    "overlap_masked": token_overlap_masked,
+    "difflib_masked": difflib_ratio_masked,
 }
+
+ALWAYS_COMPUTED = ("embed", "overlap", "difflib", "overlap_masked", "difflib_masked")
+"""Components computed for every candidate whatever their weight, so that a re-weighting
+(live, or in a replay) has them to work with: all cheap, one batched embed call at most.
+self_rating costs a generate call, so it is computed only while it has a weight."""
+
+MASKED_VARIANTS = {"overlap": "overlap_masked", "difflib": "difflib_masked"}
+
+
+def mask_weights(weights: dict[str, float]) -> dict[str, float]:
+    """The same weighting with overlap and difflib moved onto their literal-masked variants."""
+    moved = dict(weights)
+    for plain, masked in MASKED_VARIANTS.items():
+        moved[masked] = moved.get(masked, 0.0) + moved.get(plain, 0.0)
+        moved[plain] = 0.0
+    return moved
 
 
 def compute_components(
     tasks: Sequence[str], reconstructions: Sequence[str], commands: Sequence[str], *,
-    backend: Backend, weights: dict[str, float], always: Sequence[str] = (),
+    backend: Backend, weights: dict[str, float], always: Sequence[str] = ALWAYS_COMPUTED,
 ) -> list[Components]:
-    """Components for each candidate. A component with zero weight is not computed (so the
-    costly self-rating stays off) unless named in `always`; it is then stored as None."""
+    """Components for each candidate. A component with zero weight that is not named in
+    `always` (the costly self-rating) is not computed, and is stored as None."""
     columns: dict[str, list[float | None]] = {}
     for name, scorer in SCORERS.items():
         if weights.get(name, 0.0) > 0 or name in always:
@@ -117,6 +151,16 @@ def compute_components(
         else:
             columns[name] = [None] * len(tasks)
     return [{name: columns[name][i] for name in SCORERS} for i in range(len(tasks))]
+
+
+def contributions(components: Components, weights: dict[str, float]) -> dict[str, float | None]:
+    """Each component's share of the score (they sum to it); None for one that does not count."""
+    weight_sum = sum(w for name, w in weights.items() if w > 0 and components.get(name) is not None)
+    return {
+        name: weights.get(name, 0.0) * value / weight_sum
+        if value is not None and weights.get(name, 0.0) > 0 and weight_sum else None
+        for name, value in components.items()
+    }
 
 
 def combine(components: Components, weights: dict[str, float]) -> float:
