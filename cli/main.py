@@ -1,4 +1,4 @@
-"""`inversion-tui run` and `inversion-tui score`.
+"""`inversion-tui run`, `score`, `eval` and `inspect`.
 
 Every error a user can cause ends as one line on stderr and exit code 2, never a traceback.
 """
@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from inversion_tui.errors import InversionError, SettingsError
+from inversion_tui.loop.score import mask_weights
 from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, SELF_RATING_ON_WEIGHT, build_settings, parse_weights
 
 app = typer.Typer(
@@ -36,11 +37,11 @@ def user_errors():
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _weights(weights: Optional[str], self_rating: bool) -> dict[str, float]:
+def _weights(weights: Optional[str], self_rating: bool, mask_literals: bool = False) -> dict[str, float]:
     result = parse_weights(weights or "")
     if self_rating and result["self_rating"] <= 0:
         result["self_rating"] = SELF_RATING_ON_WEIGHT
-    return result
+    return mask_weights(result) if mask_literals else result
 
 
 @contextlib.contextmanager
@@ -83,6 +84,10 @@ def run(
     seed: int = typer.Option(0, help="Random seed."),
     weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2"),
     self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score."),
+    mask_literals: bool = typer.Option(False, "--mask-literals",
+                                       help="Score overlap and difflib with IPs, ports, paths, URLs masked."),
+    allow_flagged: bool = typer.Option(False, "--allow-flagged",
+                                       help="Let guard-flagged candidates be accepted and trained on."),
     headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory."),
@@ -105,8 +110,8 @@ def run(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, output=output,
             pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
-            seed=seed, weights=_weights(weights, self_rating), eval_file=eval_file, eval_suite=eval_suite,
-            eval_limit=eval_limit,
+            seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
+            eval_suite=eval_suite, eval_limit=eval_limit, allow_flagged=allow_flagged,
         )
         if resume is not None:
             settings, runlog, resume_point = _open_resume(ctx, resume, values)
@@ -151,7 +156,7 @@ def _open_resume(ctx: typer.Context, directory: Path, values: dict):
     if given("output"):
         raise SettingsError("--output and --resume do not go together: a resumed run stays in its directory")
     explicit = {name: value for name, value in values.items() if given(name)}
-    if given("self_rating"):
+    if given("self_rating") or given("mask_literals"):
         explicit["weights"] = values["weights"]
     return open_resume(directory, explicit)
 
@@ -184,6 +189,8 @@ def score(
     pack: str = typer.Option("pentest", help="Pack whose few-shot examples the inverse prompt uses."),
     threshold: float = typer.Option(0.5, help="Threshold for the `accepted` verdict."),
     weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2"),
+    mask_literals: bool = typer.Option(False, "--mask-literals", help="Weight the literal-masked overlap/difflib."),
+    allow_flagged: bool = typer.Option(False, "--allow-flagged", help="A guard flag does not reject."),
     max_new_tokens: int = typer.Option(48, help="Token budget for the reconstruction."),
 ) -> None:
     """Invert one command and show the reconstruction and every score component."""
@@ -194,7 +201,8 @@ def score(
     with user_errors():
         settings = build_settings(
             model=model, embedder=embedder, quant=quant, pack=pack, threshold=threshold,
-            weights=_weights(weights, False), max_new_tokens=max_new_tokens, output=Path("."),
+            weights=_weights(weights, False, mask_literals), max_new_tokens=max_new_tokens, output=Path("."),
+            allow_flagged=allow_flagged,
         )
         examples = load_packs(settings.pack).examples[: settings.few_shot]
         backend = HFBackend.load(settings)
@@ -270,6 +278,30 @@ def eval_command(
         from rich.console import Console
 
         Console().print(eval_table(summary))
+
+
+@app.command()
+def inspect(
+    run_dir: Path = typer.Argument(..., help="A run directory: finished, stopped, crashed or running."),
+    rescore: bool = typer.Option(False, "--rescore", help="Recompute guards and text components with today's "
+                                                          "code (no model; embed and self_rating kept)."),
+) -> None:
+    """Open a run in the workbench from its files alone: inspect, filter, re-weight, mark."""
+    from inversion_tui.replay import load_run, rescore_text
+    from inversion_tui.tui.app import create_replay_app
+
+    with user_errors():
+        run = load_run(run_dir)
+        if rescore:
+            rescore_text(run)
+        tui = create_replay_app(run)
+    if not sys.stdout.isatty():
+        typer.echo("error: inspect needs a terminal (stdout is not one)", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    tui.run()
+    if tui.failure:
+        typer.echo(f"error: {tui.failure}", err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:

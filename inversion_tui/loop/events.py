@@ -124,7 +124,7 @@ class CycleDone:
 
 @dataclass(frozen=True)
 class RunFinished:
-    status: Literal["finished", "stopped"]
+    status: str  # finished or stopped; a replay also says running or crashed
     cycles_completed: int
     output: str
 

@@ -11,11 +11,12 @@ Pure functions of (task, command): a replay can re-run them on stored candidates
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from dataclasses import dataclass
 
-from inversion_tui.loop.literals import mask_literals
+from inversion_tui.loop.literals import MASK, mask_literals
 from inversion_tui.loop.score import tokens
 
 GUARD_REASONS = {
@@ -55,6 +56,8 @@ _REFUSAL = re.compile(
     r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:no|')t|i can not|i am unable|i'?m unable|"
     r"as an ai|i won'?t|not able to (?:help|assist)|cannot (?:help|assist))\b", re.I)
 _OPERATORS = ("&&", "||", ";", "|", "\n")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_BARE_LITERAL = re.compile(r"(?=\S*\d)[\d.:/]+|[a-z]+://\S*", re.I)  # 10.1.1.1, 80, http://x: never a program
 _CODE = re.compile(r"[{}$;=()<>|\\\[\]]")
 _WORD = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # as score.tokens, in order
 _WRAPPERS = {"sudo", "env", "nohup", "time", "command", "exec", "nice"}
@@ -83,10 +86,15 @@ def _split(text: str) -> list[str]:
 
 
 def segments(command: str) -> list[str]:
-    """The simple commands of a command line: split at &&, ||, ;, | and newlines outside quotes."""
+    """The simple commands of a command line: split at &&, ||, ;, | and newlines outside quotes
+    and not escaped."""
     parts, current, quote, i = [], [], "", 0
     while i < len(command):
         char = command[i]
+        if char == "\\" and quote != "'" and i + 1 < len(command):  # an escaped character: `-exec rm {} \;`
+            current.append(command[i : i + 2])
+            i += 2
+            continue
         if quote:
             quote = "" if char == quote else quote
         elif char in "'\"":
@@ -137,12 +145,28 @@ def copies_task(task: str, command: str) -> Flag | None:
         words = ", ".join(sorted(copied))
         return Flag("copies_task", f"{len(copied)} of the task's {len(task_words)} content words are in the "
                                    f"command's free text: {words}")
+    # A payload the task quotes ("send the message 'System maintenance in 10 minutes!'") is
+    # meant to be repeated: only the task's own wording counts.
+    phrase = copied_phrase(_QUOTED.sub(MASK, masked), mask_literals(command))
+    if len(content_words(" ".join(phrase))) >= 3:
+        return Flag("copies_task", f"the command's arguments repeat the task's phrase {' '.join(phrase)!r}")
     return None
+
+
+def copied_phrase(task: str, command: str) -> list[str]:
+    """The longest run of consecutive task words that the command repeats in order, such as
+    `-D command to get live hosts in 10.0.0.0/24 without port scanning` (seen from SmolLM2).
+    Three content words in a row is prose: an honest command names a service or a user, it
+    does not restate the sentence."""
+    task_tokens, command_tokens = tokens_in_order(task), tokens_in_order(command)
+    match = difflib.SequenceMatcher(None, task_tokens, command_tokens, autojunk=False).find_longest_match(
+        0, len(task_tokens), 0, len(command_tokens))
+    return task_tokens[match.a : match.a + match.size]
 
 
 def _unquoted_words(segment: str) -> list[str]:
     """The bare words of a segment: quoted strings and a trailing comment removed."""
-    segment = re.sub(r"'[^']*'|\"[^\"]*\"", " ", segment)
+    segment = _QUOTED.sub(" ", segment)
     segment = segment.split(" #", 1)[0]
     return segment.split()
 
@@ -169,6 +193,10 @@ def _prose_segment(segment: str) -> str | None:
     flagless = not any(w.startswith("-") for w in words)
     lowered = [w.lower().strip(".,:!?") for w in words]
     function_words = sorted({w for w in lowered if w in _FUNCTION_WORDS})
+    if first.endswith(":") or first[0] in "|&;)" or first.startswith(("{%", "{{")):
+        return f"starts with {first!r}, a label or a symbol, not a program"
+    if _BARE_LITERAL.fullmatch(first):
+        return f"starts with {first!r}, an address or a number, not a program"
     if first_lower in _PROSE_LEADERS and (flagless or function_words or first[0].isupper()):
         return f"starts with {first!r}, an English word, not a program"
     if len(function_words) >= 2:

@@ -1,8 +1,10 @@
-"""The workbench app: streams the loop live, and pauses, re-thresholds, trains now and quits it.
+"""The workbench app: streams the loop live, and pauses, re-thresholds, re-weights, trains now
+and quits it; the scorer-debugging controls are in debugging.py.
 
 The engine runs in a thread worker and talks to the UI only through EngineEvent messages;
 the UI talks to the engine only through the RunControl, which the engine reads at batch
-boundaries. Widgets are touched on the UI thread only.
+boundaries. Widgets are touched on the UI thread only. A replay (`inspect`) runs the same app
+with a ReplaySource in the engine's place.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from typing import Callable, Iterable
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, TabbedContent, TabPane
+from textual.widgets import Footer, Input, RichLog, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from inversion_tui.errors import InversionError
+from inversion_tui.errors import InversionError, RunDirectoryError, SettingsError, first_line
 from inversion_tui.evaluate import EvalTask, describe_evaluation
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
@@ -28,14 +30,20 @@ from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.engine import Engine, pass_metrics
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
-from inversion_tui.settings import RunSettings
+from inversion_tui.loop.scorer_check import check_pass
+from inversion_tui.marks import MarkBook
+from inversion_tui.replay import ReplaySource, RunRecord
+from inversion_tui.settings import RunSettings, build_settings, check_weights
 from inversion_tui.tasks import TaskPack
+from inversion_tui.tui.debugging import ScorerDebugging
 from inversion_tui.tui.messages import EngineEvent
+from inversion_tui.tui.query import FILTER_HELP
 from inversion_tui.tui.state import RunState
 from inversion_tui.tui.widgets.candidates import CandidatesTable
 from inversion_tui.tui.widgets.charts import CycleChart, ScoreHistogram
 from inversion_tui.tui.widgets.header import RunHeader
 from inversion_tui.tui.widgets.live import LivePane
+from inversion_tui.tui.widgets.scorer import ScorerPanel
 from inversion_tui.tui.widgets.stats import StatsPanel
 from inversion_tui.tui.widgets.threshold import ThresholdScreen
 
@@ -48,7 +56,7 @@ BackendLoader = Callable[[RunSettings, Callable[[str], None]], Backend]
 THRESHOLD_STEP = 0.05
 
 
-class InversionApp(App[None]):
+class InversionApp(ScorerDebugging, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "inversion-tui"
     BINDINGS = [
@@ -56,20 +64,33 @@ class InversionApp(App[None]):
         Binding("plus,equals_sign,right_square_bracket", "threshold_up", "Thr +"),
         Binding("minus,left_square_bracket", "threshold_down", "Thr -"),
         Binding("t", "type_threshold", "Threshold…"),
+        Binding("w", "weights", "Weights…"),
         Binding("n", "train_now", "Train now"),
+        Binding("i", "inspect", "Inspect"),
+        Binding("f", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse sort", show=False),
+        Binding("y", "mark('good')", "Good"),
+        Binding("x", "mark('bad')", "Bad"),
+        Binding("u", "mark(None)", "Unmark", show=False),
         Binding("c", "show_tab('candidates')", "Table"),
+        Binding("a", "show_tab('scorer')", "Scorer"),
         Binding("g", "show_tab('charts')", "Charts"),
         Binding("l", "show_tab('log')", "Log"),
         Binding("q", "quit_run", "Quit"),
     ]
 
     def __init__(self, settings: RunSettings, engine_factory: EngineFactory,
-                 clock: Callable[[], float] = time.monotonic, control: RunControl | None = None):
+                 clock: Callable[[], float] = time.monotonic, control: RunControl | None = None,
+                 marks: MarkBook | None = None, replay: bool = False):
         super().__init__()
         self.settings = settings
         self.engine_factory = engine_factory
         self.control = control or RunControl(settings.threshold, settings.weights)
-        self.state = RunState(settings.threshold, settings.cycles)
+        self.replay = replay  # no engine: pause and train now have nothing to act on
+        self.marks = marks
+        self.state = RunState(self.control.threshold, settings.cycles, weights=self.control.weights,
+                              allow_flagged=settings.allow_flagged, marks=dict(marks.marks) if marks else {})
         self.clock = clock
         self.started = clock()
         self.backend = {"model": settings.model, "quant": settings.quant, "device": "…"}
@@ -91,6 +112,10 @@ class InversionApp(App[None]):
         with TabbedContent(id="bottom", initial="candidates"):
             with TabPane("Candidates", id="candidates"):
                 yield CandidatesTable(id="table")
+                yield Input(placeholder=f"filter (f): {FILTER_HELP}", id="filter")
+            with TabPane("Scorer", id="scorer"):
+                with VerticalScroll(id="scorer-scroll"):
+                    yield ScorerPanel(id="scorer-panel")
             with TabPane("Charts", id="charts-tab"):
                 with Horizontal(id="charts"):
                     yield CycleChart(id="cycle-chart")
@@ -103,6 +128,7 @@ class InversionApp(App[None]):
         self.query_one(LivePane).border_title = "live"
         self.query_one(StatsPanel).border_title = "stats"
         self.query_one(LivePane).show([], self.control.weights)
+        self.update_table_title()
         self.refresh_all()
         self.set_interval(1.0, self.refresh_header)
         self.run_engine()
@@ -113,7 +139,14 @@ class InversionApp(App[None]):
         yield SystemCommand("Raise threshold", f"+{THRESHOLD_STEP}", self.action_threshold_up)
         yield SystemCommand("Lower threshold", f"-{THRESHOLD_STEP}", self.action_threshold_down)
         yield SystemCommand("Set threshold…", "Type a value in [0, 1]", self.action_type_threshold)
+        yield SystemCommand("Set weights…", "Re-score every candidate with new component weights", self.action_weights)
         yield SystemCommand("Train now", "Train on the accepted pool so far", self.action_train_now)
+        yield SystemCommand("Inspect candidate", "Everything about the selected candidate", self.action_inspect)
+        yield SystemCommand("Filter candidates", FILTER_HELP, self.action_filter)
+        yield SystemCommand("Sort candidates", "Next sort order: newest, score, a component, cycle, tool", self.action_sort)
+        yield SystemCommand("Mark good", "Your verdict on the selected candidate", lambda: self.action_mark("good"))
+        yield SystemCommand("Mark bad", "Your verdict on the selected candidate", lambda: self.action_mark("bad"))
+        yield SystemCommand("Show scorer check", "Scorer vs references and your marks", lambda: self.action_show_tab("scorer"))
         yield SystemCommand("Show candidates", "Candidates table", lambda: self.action_show_tab("candidates"))
         yield SystemCommand("Show charts", "Score and acceptance charts", lambda: self.action_show_tab("charts"))
         yield SystemCommand("Show log", "What the engine says", lambda: self.action_show_tab("log"))
@@ -192,8 +225,6 @@ class InversionApp(App[None]):
         self.refresh_header()
 
     def on_engine_PhaseStarted(self, e: ev.PhaseStarted) -> None:
-        if e.cycle != self.state.cycle:
-            self.query_one(CandidatesTable).clear()  # the table holds the current cycle
         self.state.cycle, self.state.phase, self.state.activity = e.cycle, e.phase, e.phase
         self.state.tasks_done, self.state.tasks_total = 0, e.total
         self.refresh_all()
@@ -205,7 +236,10 @@ class InversionApp(App[None]):
 
     def on_engine_BatchDone(self, e: ev.BatchDone) -> None:
         self.state.tasks_done = e.tasks_done
-        self.query_one(CandidatesTable).newest_first()
+        table = self.query_one(CandidatesTable)
+        table.refresh_rows(self.state.redecide())  # as the engine re-decides its pass after a batch
+        table.resort()
+        self.update_table_title()
         self.refresh_all()
 
     def on_engine_TrainingStarted(self, e: ev.TrainingStarted) -> None:
@@ -221,6 +255,10 @@ class InversionApp(App[None]):
         self.refresh_header()
 
     def on_engine_TrainingDone(self, e: ev.TrainingDone) -> None:
+        trained = [r for r in self.state.pass_rows(e.cycle, "before") if r.index in set(e.trained_indices)]
+        for row in trained:
+            row.trained = True
+        self.query_one(CandidatesTable).refresh_rows(trained)
         if e.mean_loss is not None:
             self.state.last_loss = e.mean_loss
             label = "train now" if e.manual else "training"
@@ -260,6 +298,9 @@ class InversionApp(App[None]):
     def on_engine_ThresholdChanged(self, e: ev.ThresholdChanged) -> None:
         self.log_line(f"threshold {e.old:.2f} -> {e.new:.2f} recorded in progress.json")
 
+    def on_engine_WeightsChanged(self, e: ev.WeightsChanged) -> None:
+        self.log_line(f"weights change recorded in progress.json; cycle {e.cycle}'s running pass re-scored")
+
     def on_engine_Log(self, e: ev.Log) -> None:
         self.log_line(("warning: " if e.level == "warning" else "") + e.message)
         if e.level == "warning":
@@ -267,6 +308,15 @@ class InversionApp(App[None]):
 
     def on_engine_RunFinished(self, e: ev.RunFinished) -> None:
         self.finished_status = e.status
+        if self.replay:
+            self.run_state = f"REPLAY: {e.status.upper()}"
+            self.log_line(f"replay of {e.output}: {e.status}, {e.cycles_completed} cycle(s) completed, "
+                          f"{len(self.state.rows)} candidates")
+            table = self.query_one(CandidatesTable)
+            table.refresh_rows(self.state.redecide())  # records hold the verdict of when they were written
+            self.update_table_title()
+            self.refresh_all()
+            return
         self.run_state = e.status.upper()
         self.log_line(f"{e.status}: {e.cycles_completed} cycle(s) completed; outputs in {e.output}")
         self.refresh_header()
@@ -277,8 +327,13 @@ class InversionApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
+    def no_engine(self, what: str) -> bool:
+        if self.replay:
+            self.notify(f"{what}: this is a replay, no engine is running", severity="warning")
+        return self.replay
+
     def action_toggle_pause(self) -> None:
-        if self.finished_status or self.stop_requested:
+        if self.no_engine("pause") or self.finished_status or self.stop_requested:
             return
         if self.control.paused:
             self.control.resume()
@@ -307,19 +362,24 @@ class InversionApp(App[None]):
             return
         self.control.set_threshold(value)  # the engine uses it from its next batch
         changed = self.state.rethreshold(value)  # and the UI shows its effect now, from stored scores
-        self.query_one(CandidatesTable).refresh_verdicts(changed)
-        self.query_one(LivePane).show(self.state.pass_rows(), self.control.weights)
-        self.log_line(f"threshold set to {value:.2f}: {len(changed)} verdict(s) of this pass changed")
-        self.refresh_all()
+        self.query_one(CandidatesTable).refresh_rows(changed)
+        self.log_line(f"threshold set to {value:.2f}: {len(changed)} verdict(s) changed")
+        self.refresh_views()
 
     def action_train_now(self) -> None:
-        if self.finished_status or self.stop_requested:
+        if self.no_engine("train now") or self.finished_status or self.stop_requested:
             return
         self.control.request_train_now()
         self.log_line("train now requested: it runs at the next batch boundary")
 
     def action_show_tab(self, tab: str) -> None:
+        # Focus moves first: TabbedContent re-activates the pane that holds the focused widget,
+        # so with the table focused another tab would not stay shown.
+        focus = {"candidates": CandidatesTable, "scorer": "#scorer-scroll", "log": "#log-pane"}.get(tab)
+        self.set_focus(self.query_one(focus) if focus else None)
         self.query_one(TabbedContent).active = "charts-tab" if tab == "charts" else tab
+        if tab == "scorer":
+            self.refresh_scorer()
 
     def action_quit_run(self) -> None:
         if self.stop_requested or not self.engine_running:
@@ -350,16 +410,31 @@ class InversionApp(App[None]):
         self.refresh_header()
         passes = {phase: pass_metrics(self.state.pass_rows(phase=phase)) for phase in ("before", "after")}
         self.query_one(StatsPanel).show(passes, self.state.cycle, self.control.threshold, self.state.last_loss,
-                                        self.state.history, self.state.evaluations)
+                                        self.state.history, self.state.evaluations,
+                                        check=check_pass(self.state.pass_rows()),
+                                        agreement=self.state.marks_agreement())
         scores = [r.score for r in self.state.cycle_rows()]
         self.query_one(ScoreHistogram).show(scores, self.control.threshold)
+        if self.query_one(TabbedContent).active == "scorer":
+            self.refresh_scorer()
+
+    def refresh_views(self) -> None:
+        """After a threshold, weights or mark change: everything computed from the rows."""
+        self.query_one(LivePane).show(self.state.pass_rows(), self.state.weights)
+        self.update_table_title()
+        self.refresh_all()
+
+    def refresh_scorer(self) -> None:
+        # Judges every candidate against its references: done when the tab is shown, not per row.
+        self.query_one(ScorerPanel).show(self.state.scorer_check(), self.state.marks_agreement(),
+                                         self.state.weights, self.state.threshold)
 
 
 def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backend: BackendLoader | None = None,
                clock: Callable[[], float] = time.monotonic, resume: ResumePoint | None = None,
                eval_tasks: list[EvalTask] | None = None) -> InversionApp:
-    """The one way the CLI and the tests build the app. The model loads inside the worker, so
-    the screen is up at once and the log pane shows the loading."""
+    """The one way the CLI and the tests build the live app. The model loads inside the worker,
+    so the screen is up at once and the log pane shows the loading."""
     if load_backend is None:
         from inversion_tui.hf_backend import HFBackend
 
@@ -370,4 +445,18 @@ def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backe
         return Engine(settings, backend, pack, runlog, emit=emit, control=control, resume=resume,
                       eval_tasks=eval_tasks)
 
-    return InversionApp(settings, engine_factory, clock=clock, control=RunControl.for_run(settings, resume))
+    return InversionApp(settings, engine_factory, clock=clock, control=RunControl.for_run(settings, resume),
+                        marks=MarkBook(runlog.directory))
+
+
+def create_replay_app(run: RunRecord, clock: Callable[[], float] = time.monotonic) -> InversionApp:
+    """The same app over a run directory's files (`inspect`): no engine, no model. It opens
+    with the threshold and weights last in force in the run."""
+    try:
+        settings = build_settings(**{**run.settings, "output": run.directory})
+        weights = check_weights(run.progress.get("weights") or settings.weights)
+    except (SettingsError, ValueError) as error:
+        raise RunDirectoryError(f"{run.directory}: its settings cannot be read ({first_line(error)})") from None
+    control = RunControl(run.progress.get("threshold", settings.threshold), weights)
+    return InversionApp(settings, lambda emit, _control: ReplaySource(run, emit), clock=clock, control=control,
+                        marks=MarkBook(run.directory), replay=True)

@@ -1,5 +1,11 @@
 """What the UI knows of the run, rebuilt from engine events. Pure Python (no textual), so the
-re-threshold logic is tested without a screen and matches the engine's own `decide`."""
+re-threshold and re-weight logic is tested without a screen and matches the engine's own
+`decide` and `combine`.
+
+Verdicts here are what the scorer says *now*, under the threshold and weights on screen, for
+every candidate of the run: that is what a person debugging the scorer wants to see. What
+really happened stays in the engine's history (the stats per cycle) and in `trained`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.score import combine
+from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
 from inversion_tui.loop.select import decide
 
 
@@ -25,17 +33,29 @@ class CandidateRow:
     flags: tuple[str, ...]
     accepted: bool
     reason: str | None
+    references: tuple[str, ...] = ()
+    prompts: dict[str, str] = field(default_factory=dict)
+    raw: str = ""
+    trained: bool = False
+    mark: str | None = None  # a person's "good" or "bad"
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.cycle, self.phase, self.index)
 
 
 @dataclass
 class RunState:
     threshold: float
     cycles: int
+    weights: dict[str, float] = field(default_factory=dict)
+    allow_flagged: bool = False
     rows: list[CandidateRow] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out, cycle 0 = base
+    marks: dict[tuple[int, str, int], str] = field(default_factory=dict)
     cycle: int = 0
-    phase: str = "before"  # the pass running or last run: what re-thresholding applies to
+    phase: str = "before"  # the pass running or last run
     activity: str = "loading"  # what the header shows: loading, before, training, after
     tasks_done: int = 0
     tasks_total: int = 0
@@ -44,7 +64,11 @@ class RunState:
     def add(self, event: ev.CandidateScored) -> CandidateRow:
         row = CandidateRow(len(self.rows) + 1, event.cycle, event.phase, event.index, event.task, event.tool,
                            event.command, event.reconstruction, dict(event.components), event.score,
-                           tuple(event.flags), event.accepted, event.reason)
+                           tuple(event.flags), event.accepted, event.reason, tuple(event.references),
+                           dict(event.prompts), event.raw, event.trained)
+        row.mark = self.marks.get(row.key)
+        if self.weights:
+            row.score = combine(row.components, self.weights)  # weights changed on screen before it came
         self.rows.append(row)
         return row
 
@@ -56,16 +80,55 @@ class RunState:
     def cycle_rows(self) -> list[CandidateRow]:
         return [r for r in self.rows if r.cycle == self.cycle]
 
-    def rethreshold(self, threshold: float) -> list[CandidateRow]:
-        """Recompute acceptance of the running pass from stored scores (no model call), in the
-        engine's order, so the UI shows what the engine will decide at its next batch.
+    def passes(self) -> list[tuple[int, str]]:
+        return sorted({(r.cycle, r.phase) for r in self.rows}, key=lambda key: (key[0], key[1] != "before"))
+
+    def redecide(self) -> list[CandidateRow]:
+        """Acceptance of every pass under the threshold on screen, in the engine's order.
         Returns the rows whose verdict changed."""
-        self.threshold = threshold
-        rows = self.pass_rows()
         changed = []
-        for row, reason in zip(rows, decide(rows, threshold)):
-            accepted = reason is None
-            if (accepted, reason) != (row.accepted, row.reason):
-                row.accepted, row.reason = accepted, reason
-                changed.append(row)
+        for cycle, phase in self.passes():
+            rows = self.pass_rows(cycle, phase)
+            for row, reason in zip(rows, decide(rows, self.threshold, allow_flagged=self.allow_flagged)):
+                accepted = reason is None
+                if (accepted, reason) != (row.accepted, row.reason):
+                    row.accepted, row.reason = accepted, reason
+                    changed.append(row)
         return changed
+
+    def rethreshold(self, threshold: float) -> list[CandidateRow]:
+        """A new threshold, from stored scores (no model call). Returns the changed rows."""
+        self.threshold = threshold
+        return self.redecide()
+
+    def reweight(self, weights: dict[str, float]) -> list[CandidateRow]:
+        """New weights: every stored candidate re-scored from its stored components (no model
+        call), then re-decided. Returns the rows whose score or verdict changed."""
+        self.weights = dict(weights)
+        rescored = []
+        for row in self.rows:
+            score = combine(row.components, self.weights)
+            if score != row.score:
+                row.score = score
+                rescored.append(row)
+        changed = {row.number: row for row in rescored + self.redecide()}
+        return sorted(changed.values(), key=lambda r: r.number)
+
+    def mark(self, row: CandidateRow, mark: str | None) -> None:
+        row.mark = mark
+        if mark is None:
+            self.marks.pop(row.key, None)
+        else:
+            self.marks[row.key] = mark
+
+    def marks_agreement(self) -> dict[str, Any]:
+        return marks_agreement(self.rows, self.marks)
+
+    def scorer_check(self) -> list[dict[str, Any]]:
+        return check_cycles(self.rows)
+
+    def missing_components(self) -> list[str]:
+        """Weighted components some candidates lack (self_rating off when they were scored):
+        they are scored without them, which a user should be told."""
+        return sorted(name for name, weight in self.weights.items()
+                      if weight > 0 and any(r.components.get(name) is None for r in self.rows))

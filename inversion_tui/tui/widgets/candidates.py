@@ -1,43 +1,106 @@
-"""The candidates table of the current cycle: newest first, scrollable."""
+"""The candidates table: every candidate of the run, filtered and sorted; Enter inspects one."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import DataTable
 
+from inversion_tui.tui.query import Predicate, sort_value
 from inversion_tui.tui.state import CandidateRow
 
 # Fixed widths: auto-width columns grow with whatever was on screen before a clear(), so the
 # layout jumped while streaming and depended on render timing.
-COLUMNS = {"#": 4, "cycle": 5, "phase": 6, "score": 5, "verdict": 8, "tool": 12, "command": 48,
-           "reconstruction": 48, "task": 60}
+COLUMNS = {"#": 5, "cyc": 3, "phase": 6, "score": 5, "verdict": 8, "tr": 2, "mark": 4, "tool": 10,
+           "emb": 4, "ovl": 4, "dif": 4, "command": 44, "reconstruction": 44, "task": 56}
+COMPONENT_COLUMNS = {"emb": "embed", "ovl": "overlap", "dif": "difflib"}
 
 
 def verdict_cell(row: CandidateRow) -> Text:
     if row.accepted:
         return Text("accepted", style="green")
-    if row.flags:
+    if row.flags and (row.reason or "").startswith("flagged"):
         return Text("flagged", style="yellow")
     return Text("rejected", style="red")
 
 
+def mark_cell(row: CandidateRow) -> Text:
+    if row.mark == "good":
+        return Text("good", style="bold green")
+    if row.mark == "bad":
+        return Text("bad", style="bold red")
+    return Text("")
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 class CandidatesTable(DataTable):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.rows_by_number: dict[int, CandidateRow] = {}
+        self.predicate: Predicate = lambda row: True
+        self.sort_key = "newest"
+        self.descending = True
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
         for name, width in COLUMNS.items():
             self.add_column(name, key=name, width=width)
 
+    def _cells(self, row: CandidateRow) -> list:
+        return [row.number, row.cycle, row.phase, f"{row.score:.3f}", verdict_cell(row), "✓" if row.trained else "",
+                mark_cell(row), row.tool, *(_number(row.components.get(c)) for c in COMPONENT_COLUMNS.values()),
+                row.command, row.reconstruction, row.task]
+
     def add_candidate(self, row: CandidateRow) -> None:
-        self.add_row(
-            row.number, row.cycle, row.phase, f"{row.score:.3f}", verdict_cell(row), row.tool,
-            row.command, row.reconstruction, row.task, key=str(row.number),
-        )
+        """A new candidate from the engine: shown if the filter lets it through (sorted at the
+        next `resort`, once per batch, not once per row)."""
+        self.rows_by_number[row.number] = row
+        if self.predicate(row):
+            self.add_row(*self._cells(row), key=str(row.number))
 
-    def newest_first(self) -> None:
-        self.sort("#", reverse=True)
-
-    def refresh_verdicts(self, rows: list[CandidateRow]) -> None:
+    def show(self, rows: list[CandidateRow]) -> None:
+        """Rebuild from all rows: after a filter, a sort or a re-weighting. Keeps the cursor on
+        the same candidate where it is still shown."""
+        current = self.current_row()
+        self.rows_by_number = {row.number: row for row in rows}
+        self.clear()
         for row in rows:
-            if str(row.number) in self.rows:
-                self.update_cell(str(row.number), "verdict", verdict_cell(row))
+            if self.predicate(row):
+                self.add_row(*self._cells(row), key=str(row.number))
+        self.resort()
+        if current is not None and str(current.number) in self.rows:
+            self.move_cursor(row=self.get_row_index(str(current.number)))
+
+    def resort(self) -> None:
+        rows, key = self.rows_by_number, self.sort_key
+        self.sort("#", key=lambda number: sort_value(key, rows[number]), reverse=self.descending)
+
+    def set_order(self, key: str, descending: bool) -> None:
+        self.sort_key, self.descending = key, descending
+        self.resort()
+
+    def refresh_rows(self, rows: list[CandidateRow]) -> None:
+        """Update the cells of rows whose score, verdict or mark changed."""
+        for row in rows:
+            if str(row.number) not in self.rows:
+                continue
+            for column, value in zip(COLUMNS, self._cells(row)):
+                if column in ("score", "verdict", "tr", "mark"):
+                    self.update_cell(str(row.number), column, value)
+
+    def current_row(self) -> CandidateRow | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self.rows_by_number.get(int(key))
+
+    def visible_rows(self) -> list[CandidateRow]:
+        """The rows in table order: what the inspector steps through."""
+        return [self.rows_by_number[int(row.key.value)] for row in self.ordered_rows]
+
+    def apply_filter(self, predicate: Predicate, rows: list[CandidateRow]) -> None:
+        self.predicate = predicate
+        self.show(rows)

@@ -9,14 +9,21 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from inversion_tui.loop.scorer_check import DIVERSITY_ALARM
+
 
 def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _maybe(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 class StatsPanel(Static):
     def show(self, passes: dict[str, dict[str, Any]], cycle: int, threshold: float, last_loss: float | None,
-             history: list[dict[str, Any]], evaluations: list[dict[str, Any]] = ()) -> None:
+             history: list[dict[str, Any]], evaluations: list[dict[str, Any]] = (), check: dict[str, Any] | None = None,
+             agreement: dict[str, Any] | None = None) -> None:
         """passes: the current cycle's summary per pass ("before", "after"), as far as each got."""
         now = Text()
         now.append(f"cycle {cycle}\n", style="bold")
@@ -35,6 +42,14 @@ class StatsPanel(Static):
             base = min(evaluations, key=lambda e: e["cycle"])
             now.append(f"\nheld-out acc {latest['utility_accuracy']:.3f} (base {base['utility_accuracy']:.3f}, "
                        f"n={latest['n']})")
+        if check and check["judged"]:
+            now.append(f"\nvs refs: acc {_maybe(check['accepted_accuracy'])} accepted / "
+                       f"{_maybe(check['rejected_accuracy'])} rejected, AUROC {_maybe(check['auroc'])}")
+        if check and check["diversity"] is not None and check["diversity"] < DIVERSITY_ALARM:
+            now.append(f"\ndiversity {check['diversity']:.2f}: COLLAPSE", style="bold red")
+        if agreement and agreement["marked"]:
+            now.append(f"\nmarks {agreement['marked']}: precision {_maybe(agreement['precision'])}, "
+                       f"recall {_maybe(agreement['recall'])}")
         cycles = Table(box=None, expand=True, header_style="bold", pad_edge=False)
         for column in ("cyc", "score b→a", "acc b→a", "loss"):
             cycles.add_column(column, justify="right", no_wrap=True)

@@ -1,0 +1,159 @@
+"""Replay a run from its directory alone: `inversion-tui inspect RUN_DIR`.
+
+The run's files are turned back into the engine's own event stream, so the replay opens in
+the same app, with the same widgets, as the live run did. Nothing here writes to the run's
+files (marks aside, which the app adds to marks.jsonl), takes its lock or loads a model; a
+finished, stopped, crashed or still running run can all be read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from inversion_tui.errors import RunDirectoryError
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.guards import guard_flags
+from inversion_tui.loop.runlog import CANDIDATES, LOCK, PROGRESS, SETTINGS, RunLog
+from inversion_tui.loop.score import SCORERS, compute_components
+
+
+@dataclass
+class RunRecord:
+    directory: Path
+    settings: dict[str, Any]
+    progress: dict[str, Any]
+    records: list[dict[str, Any]]
+    skipped_lines: int = 0  # unreadable candidates.jsonl lines (a torn tail after a crash)
+    notes: list[str] = field(default_factory=list)  # what a user should know about this replay
+
+    @property
+    def status(self) -> str:
+        """finished, stopped, running (its process is alive) or crashed."""
+        status = self.progress.get("status", "unknown")
+        if status != "running":
+            return status
+        holder = RunLog(self.directory)._read_lock()
+        return "running" if holder and RunLog._lock_is_live(holder) else "crashed"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RunDirectoryError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise RunDirectoryError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunDirectoryError(f"{path}: expected a JSON object")
+    return data
+
+
+def load_run(directory: Path) -> RunRecord:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RunDirectoryError(f"{directory}: no such run directory")
+    if not (directory / SETTINGS).is_file():
+        raise RunDirectoryError(f"{directory} is not a run directory (no {SETTINGS})")
+    settings = _read_json(directory / SETTINGS)
+    progress = _read_json(directory / PROGRESS) if (directory / PROGRESS).is_file() else {}
+    records, skipped = [], 0
+    path = directory / CANDIDATES
+    if path.exists():
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    _check_record(record)
+                except (ValueError, KeyError, TypeError):
+                    skipped += 1
+                    continue
+                records.append(record)
+    run = RunRecord(directory, settings, progress, records, skipped)
+    if skipped:
+        run.notes.append(f"{skipped} unreadable line(s) of {CANDIDATES} skipped (a torn write?)")
+    if run.status == "running":
+        run.notes.append("the run is still going: this is a snapshot of its files")
+    return run
+
+
+def _check_record(record: dict[str, Any]) -> None:
+    for name in ("cycle", "phase", "index", "task", "command", "reconstruction", "components", "score"):
+        record[name]  # noqa: B018 - raises KeyError for a line that is not a candidate
+    if record["phase"] not in ("before", "after"):
+        raise ValueError(record["phase"])
+
+
+def trained_positions(progress: dict[str, Any]) -> set[tuple[int, int]]:
+    """(cycle, index in its BEFORE pass) of every candidate a training step used: the
+    end-of-pass steps, train-now steps, and the current cycle's step if the run stopped after it."""
+    steps = [{"cycle": entry["cycle"], **(entry.get("training") or {})}
+             for entry in progress.get("history", {}).get("cycles", [])]
+    steps += progress.get("manual_trainings", [])
+    current = progress.get("current") or {}
+    if current.get("training"):
+        steps.append({"cycle": current.get("cycle"), **current["training"]})
+    return {(step["cycle"], index) for step in steps for index in step.get("trained_indices", ())}
+
+
+def rescore_text(run: RunRecord) -> None:
+    """Recompute the guards and the text components (overlap, difflib and their literal-masked
+    variants) of every stored candidate with the current code; embed and self_rating keep
+    their stored values, since they need a model. For runs made before a guard or component
+    existed. Changes the records in memory only."""
+    text_components = {"overlap", "difflib", "overlap_masked", "difflib_masked"}
+    tasks = [r["task"] for r in run.records]
+    reconstructions = [r["reconstruction"] for r in run.records]
+    commands = [r["command"] for r in run.records]
+    fresh = compute_components(tasks, reconstructions, commands, backend=None, weights={},
+                               always=tuple(text_components))
+    for record, components in zip(run.records, fresh):
+        record["components"] = {**{name: None for name in SCORERS}, **record["components"],
+                                **{name: components[name] for name in text_components}}
+        record["flags"] = list(guard_flags(record["task"], record["command"]))
+    run.notes.append(f"re-scored {len(run.records)} candidates' guards and text components with the current code")
+
+
+def replay_events(run: RunRecord) -> Iterator[ev.Event]:
+    """The event stream of the run as far as its files go."""
+    settings, progress = run.settings, run.progress
+    backend = progress.get("backend") or {}
+    yield ev.RunStarted(str(run.directory), settings.get("model", "?"), backend.get("quant", "?"),
+                        backend.get("device", "?"), settings.get("cycles", 0), settings)
+    for note in run.notes:
+        yield ev.Log("warning", note)
+    trained = trained_positions(progress)
+    history = {entry["cycle"]: entry for entry in progress.get("history", {}).get("cycles", [])}
+    passes: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for record in run.records:
+        passes.setdefault((record["cycle"], record["phase"]), []).append(record)
+    for cycle, phase in sorted(passes, key=lambda key: (key[0], key[1] != "before")):
+        records = sorted(passes[(cycle, phase)], key=lambda r: r["index"])
+        yield ev.PhaseStarted(cycle, phase, settings.get("tasks", len(records)))
+        for r in records:
+            yield ev.CandidateScored(
+                cycle, phase, r["task"], r["command"], r["reconstruction"], r["components"], r["score"],
+                tuple(r.get("flags", ())), bool(r.get("accepted")), r.get("reason"), r["index"], r.get("tool", ""),
+                tuple(r.get("references", ())), r.get("prompts") or {}, r.get("raw_output", ""),
+                phase == "before" and (cycle, r["index"]) in trained)
+        if phase == "after" and cycle in history:
+            yield ev.CycleDone(cycle, history[cycle])
+    for evaluation in progress.get("evaluations", []):
+        yield ev.Evaluated(evaluation["cycle"], evaluation)
+    yield ev.RunFinished(run.status, len(history), str(run.directory))
+
+
+class ReplaySource:
+    """Stands in for the engine in the app: emits the run's events, then returns its status."""
+
+    def __init__(self, run: RunRecord, emit: ev.EventSink):
+        self.run_record, self.emit = run, emit
+
+    def run(self) -> str:
+        for event in replay_events(self.run_record):
+            self.emit(event)
+        return self.run_record.status

@@ -1,0 +1,124 @@
+"""The app's scorer-debugging controls: inspect, filter and sort the candidates, re-weight, mark.
+
+A mixin of InversionApp, kept apart from the engine plumbing in app.py. Every control works
+the same in a live run and in a replay: re-scoring and re-deciding use stored components
+only, never a model.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input
+
+from inversion_tui.tui.query import SORT_KEYS, FilterError, parse_filter
+from inversion_tui.tui.state import CandidateRow
+from inversion_tui.tui.widgets.candidates import CandidatesTable
+from inversion_tui.tui.widgets.inspector import CandidateScreen
+from inversion_tui.tui.widgets.weights import WeightsScreen
+
+
+class ScorerDebugging:
+    """Needs from the app: state, control, marks (a MarkBook or None), log_line, refresh_all,
+    refresh_views."""
+
+    filter_text = ""
+
+    # ------------------------------------------------------------------ inspect
+
+    # Handlers by naming convention: textual's @on registers only in the class that defines it,
+    # not through a mixin.
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "table":
+            self.action_inspect()
+
+    def action_inspect(self) -> None:
+        table = self.query_one(CandidatesTable)
+        current = table.current_row()
+        if current is None:
+            self.notify("no candidate to inspect yet", severity="warning")
+            return
+        rows = table.visible_rows()
+        self.push_screen(
+            CandidateScreen(rows, rows.index(current), self.state.weights, self.state.threshold, self.set_mark),
+            self.inspector_closed)
+
+    def inspector_closed(self, row: CandidateRow | None) -> None:
+        table = self.query_one(CandidatesTable)
+        if row is not None and str(row.number) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(row.number)))
+
+    # ------------------------------------------------------------------ filter and sort
+
+    def action_filter(self) -> None:
+        self.action_show_tab("candidates")
+        self.query_one("#filter", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "filter":
+            return  # a dialog's field: its screen handles it
+        try:
+            predicate = parse_filter(event.value)
+        except FilterError as error:
+            self.notify(str(error), title="filter", severity="error")
+            return
+        self.filter_text = event.value.strip()
+        table = self.query_one(CandidatesTable)
+        table.apply_filter(predicate, self.state.rows)
+        table.focus()
+        self.update_table_title()
+
+    def action_sort(self, step: int = 1) -> None:
+        table = self.query_one(CandidatesTable)
+        key = SORT_KEYS[(SORT_KEYS.index(table.sort_key) + step) % len(SORT_KEYS)]
+        table.set_order(key, table.descending)
+        self.update_table_title()
+
+    def action_reverse_sort(self) -> None:
+        table = self.query_one(CandidatesTable)
+        table.set_order(table.sort_key, not table.descending)
+        self.update_table_title()
+
+    def update_table_title(self) -> None:
+        table = self.query_one(CandidatesTable)
+        arrow = "↓" if table.descending else "↑"
+        title = f"{table.row_count} of {len(self.state.rows)} · sort {table.sort_key} {arrow}"
+        if self.filter_text:
+            title += f" · filter: {self.filter_text}"
+        table.border_title = title
+
+    # ------------------------------------------------------------------ weights
+
+    def action_weights(self) -> None:
+        def apply(weights: dict[str, float] | None) -> None:
+            if weights is not None:
+                self.set_weights(weights)
+
+        self.push_screen(WeightsScreen(self.state.weights), apply)
+
+    def set_weights(self, weights: dict[str, float]) -> None:
+        if weights == self.state.weights:
+            return
+        self.control.set_weights(weights)  # a live engine re-scores its pass at the next boundary
+        changed = self.state.reweight(weights)
+        self.query_one(CandidatesTable).show(self.state.rows)
+        used = ", ".join(f"{name}={weight:g}" for name, weight in weights.items() if weight > 0)
+        self.log_line(f"weights set to {used}: {len(changed)} candidate(s) re-scored from stored components")
+        missing = self.state.missing_components()
+        if missing:
+            self.notify(f"{', '.join(missing)} was not computed for some candidates: they are scored without it",
+                        severity="warning")
+        self.refresh_views()
+
+    # ------------------------------------------------------------------ marks
+
+    def action_mark(self, mark: str | None) -> None:
+        row = self.query_one(CandidatesTable).current_row()
+        if row is None:
+            return
+        self.set_mark(row, mark)
+
+    def set_mark(self, row: CandidateRow, mark: str | None) -> None:
+        if self.marks is not None:
+            self.marks.set(row.key, mark, task=row.task, command=row.command)  # on disk before it shows
+        self.state.mark(row, mark)
+        self.query_one(CandidatesTable).refresh_rows([row])
+        self.refresh_views()

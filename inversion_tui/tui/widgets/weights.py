@@ -1,0 +1,58 @@
+"""A modal to set the score component weights: one field per component."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+from inversion_tui.settings import COMPONENTS, check_weights
+
+
+def parse_weight_fields(values: dict[str, str]) -> dict[str, float]:
+    """Field texts to checked weights; raises ValueError with a one-line message. An empty
+    field is 0."""
+    weights = {}
+    for name, text in values.items():
+        try:
+            weights[name] = float(text.strip() or 0)
+        except ValueError:
+            raise ValueError(f"{name}: {text!r} is not a number") from None
+    return check_weights(weights)
+
+
+class WeightsScreen(ModalScreen[dict[str, float] | None]):
+    """Enter applies (from any field), Escape cancels; tab moves between fields."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: dict[str, float]):
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="weights-dialog"):
+            yield Label("Component weights (the score is their weighted mean over the components present).\n"
+                        "Every stored candidate is re-scored at once; new batches use them too.")
+            for name in COMPONENTS:
+                with Horizontal(classes="weight-row"):
+                    yield Label(f"{name:<15}", classes="weight-name")
+                    yield Input(value=f"{self.current.get(name, 0.0):g}", id=f"weight-{name}", classes="weight-input")
+            yield Label("self_rating is computed only while it has a weight: candidates scored before\n"
+                        "then are scored without it. *_masked = overlap/difflib with literals masked.",
+                        id="weights-note")
+            yield Label("", id="weights-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        fields = {name: self.query_one(f"#weight-{name}", Input).value for name in COMPONENTS}
+        try:
+            weights = parse_weight_fields(fields)
+        except ValueError as error:
+            self.query_one("#weights-error", Label).update(str(error))
+            return
+        self.dismiss(weights)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
