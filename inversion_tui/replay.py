@@ -133,13 +133,16 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
         passes.setdefault((record["cycle"], record["phase"]), []).append(record)
     for cycle, phase in sorted(passes, key=lambda key: (key[0], key[1] != "before")):
         records = sorted(passes[(cycle, phase)], key=lambda r: r["index"])
-        yield ev.PhaseStarted(cycle, phase, settings.get("tasks", len(records)))
+        tasks = settings.get("tasks", len(records))
+        yield ev.PhaseStarted(cycle, phase, tasks)
         for r in records:
             yield ev.CandidateScored(
                 cycle, phase, r["task"], r["command"], r["reconstruction"], r["components"], r["score"],
                 tuple(r.get("flags", ())), bool(r.get("accepted")), r.get("reason"), r["index"], r.get("tool", ""),
                 tuple(r.get("references", ())), r.get("prompts") or {}, r.get("raw_output", ""),
                 phase == "before" and (cycle, r["index"]) in trained)
+        candidates = max(1, settings.get("candidates", 1))
+        yield ev.BatchDone(cycle, phase, min(tasks, -(-len(records) // candidates)), tasks)
         if phase == "after" and cycle in history:
             yield ev.CycleDone(cycle, history[cycle])
     for evaluation in progress.get("evaluations", []):

@@ -197,3 +197,22 @@ def test_after_a_ctrl_c_stop_a_further_ctrl_c_cannot_kill_the_exit():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # teardown is safe from a second
     finally:
         signal.signal(signal.SIGINT, original)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda d: None, "no such run directory"),
+    (lambda d: d.mkdir(), "is not a run directory (no settings.json)"),
+])
+def test_inspect_refuses_what_is_not_a_run_in_one_line(tmp_path, make, message):
+    make(tmp_path / "nope")
+    result = invoke("inspect", str(tmp_path / "nope"))
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_inspect_needs_a_terminal(tmp_path, fake_backend):
+    from tests.test_scorer_debugging import finished_run
+
+    directory = finished_run(tmp_path, fake_backend)
+    result = invoke("inspect", str(directory))
+    assert result.exit_code == 2 and "inspect needs a terminal" in result.output

@@ -66,7 +66,7 @@ async def test_filter_and_sort_the_candidates_of_every_cycle(tmp_path):
         shown = table.visible_rows()
         assert shown and all(r.cycle == 1 and r.phase == "after" for r in shown)
         assert len(shown) == sum(1 for r in app.state.rows if r.cycle == 1 and r.phase == "after")
-        assert "filter: cycle:1 phase:after" in table.border_title
+        assert "filter: cycle:1 phase:after" in str(app.query_one("#table-info").content)
         app.query_one("#filter", Input).value = ""
         await pilot.press("f", *"cycle:x", "enter")  # a bad filter: said, and the table unchanged
         assert table.visible_rows() == shown

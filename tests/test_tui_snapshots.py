@@ -33,3 +33,21 @@ def test_charts_tab(snap_compare, finished_app):
         await pilot.pause()
 
     assert snap_compare(finished_app, terminal_size=(160, 48), run_before=finish_and_show_charts)
+
+
+def test_inspector(snap_compare, finished_app):
+    async def finish_and_inspect(pilot):
+        await _finish(pilot)
+        await pilot.press("c", "enter")
+        await pilot.pause()
+
+    assert snap_compare(finished_app, terminal_size=(120, 40), run_before=finish_and_inspect)
+
+
+def test_scorer_tab(snap_compare, finished_app):
+    async def finish_and_show_scorer(pilot):
+        await _finish(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+
+    assert snap_compare(finished_app, terminal_size=(160, 48), run_before=finish_and_show_scorer)

@@ -193,8 +193,8 @@ def _prose_segment(segment: str) -> str | None:
     flagless = not any(w.startswith("-") for w in words)
     lowered = [w.lower().strip(".,:!?") for w in words]
     function_words = sorted({w for w in lowered if w in _FUNCTION_WORDS})
-    if first.endswith(":") or first[0] in "|&;)" or first.startswith(("{%", "{{")):
-        return f"starts with {first!r}, a label or a symbol, not a program"
+    if first.endswith(":") or first.startswith(("{%", "{{")):
+        return f"starts with {first!r}, a label or a template tag, not a program"
     if _BARE_LITERAL.fullmatch(first):
         return f"starts with {first!r}, an address or a number, not a program"
     if first_lower in _PROSE_LEADERS and (flagless or function_words or first[0].isupper()):
@@ -211,6 +211,8 @@ def not_a_command(command: str) -> Flag | None:
     refusal = _REFUSAL.search(command)
     if refusal:
         return Flag("not_a_command", f"a refusal: {refusal.group(0)!r}")
+    if command.lstrip()[:1] in ("|", "&", ";", ")"):
+        return Flag("not_a_command", f"starts with {command.lstrip()[0]!r}, an operator, not a program")
     parts = segments(command)
     for number, segment in enumerate(parts, 1):
         why = _prose_segment(segment)

@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, RichLog, TabbedContent, TabPane
+from textual.widgets import Footer, Input, RichLog, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from inversion_tui.errors import InversionError, RunDirectoryError, SettingsError, first_line
@@ -112,7 +112,9 @@ class InversionApp(ScorerDebugging, App[None]):
         with TabbedContent(id="bottom", initial="candidates"):
             with TabPane("Candidates", id="candidates"):
                 yield CandidatesTable(id="table")
-                yield Input(placeholder=f"filter (f): {FILTER_HELP}", id="filter")
+                with Horizontal(id="filter-bar"):
+                    yield Input(placeholder=f"filter (f): {FILTER_HELP}", id="filter")
+                    yield Static(id="table-info")
             with TabPane("Scorer", id="scorer"):
                 with VerticalScroll(id="scorer-scroll"):
                     yield ScorerPanel(id="scorer-panel")
@@ -274,6 +276,8 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_CycleDone(self, e: ev.CycleDone) -> None:
         self.state.history.append(e.metrics)
         m = e.metrics
+        if m.get("train_loss") is not None:
+            self.state.last_loss = m["train_loss"]
         self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f}, "
                       f"acceptance {m['before']['acceptance_rate']:.0%} -> {m['after']['acceptance_rate']:.0%}")
         self.query_one(CycleChart).show(self.state.history, self.state.evaluations)

@@ -7,7 +7,7 @@ only, never a model.
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from inversion_tui.tui.query import SORT_KEYS, FilterError, parse_filter
 from inversion_tui.tui.state import CandidateRow
@@ -49,8 +49,10 @@ class ScorerDebugging:
     # ------------------------------------------------------------------ filter and sort
 
     def action_filter(self) -> None:
-        self.action_show_tab("candidates")
-        self.query_one("#filter", Input).focus()
+        self.query_one("TabbedContent").active = "candidates"
+        # set_focus, not Input.focus(): that one is deferred, and keys typed right after `f`
+        # would still go to the table (and act as bindings).
+        self.set_focus(self.query_one("#filter", Input))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "filter":
@@ -63,7 +65,7 @@ class ScorerDebugging:
         self.filter_text = event.value.strip()
         table = self.query_one(CandidatesTable)
         table.apply_filter(predicate, self.state.rows)
-        table.focus()
+        self.set_focus(table)
         self.update_table_title()
 
     def action_sort(self, step: int = 1) -> None:
@@ -78,12 +80,13 @@ class ScorerDebugging:
         self.update_table_title()
 
     def update_table_title(self) -> None:
+        """Shown beside the filter: how many candidates pass it, and the order."""
         table = self.query_one(CandidatesTable)
         arrow = "↓" if table.descending else "↑"
         title = f"{table.row_count} of {len(self.state.rows)} · sort {table.sort_key} {arrow}"
         if self.filter_text:
             title += f" · filter: {self.filter_text}"
-        table.border_title = title
+        self.query_one("#table-info", Static).update(title)
 
     # ------------------------------------------------------------------ weights
 

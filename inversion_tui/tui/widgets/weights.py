@@ -34,15 +34,14 @@ class WeightsScreen(ModalScreen[dict[str, float] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="weights-dialog"):
-            yield Label("Component weights (the score is their weighted mean over the components present).\n"
-                        "Every stored candidate is re-scored at once; new batches use them too.")
+            yield Label("Score = weighted mean of the components present. Enter re-scores every "
+                        "stored candidate at once; new batches use the weights too.")
             for name in COMPONENTS:
                 with Horizontal(classes="weight-row"):
                     yield Label(f"{name:<15}", classes="weight-name")
                     yield Input(value=f"{self.current.get(name, 0.0):g}", id=f"weight-{name}", classes="weight-input")
-            yield Label("self_rating is computed only while it has a weight: candidates scored before\n"
-                        "then are scored without it. *_masked = overlap/difflib with literals masked.",
-                        id="weights-note")
+            yield Label("self_rating is computed only while weighted (earlier candidates lack it). "
+                        "*_masked: overlap/difflib with IPs, ports, paths masked.", id="weights-note")
             yield Label("", id="weights-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
