@@ -21,6 +21,9 @@ class HFBackend:
         self.embedder = embedder
         self.device = device
         self.description = description
+        # Benchmarks only: generate exactly max_new_tokens every call, so two ways of running the
+        # same workload decode the same number of tokens (benchmarks/loop_speed.py).
+        self.force_length = False
 
     @classmethod
     def load(cls, settings: RunSettings, log: models.Logger = lambda _: None) -> "HFBackend":
@@ -62,6 +65,7 @@ class HFBackend:
         sampling = temperature > 0
         config = GenerationConfig(
             max_new_tokens=max_new_tokens,
+            min_new_tokens=max_new_tokens if self.force_length else None,
             do_sample=sampling,
             temperature=temperature if sampling else None,
             top_p=1.0 if sampling else None,

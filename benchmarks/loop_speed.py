@@ -1,0 +1,300 @@
+"""One cycle's workload two ways, in one process on one model: the seed's pattern and ours.
+
+    python benchmarks/loop_speed.py [--tasks 20] [--candidates 3] [--model NAME|DIR] [--quant auto]
+                                    [--max-new-tokens 48] [--rating-tokens 4] [--out FILE.json]
+
+The workload: `tasks` x `candidates` commands generated, each inverted, each scored (its own
+0-10 self-rating, as the seed did, plus the embedding and text components), then one epoch
+of LoRA training on those (task, command) pairs.
+
+- seed pattern: one sequence per `generate` call (forward, then inverse, then rating, candidate
+  after candidate), one embedding call per candidate, and training batches padded to 512
+  tokens with labels over the padding (pad = EOS), as the seed trained.
+- ours: the engine's own stage functions (generate_commands, invert_commands,
+  compute_components, train_lora): `--gen-batch-size` tasks x `candidates` sequences per
+  generate call, one inverse call and one rating call per batch, batched embeddings, and
+  dynamically padded training with the loss on the command tokens only.
+
+Both decode exactly the same number of tokens (min_new_tokens = max_new_tokens), use the same
+prompts, the same pairs and the same LoRA starting weights, so the ratio is like for like.
+Prints per-stage seconds, tokens/s and the ratio; writes a JSON result with date, machine and
+versions. Not a test: a benchmark to run and read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+from inversion_tui.hf_backend import HFBackend  # noqa: E402
+from inversion_tui.loop.backend import TrainingPair  # noqa: E402
+from inversion_tui.loop.generate import forward_prompt, generate_commands  # noqa: E402
+from inversion_tui.loop.extract import extract_command  # noqa: E402
+from inversion_tui.loop.invert import clean_reconstruction, inverse_prompt, invert_commands  # noqa: E402
+from inversion_tui.loop.score import (  # noqa: E402
+    combine, compute_components, difflib_ratio, parse_rating, rating_prompt, token_overlap,
+)
+from inversion_tui.loop.train import encode_pair, train_lora  # noqa: E402
+from inversion_tui.settings import build_settings  # noqa: E402
+from inversion_tui.tasks import load_packs  # noqa: E402
+
+SEED_MAX_LENGTH = 512
+WEIGHTS = {"embed": 0.5, "overlap": 0.1, "difflib": 0.1, "self_rating": 0.3}  # every stage does work
+
+
+class Stopwatch:
+    """Per-stage wall time; CUDA work is synchronized before each reading."""
+
+    def __init__(self, device: str):
+        self.device = device
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        self._sync()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._sync()
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def _sync(self) -> None:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+
+
+def lora_state(model) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def restore_lora(model, state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in state:
+                p.copy_(state[name])
+
+
+# ---------------------------------------------------------------- the seed's pattern
+
+
+def seed_generate(backend, prompt: str, *, temperature: float, max_new_tokens: int) -> str:
+    return backend.complete([prompt], num_return_sequences=1, temperature=temperature,
+                            max_new_tokens=max_new_tokens)[0][0]
+
+
+def run_seed_pattern(backend, tasks, args, examples, watch: Stopwatch) -> list[TrainingPair]:
+    pairs = []
+    for task in tasks:
+        for _ in range(args.candidates):
+            with watch.stage("forward"):
+                command = extract_command(seed_generate(backend, forward_prompt(backend, task, examples),
+                                                        temperature=args.temperature,
+                                                        max_new_tokens=args.max_new_tokens))
+            with watch.stage("inverse"):
+                reconstruction = clean_reconstruction(seed_generate(
+                    backend, inverse_prompt(backend, command, examples), temperature=0.0,
+                    max_new_tokens=args.max_new_tokens))
+            with watch.stage("scoring"):
+                rating = parse_rating(seed_generate(backend, rating_prompt(backend, task, command), temperature=0.0,
+                                                    max_new_tokens=args.rating_tokens))
+                vectors = backend.embed([task, reconstruction])
+                cosine = max(0.0, sum(x * y for x, y in zip(*vectors)))
+                components = {"embed": cosine, "overlap": token_overlap([task], [reconstruction])[0],
+                              "difflib": difflib_ratio([task], [reconstruction])[0], "self_rating": rating}
+                combine(components, WEIGHTS)
+            pairs.append(TrainingPair(forward_prompt(backend, task, examples), command))
+    return pairs
+
+
+def seed_train(backend, pairs, *, lr: float, batch_size: int, watch: Stopwatch) -> dict:
+    """The seed's training: prompt + completion padded to 512 tokens, labels over all of it."""
+    model, tokenizer = backend.model, backend.tokenizer
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "right"
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    tokens = 0
+    model.train()
+    try:
+        with watch.stage("training"):
+            for start in range(0, len(pairs), batch_size):
+                batch = pairs[start : start + batch_size]
+                encoded = tokenizer([p.prompt + p.completion for p in batch], padding="max_length",
+                                    max_length=SEED_MAX_LENGTH, truncation=True, return_tensors="pt").to(backend.device)
+                labels = encoded["input_ids"].clone()  # padding included: the seed's fault
+                loss = model(**encoded, labels=labels).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                tokens += encoded["input_ids"].numel()
+    finally:
+        model.eval()
+        tokenizer.padding_side = side
+    return {"steps": -(-len(pairs) // batch_size), "tokens": tokens}
+
+
+# ---------------------------------------------------------------- ours
+
+
+def run_ours(backend, tasks, args, examples, watch: Stopwatch) -> list[TrainingPair]:
+    pairs = []
+    for start in range(0, len(tasks), args.gen_batch_size):
+        batch = tasks[start : start + args.gen_batch_size]
+        with watch.stage("forward"):
+            generated = generate_commands(backend, batch, candidates=args.candidates, temperature=args.temperature,
+                                          max_new_tokens=args.max_new_tokens, examples=examples)
+        flat_tasks = [task for task, per_task in zip(batch, generated) for _ in per_task]
+        commands = [g.command for per_task in generated for g in per_task]
+        with watch.stage("inverse"):
+            reconstructions = invert_commands(backend, commands, temperature=0.0, max_new_tokens=args.max_new_tokens,
+                                              examples=examples)
+        with watch.stage("scoring"):  # self_rating asks for 4 new tokens, as --rating-tokens
+            components = compute_components(flat_tasks, reconstructions, commands, backend=backend, weights=WEIGHTS)
+            [combine(c, WEIGHTS) for c in components]
+        pairs += [TrainingPair(forward_prompt(backend, t, examples), c) for t, c in zip(flat_tasks, commands)]
+    return pairs
+
+
+def ours_train(backend, pairs, *, lr: float, batch_size: int, seed: int, watch: Stopwatch) -> dict:
+    with watch.stage("training"):
+        result = train_lora(backend.model, backend.tokenizer, pairs, lr=lr, batch_size=batch_size, epochs=1,
+                            seed=seed, device=backend.device)
+    # Tokens through the model: each batch padded to its longest example, in train_lora's order.
+    encoded = [encode_pair(backend.tokenizer, p) for p in pairs]
+    order = list(range(len(encoded)))
+    random.Random(seed).shuffle(order)
+    batches = [[encoded[i] for i in order[start : start + batch_size]] for start in range(0, len(order), batch_size)]
+    return {"steps": result.steps, "tokens": sum(max(len(e.input_ids) for e in b) * len(b) for b in batches)}
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    import transformers
+    import peft
+
+    info.update(transformers=transformers.__version__, peft=peft.__version__)
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def stage_table(name: str, seconds: dict, generated: dict) -> list[str]:
+    lines = []
+    for stage in ("forward", "inverse", "scoring", "training"):
+        tokens = generated.get(stage)
+        rate = f"{tokens / seconds[stage]:8.1f} tok/s" if tokens else " " * 14
+        lines.append(f"  {name:5} {stage:9} {seconds[stage]:8.2f} s {rate}")
+    lines.append(f"  {name:5} {'cycle':9} {sum(seconds.values()):8.2f} s")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--candidates", type=int, default=3)
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--quant", default="auto")
+    parser.add_argument("--pack", default="pentest,shell")
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--rating-tokens", type=int, default=4)
+    parser.add_argument("--gen-batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.rating_tokens != 4:
+        parser.error("--rating-tokens must stay 4: the engine's rating call asks for 4 tokens")
+
+    settings = build_settings(model=args.model, quant=args.quant, pack=args.pack, output=Path("unused"),
+                              seed=args.seed, gen_batch_size=args.gen_batch_size)
+    started = time.time()
+    backend = HFBackend.load(settings, log=lambda m: print(m, file=sys.stderr))
+    backend.force_length = True
+    device = backend.device
+    pack = load_packs(settings.pack)
+    examples = pack.examples[: settings.few_shot]
+    tasks = [i.task for i in pack.sample(args.tasks, random.Random(args.seed))]
+    initial = lora_state(backend.model)
+
+    # Warm-up outside the clock: first-call allocations and kernel selection.
+    backend.complete([forward_prompt(backend, tasks[0], examples)], num_return_sequences=1, temperature=0.0,
+                     max_new_tokens=4)
+    backend.embed(["warm up"])
+
+    results = {}
+    for name, generate, train in (("seed", run_seed_pattern, seed_train), ("ours", run_ours, ours_train)):
+        watch = Stopwatch(device)
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        backend.reseed(args.seed)
+        print(f"{name}: generating, inverting, scoring {args.tasks} x {args.candidates}", file=sys.stderr)
+        pairs = generate(backend, tasks, args, examples, watch)
+        restore_lora(backend.model, initial)
+        print(f"{name}: training on {len(pairs)} pairs", file=sys.stderr)
+        kw = {"seed": args.seed} if name == "ours" else {}
+        training = train(backend, pairs, lr=args.lr, batch_size=args.batch_size, watch=watch, **kw)
+        restore_lora(backend.model, initial)
+        sequences = args.tasks * args.candidates
+        generated = {"forward": sequences * args.max_new_tokens, "inverse": sequences * args.max_new_tokens,
+                     "scoring": sequences * args.rating_tokens, "training": training["tokens"]}
+        results[name] = {
+            "seconds": {k: round(v, 3) for k, v in watch.seconds.items()},
+            "cycle_seconds": round(sum(watch.seconds.values()), 3),
+            "generated_tokens": generated,
+            "tokens_per_second": {k: round(generated[k] / watch.seconds[k], 1) for k in generated},
+            "training": training,
+            "peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated() / 2**30, 3) if device == "cuda" else None,
+        }
+
+    seed, ours = results["seed"], results["ours"]
+    ratio = {stage: round(seed["seconds"][stage] / ours["seconds"][stage], 2) for stage in seed["seconds"]}
+    ratio["cycle"] = round(seed["cycle_seconds"] / ours["cycle_seconds"], 2)
+    report = {
+        "benchmark": "loop_speed",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "device": device,
+        "model": args.model,
+        "quant": backend.description["quant"],
+        "workload": {"tasks": args.tasks, "candidates": args.candidates, "max_new_tokens": args.max_new_tokens,
+                     "rating_tokens": args.rating_tokens, "gen_batch_size": args.gen_batch_size,
+                     "train_batch_size": args.batch_size, "forced_lengths": True},
+        "seed_pattern": seed,
+        "ours": ours,
+        "speedup": ratio,
+        "wall_seconds": round(time.time() - started, 1),
+    }
+    print(f"loop_speed: {args.model} ({backend.description['quant']}) on {device}, "
+          f"{args.tasks} tasks x {args.candidates} candidates, {args.max_new_tokens} tokens forced")
+    for line in stage_table("seed", seed["seconds"], seed["generated_tokens"]):
+        print(line)
+    for line in stage_table("ours", ours["seconds"], ours["generated_tokens"]):
+        print(line)
+    print("  speedup " + ", ".join(f"{k} {v}x" for k, v in ratio.items()))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+        print(f"  written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
