@@ -22,6 +22,7 @@ from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 from inversion_tui.tui.query import FilterError, parse_filter, sort_value
 from inversion_tui.tui.state import CandidateRow, RunState
+from tests.test_engine import make_engine as engine_with
 
 
 def row(number, command, score, accepted, references=("nmap -p 80 10.0.0.1",), cycle=1, phase="before", **kw):
@@ -142,14 +143,7 @@ def test_reweight_rescores_every_row_from_stored_components_and_redecides():
 
 
 def make_engine(tmp_path, backend, control=None, **overrides):
-    values = dict(cycles=1, tasks=4, candidates=2, threshold=0.3, gen_batch_size=2, output=tmp_path / "run",
-                  pack="pentest,shell")
-    values.update(overrides)
-    settings = build_settings(**values)
-    recorder = ev.EventRecorder()
-    engine = Engine(settings, backend, load_packs(settings.pack), RunLog.create(settings.output), emit=recorder,
-                    control=control)
-    return engine, recorder
+    return engine_with(tmp_path, backend, control, **{"cycles": 1, "tasks": 4, "candidates": 2, **overrides})
 
 
 def test_records_keep_references_and_the_exact_prompts(tmp_path, fake_backend):
@@ -282,3 +276,18 @@ def test_load_run_refuses_what_is_not_a_run(tmp_path, setup, message):
     setup(directory)
     with pytest.raises(RunDirectoryError, match=message):
         load_run(directory)
+
+
+def test_a_threshold_change_after_the_last_batch_still_selects_the_trained_pool(tmp_path, fake_backend):
+    control = RunControl(0.0, build_settings(output=tmp_path).weights)
+
+    def raise_it_at_the_end_of_the_pass(event):
+        if isinstance(event, ev.BatchDone) and event.phase == "before" and event.tasks_done == event.tasks_total:
+            control.set_threshold(0.99)
+
+    engine, _ = make_engine(tmp_path, fake_backend, control=control, threshold=0.0)
+    engine.emit = raise_it_at_the_end_of_the_pass
+    engine.run()
+    entry = json.loads((tmp_path / "run" / PROGRESS).read_text())["history"]["cycles"][0]
+    assert entry["train_examples"] == 0 and fake_backend.trained == []  # nothing scores 0.99
+    assert entry["training"]["threshold"] == 0.99

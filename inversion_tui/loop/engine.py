@@ -238,7 +238,8 @@ class Engine:
         self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
         done_batches = {c.batch for c in candidates}
         self._current_pass = candidates
-        for c in candidates:
+        for c in candidates:  # a resumed pass's records hold the score of when they were written
+            c.score = combine(c.components, self.control.weights)
             self.emit(self.scored_event(c))
         for batch_index, start in enumerate(range(0, len(instances), s.gen_batch_size)):
             if batch_index in done_batches:
@@ -270,7 +271,8 @@ class Engine:
                                   dict(c.prompts), c.raw, c.trained)
 
     def boundary(self, cycle: int, phase: ev.Phase) -> None:
-        """Between batches: honour pause and stop, log threshold changes, run a train-now request."""
+        """Between batches: honour pause and stop, take up threshold and weight changes, run a
+        train-now request."""
         self.control.checkpoint(
             on_pause=lambda: self.emit(ev.Paused(cycle, phase)),
             on_resume=lambda: self.emit(ev.Resumed(cycle, phase)),
@@ -278,6 +280,7 @@ class Engine:
         )
         self.record_threshold_changes(cycle)
         self.apply_weight_changes(cycle)
+        self.select(self._current_pass)  # so the pool trained next is what the threshold now selects
         if self.control.take_train_now():
             pool = self.untrained_pool()
             if pool:
