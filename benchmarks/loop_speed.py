@@ -220,6 +220,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--no-ablation", action="store_true",
+                        help="skip the third run (ours without the shared-prefix cache)")
     args = parser.parse_args()
     if args.rating_tokens != 4:
         parser.error("--rating-tokens must stay 4: the engine's rating call asks for 4 tokens")
@@ -241,7 +243,11 @@ def main() -> None:
     backend.embed(["warm up"])
 
     results = {}
-    for name, generate, train in (("seed", run_seed_pattern, seed_train), ("ours", run_ours, ours_train)):
+    ways = [("seed", run_seed_pattern, seed_train, False), ("ours", run_ours, ours_train, True)]
+    if not args.no_ablation:  # ours without the shared-prefix cache: what that change is worth
+        ways.append(("ours_no_prefix_cache", run_ours, ours_train, False))
+    for name, generate, train, share_prefix in ways:
+        backend.share_prefix = share_prefix  # the seed pattern had no prefix cache
         watch = Stopwatch(device)
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
@@ -250,7 +256,7 @@ def main() -> None:
         pairs = generate(backend, tasks, args, examples, watch)
         restore_lora(backend.model, initial)
         print(f"{name}: training on {len(pairs)} pairs", file=sys.stderr)
-        kw = {"seed": args.seed} if name == "ours" else {}
+        kw = {"seed": args.seed} if name.startswith("ours") else {}
         training = train(backend, pairs, lr=args.lr, batch_size=args.batch_size, watch=watch, **kw)
         restore_lora(backend.model, initial)
         sequences = args.tasks * args.candidates
@@ -268,6 +274,9 @@ def main() -> None:
     seed, ours = results["seed"], results["ours"]
     ratio = {stage: round(seed["seconds"][stage] / ours["seconds"][stage], 2) for stage in seed["seconds"]}
     ratio["cycle"] = round(seed["cycle_seconds"] / ours["cycle_seconds"], 2)
+    ablation = results.get("ours_no_prefix_cache")
+    prefix_effect = None if ablation is None else {
+        stage: round(ablation["seconds"][stage] / ours["seconds"][stage], 2) for stage in ours["seconds"]}
     report = {
         "benchmark": "loop_speed",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -280,7 +289,9 @@ def main() -> None:
                      "train_batch_size": args.batch_size, "forced_lengths": True},
         "seed_pattern": seed,
         "ours": ours,
+        "ours_no_prefix_cache": ablation,
         "speedup": ratio,
+        "prefix_cache_speedup": prefix_effect,
         "wall_seconds": round(time.time() - started, 1),
     }
     print(f"loop_speed: {args.model} ({backend.description['quant']}) on {device}, "
@@ -290,6 +301,10 @@ def main() -> None:
     for line in stage_table("ours", ours["seconds"], ours["generated_tokens"]):
         print(line)
     print("  speedup " + ", ".join(f"{k} {v}x" for k, v in ratio.items()))
+    if ablation is not None:
+        for line in stage_table("no-pc", ablation["seconds"], ablation["generated_tokens"]):
+            print(line)
+        print("  shared-prefix cache: " + ", ".join(f"{k} {v}x" for k, v in prefix_effect.items()))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))

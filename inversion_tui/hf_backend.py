@@ -11,6 +11,7 @@ from inversion_tui import models
 from inversion_tui.errors import ModelLoadError, first_line
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
 from inversion_tui.loop.train import train_lora
+from inversion_tui.prefix_cache import generate_with_shared_prefix
 from inversion_tui.settings import RunSettings
 
 
@@ -24,6 +25,7 @@ class HFBackend:
         # Benchmarks only: generate exactly max_new_tokens every call, so two ways of running the
         # same workload decode the same number of tokens (benchmarks/loop_speed.py).
         self.force_length = False
+        self.share_prefix = True  # prefill the prompts' common prefix once (prefix_cache.py)
 
     @classmethod
     def load(cls, settings: RunSettings, log: models.Logger = lambda _: None) -> "HFBackend":
@@ -60,8 +62,6 @@ class HFBackend:
     ) -> list[list[str]]:
         from transformers import GenerationConfig
 
-        encoded = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
-        encoded = encoded.to(self.device)
         sampling = temperature > 0
         config = GenerationConfig(
             max_new_tokens=max_new_tokens,
@@ -76,12 +76,19 @@ class HFBackend:
             use_cache=True,  # prepare_model_for_kbit_training turns the cache off for training
         )
         try:
-            output = self.model.generate(**encoded, generation_config=config)
+            new_tokens = None
+            if self.share_prefix:
+                new_tokens = generate_with_shared_prefix(self.model, self.tokenizer, prompts, config,
+                                                         num_return_sequences, self.device)
+            if new_tokens is None:  # too little shared, or switched off: plain left-padded generate
+                encoded = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+                encoded = encoded.to(self.device)
+                output = self.model.generate(**encoded, generation_config=config)
+                new_tokens = output[:, encoded["input_ids"].shape[1] :]
         except out_of_memory_errors():
             if self.device == "cuda":
                 torch.cuda.empty_cache()  # give the caller's smaller retry the memory back
             raise
-        new_tokens = output[:, encoded["input_ids"].shape[1] :]
         texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         # generate returns each prompt's sequences next to each other
         return [texts[i : i + num_return_sequences] for i in range(0, len(texts), num_return_sequences)]
