@@ -171,7 +171,7 @@ def run_ours(backend, tasks, args, examples, watch: Stopwatch) -> list[TrainingP
 def ours_train(backend, pairs, *, lr: float, batch_size: int, seed: int, watch: Stopwatch) -> dict:
     with watch.stage("training"):
         result = train_lora(backend.model, backend.tokenizer, pairs, lr=lr, batch_size=batch_size, epochs=1,
-                            seed=seed, device=backend.device)
+                            seed=seed, device=backend.device, share_prefix=backend.share_prefix)
     # Tokens through the model: each batch padded to its longest example, in train_lora's order.
     encoded = [encode_pair(backend.tokenizer, p) for p in pairs]
     order = list(range(len(encoded)))
@@ -244,7 +244,7 @@ def main() -> None:
 
     results = {}
     ways = [("seed", run_seed_pattern, seed_train, False), ("ours", run_ours, ours_train, True)]
-    if not args.no_ablation:  # ours without the shared-prefix cache: what that change is worth
+    if not args.no_ablation:  # ours without the shared-prefix cache (generation and training): its worth
         ways.append(("ours_no_prefix_cache", run_ours, ours_train, False))
     for name, generate, train, share_prefix in ways:
         backend.share_prefix = share_prefix  # the seed pattern had no prefix cache

@@ -25,7 +25,7 @@ class HFBackend:
         # Benchmarks only: generate exactly max_new_tokens every call, so two ways of running the
         # same workload decode the same number of tokens (benchmarks/loop_speed.py).
         self.force_length = False
-        self.share_prefix = True  # prefill the prompts' common prefix once (prefix_cache.py)
+        self.share_prefix = True  # run the prompts' common prefix once, generating and training (prefix_cache.py)
 
     @classmethod
     def load(cls, settings: RunSettings, log: models.Logger = lambda _: None) -> "HFBackend":
@@ -105,7 +105,7 @@ class HFBackend:
     ) -> TrainResult:
         return train_lora(
             self.model, self.tokenizer, pairs, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
-            device=self.device, on_step=on_step, on_warning=on_warning,
+            device=self.device, on_step=on_step, on_warning=on_warning, share_prefix=self.share_prefix,
         )
 
     def save_adapter(self, directory: Path) -> None:

@@ -58,3 +58,35 @@ def test_sampled_sequences_match_too_under_the_same_seed(real_backend, prompts):
     shared = complete(real_backend, forward, True, **kw)
     assert [len(p) for p in shared] == [3] * len(forward)
     assert shared == plain
+
+
+def test_training_with_the_shared_prefix_gives_the_plain_loss_and_gradients(real_backend, prompts):
+    """Dropout off (eval mode) so both computations see the same network; the repeated prefix
+    cache must carry the gradient back into the prefix's computation."""
+    import torch
+
+    from inversion_tui.loop.backend import TrainingPair
+    from inversion_tui.loop.train import collate, encode_pair, shared_prefix_loss
+
+    forward, _ = prompts
+    model, tokenizer = real_backend.model, real_backend.tokenizer
+    batch = [encode_pair(tokenizer, TrainingPair(p, c)) for p, c in zip(forward[:4], ["nmap -sV 10.0.0.5", "ls -la",
+                                                                                   "du -sh /var", "grep -r x ."])]
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.eval()
+    grads = {}
+    for name in ("plain", "shared"):
+        model.zero_grad(set_to_none=True)
+        if name == "plain":
+            inputs = collate(batch, tokenizer.pad_token_id)
+            loss = model(**inputs).loss
+        else:
+            loss = shared_prefix_loss(model, batch, tokenizer.pad_token_id, "cpu")
+            assert loss is not None  # the shared path is the one taken
+        loss.backward()
+        grads[name] = (loss.item(), [p.grad.clone() for p in params])
+    model.zero_grad(set_to_none=True)
+    assert grads["shared"][0] == pytest.approx(grads["plain"][0], rel=1e-5)
+    for shared, plain in zip(grads["shared"][1], grads["plain"][1]):
+        assert torch.allclose(shared, plain, rtol=1e-4, atol=1e-6)
+    assert any(g.abs().sum() > 0 for g in grads["shared"][1])

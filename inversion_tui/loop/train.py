@@ -15,6 +15,7 @@ from typing import Sequence
 import torch
 
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
+from inversion_tui.prefix_cache import MIN_SHARED_PREFIX, shared_prefix_length
 
 IGNORE_INDEX = -100
 
@@ -61,6 +62,35 @@ def collate(batch: Sequence[EncodedPair], pad_token_id: int) -> dict[str, torch.
     }
 
 
+def shared_prefix_loss(model, batch: Sequence[EncodedPair], pad_token_id: int, device):
+    """The batch's loss with the prefix its examples share (system prompt and few-shot, about
+    110 of ~190 tokens) run once and its KV cache repeated for every example, instead of once
+    per example. Gradients flow through the repeated cache into the prefix's computation, so
+    the loss and the LoRA gradients are those of the plain batch (a test compares them).
+
+    None when it does not apply: too little shared, a supervised token inside the prefix, or
+    gradient checkpointing (which turns the cache off).
+    """
+    rows = [example.input_ids for example in batch]
+    prefix = shared_prefix_length(rows)
+    if (len(batch) < 2 or prefix < MIN_SHARED_PREFIX or getattr(model, "is_gradient_checkpointing", False)
+            or any(label != IGNORE_INDEX for example in batch for label in example.labels[: prefix + 1])):
+        return None
+    prefilled = model(input_ids=torch.tensor([rows[0][:prefix]], device=device), use_cache=True)
+    cache_name = "cache" if "cache" in prefilled else "past_key_values"  # transformers 5 / 4.x
+    cache = prefilled[cache_name]
+    if cache is None:
+        return None
+    cache.batch_repeat_interleave(len(batch))
+    suffixes = collate([EncodedPair(e.input_ids[prefix:], e.labels[prefix:]) for e in batch], pad_token_id)
+    suffixes = {k: v.to(device) for k, v in suffixes.items()}
+    attention = torch.cat([torch.ones(len(batch), prefix, dtype=torch.long, device=device),
+                           suffixes["attention_mask"]], dim=1)
+    # The first suffix token is a prompt token (checked above), so no label is lost at the seam.
+    return model(input_ids=suffixes["input_ids"], attention_mask=attention, labels=suffixes["labels"],
+                 **{cache_name: cache}).loss
+
+
 def supervised_tokens(example: EncodedPair) -> int:
     # labels are shifted inside the model: the first label never counts
     return sum(label != IGNORE_INDEX for label in example.labels[1:])
@@ -73,12 +103,13 @@ class _Accumulator:
     its share of the batch's tokens: the gradient equals the unsplit batch's.
     """
 
-    def __init__(self, model, pad_id: int, device, on_warning: WarningCallback | None):
+    def __init__(self, model, pad_id: int, device, on_warning: WarningCallback | None, share_prefix: bool = True):
         self.model, self.pad_id, self.device = model, pad_id, device
         self.on_warning = on_warning or (lambda _: None)
         self.piece_limit: int | None = None  # once a size ran out of memory, stay below it
         self.oom = out_of_memory_errors()
         self.params = [p for p in model.parameters() if p.requires_grad]
+        self.share_prefix = share_prefix
 
     def loss_and_backward(self, batch: list[EncodedPair]) -> float:
         return self._piece(batch, sum(supervised_tokens(e) for e in batch) or 1)
@@ -91,8 +122,11 @@ class _Accumulator:
         # the (small, LoRA-only) gradients to go back to.
         saved = [None if p.grad is None else p.grad.clone() for p in self.params]
         try:
-            inputs = {k: v.to(self.device) for k, v in collate(piece, self.pad_id).items()}
-            loss = self.model(**inputs).loss * (sum(supervised_tokens(e) for e in piece) / total)
+            loss = shared_prefix_loss(self.model, piece, self.pad_id, self.device) if self.share_prefix else None
+            if loss is None:
+                inputs = {k: v.to(self.device) for k, v in collate(piece, self.pad_id).items()}
+                loss = self.model(**inputs).loss
+            loss = loss * (sum(supervised_tokens(e) for e in piece) / total)
             loss.backward()
             return float(loss.detach())
         except self.oom:
@@ -109,6 +143,7 @@ class _Accumulator:
 def train_lora(
     model, tokenizer, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
     device: torch.device | str, on_step: StepCallback | None = None, on_warning: WarningCallback | None = None,
+    share_prefix: bool = True,
 ) -> TrainResult:
     """Plain AdamW over the trainable (LoRA) parameters. Always returns the model in eval mode,
     so LoRA dropout is off when scoring resumes (the seed left it on)."""
@@ -120,7 +155,7 @@ def train_lora(
     optimizer = torch.optim.AdamW(parameters, lr=lr)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     losses: list[float] = []
-    accumulator = _Accumulator(model, pad_id, device, on_warning)
+    accumulator = _Accumulator(model, pad_id, device, on_warning, share_prefix)
     model.train()
     try:
         for _ in range(epochs):
