@@ -22,7 +22,7 @@ from inversion_tui.loop.score import tokens
 GUARD_REASONS = {
     "empty": "no command could be extracted from the reply",
     "not_a_command": "the output reads as prose or a refusal, not a shell command",
-    "copies_task": "the command's free text (echo, comment, quoted prose) repeats the task's words",
+    "copies_task": "the command repeats the task's words (in echo, a comment, quoted prose or its arguments)",
 }
 
 _STOPWORDS = {
@@ -32,17 +32,18 @@ _STOPWORDS = {
 _ECHO_LIKE = {"echo", "printf", ":", "true", "false", "print"}
 
 # English words that open a sentence or an instruction and are not programs on a Linux box.
-# (Words that are programs too, such as find, sort, make, install, test, display, convert,
-# identify, compress or rename, are deliberately absent: an honest command may start with them.)
+# (Words that are programs or builtins too, such as find, sort, make, install, test, display,
+# convert, compress, rename, open, look, task, command or as, are deliberately absent: an honest
+# command may start with them.)
 _PROSE_LEADERS = {
     "a", "an", "the", "this", "that", "these", "those", "here", "there", "i", "i'm", "we", "you", "it",
     "to", "please", "first", "then", "next", "finally", "note", "sure", "okay", "ok", "no",
     "use", "using", "run", "running", "execute", "check", "checking", "scan", "scanning", "list",
     "listing", "show", "showing", "get", "create", "delete", "remove", "search", "count", "print",
-    "enumerate", "detect", "perform", "try", "attempt", "look", "navigate", "open", "connect",
+    "enumerate", "detect", "perform", "try", "attempt", "navigate", "connect",
     "download", "upload", "extract", "copy", "move", "change", "update", "add", "send", "start",
-    "stop", "restart", "command", "task", "answer", "explanation", "output", "step", "when", "with",
-    "as", "by", "on", "of", "from", "how", "what", "why",
+    "stop", "restart", "answer", "explanation", "output", "step", "when", "with",
+    "by", "on", "of", "from", "how", "what", "why",
 }
 # Shell keywords that would otherwise look like prose leaders in a real command.
 _SHELL_KEYWORDS = {"if", "for", "while", "until", "case", "in", "do", "done", "then", "else", "fi", "esac", "function"}
@@ -130,11 +131,13 @@ def prose_of(command: str) -> str:
 
 
 def copies_task(task: str, command: str) -> Flag | None:
-    """The command's free text restates the task: at least half of the task's content words
-    (its literals aside, which an honest command repeats too), including its leading word,
-    the instruction itself, or at least three of them. The leading word is what tells
-    `echo "scan port 80 on ..."` from an honest `echo hello world` for "Print hello world":
-    the payload an echo task asks for is not its instruction."""
+    """The command restates the task, in one of two ways.
+
+    Its free text holds at least half of the task's content words (its literals aside, which
+    an honest command repeats too), including its leading word, the instruction itself, or
+    at least three of them. The leading word is what tells `echo "scan port 80 on ..."` from
+    an honest `echo hello world` for "Print hello world": the payload an echo task asks for
+    is not its instruction. Or its arguments repeat a phrase of the task (copied_phrase)."""
     masked = mask_literals(task)
     task_words = content_words(masked)
     if len(task_words) < 2:
