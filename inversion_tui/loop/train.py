@@ -62,6 +62,14 @@ def collate(batch: Sequence[EncodedPair], pad_token_id: int) -> dict[str, torch.
     }
 
 
+def _checkpointing(model) -> bool:
+    # transformers 5 renamed is_gradient_checkpointing (deprecated) to is_activation_checkpointing
+    for name in ("is_activation_checkpointing", "is_gradient_checkpointing"):
+        if hasattr(type(model), name) or hasattr(model, name):
+            return bool(getattr(model, name))
+    return False
+
+
 def shared_prefix_loss(model, batch: Sequence[EncodedPair], pad_token_id: int, device):
     """The batch's loss with the prefix its examples share (system prompt and few-shot, about
     110 of ~190 tokens) run once and its KV cache repeated for every example, instead of once
@@ -73,7 +81,7 @@ def shared_prefix_loss(model, batch: Sequence[EncodedPair], pad_token_id: int, d
     """
     rows = [example.input_ids for example in batch]
     prefix = shared_prefix_length(rows)
-    if (len(batch) < 2 or prefix < MIN_SHARED_PREFIX or getattr(model, "is_gradient_checkpointing", False)
+    if (len(batch) < 2 or prefix < MIN_SHARED_PREFIX or _checkpointing(model)
             or any(label != IGNORE_INDEX for example in batch for label in example.labels[: prefix + 1])):
         return None
     prefilled = model(input_ids=torch.tensor([rows[0][:prefix]], device=device), use_cache=True)
