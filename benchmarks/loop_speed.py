@@ -17,8 +17,14 @@ of LoRA training on those (task, command) pairs.
 
 Both decode exactly the same number of tokens (min_new_tokens = max_new_tokens), use the same
 prompts, the same pairs and the same LoRA starting weights, so the ratio is like for like.
-Prints per-stage seconds, tokens/s and the ratio; writes a JSON result with date, machine and
-versions. Not a test: a benchmark to run and read.
+A third run, ours without the shared-prefix cache, measures what that change is worth.
+Prints per-stage seconds, tokens/s and the ratios, the decode step time against the
+bandwidth floor (weight bytes / measured copy bandwidth) and, on CUDA, peak GPU memory;
+writes a JSON result with date, machine and versions. Not a test: a benchmark to run and read.
+
+GPU, a model shaped like Mistral-7B in NF4 (random weights, see make_random_model.py):
+    python benchmarks/make_random_model.py --out /tmp/mistral-shaped
+    python benchmarks/loop_speed.py --model /tmp/mistral-shaped --quant 4bit --tasks 50 --out FILE.json
 """
 
 from __future__ import annotations
@@ -180,6 +186,53 @@ def ours_train(backend, pairs, *, lr: float, batch_size: int, seed: int, watch: 
     return {"steps": result.steps, "tokens": sum(max(len(e.input_ids) for e in b) * len(b) for b in batches)}
 
 
+# ---------------------------------------------------------------- bandwidth floor
+
+
+def weight_bytes(model) -> int:
+    """Bytes read per decode step: every parameter and buffer once (4-bit weights count as
+    their packed storage, plus their quantization state's absmax)."""
+    total = sum(p.numel() * p.element_size() for p in model.parameters())
+    total += sum(b.numel() * b.element_size() for b in model.buffers())
+    for module in model.modules():
+        state = getattr(getattr(module, "weight", None), "quant_state", None)
+        if state is not None and getattr(state, "absmax", None) is not None:
+            total += state.absmax.numel() * state.absmax.element_size()
+    return total
+
+
+def copy_bandwidth(device: str, megabytes: int = 1024, repeats: int = 5) -> float:
+    """Measured device-memory copy bandwidth in bytes/s (read + write of `megabytes`)."""
+    source = torch.empty(megabytes * 2**20, dtype=torch.uint8, device=device)
+    target = torch.empty_like(source)
+    target.copy_(source)  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        target.copy_(source)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return 2 * source.numel() * repeats / (time.perf_counter() - start)
+
+
+def bandwidth_floor(model, device: str, seed_forward_seconds: float, ours_forward_seconds: float,
+                    sequences: int, calls: int, tokens: int) -> dict:
+    """A decode step reads all weights once, so weights / bandwidth is the fastest a step can
+    be. The seed pattern makes one step per token of one sequence; ours makes one step per
+    token of a whole batch (8 tasks x candidates), so its steps are fewer and can be compute-
+    rather than bandwidth-bound. Both figures include each call's prefill."""
+    weights, bandwidth = weight_bytes(model), copy_bandwidth(device)
+    floor = weights / bandwidth
+    seed_step = seed_forward_seconds / (sequences * tokens)
+    ours_step = ours_forward_seconds / (calls * tokens)
+    return {"weight_bytes": weights, "copy_bandwidth_gb_s": round(bandwidth / 1e9, 1),
+            "floor_ms_per_step": round(floor * 1e3, 3), "seed_ms_per_step": round(seed_step * 1e3, 3),
+            "seed_over_floor": round(seed_step / floor, 2), "ours_ms_per_step": round(ours_step * 1e3, 3),
+            "ours_over_floor": round(ours_step / floor, 2),
+            "ours_tokens_per_step": round(sequences / calls, 1)}
+
+
 # ---------------------------------------------------------------- reporting
 
 
@@ -292,6 +345,9 @@ def main() -> None:
         "ours_no_prefix_cache": ablation,
         "speedup": ratio,
         "prefix_cache_speedup": prefix_effect,
+        "bandwidth_floor": bandwidth_floor(backend.model, device, seed["seconds"]["forward"], ours["seconds"]["forward"],
+                                           args.tasks * args.candidates, -(-args.tasks // args.gen_batch_size),
+                                           args.max_new_tokens),
         "wall_seconds": round(time.time() - started, 1),
     }
     print(f"loop_speed: {args.model} ({backend.description['quant']}) on {device}, "
@@ -301,6 +357,13 @@ def main() -> None:
     for line in stage_table("ours", ours["seconds"], ours["generated_tokens"]):
         print(line)
     print("  speedup " + ", ".join(f"{k} {v}x" for k, v in ratio.items()))
+    floor = report["bandwidth_floor"]
+    print(f"  decode step floor {floor['floor_ms_per_step']} ms ({floor['weight_bytes'] / 1e9:.2f} GB of weights at "
+          f"{floor['copy_bandwidth_gb_s']} GB/s copy); seed {floor['seed_ms_per_step']} ms/step "
+          f"({floor['seed_over_floor']}x, 1 token/step), ours {floor['ours_ms_per_step']} ms/step "
+          f"({floor['ours_over_floor']}x, {floor['ours_tokens_per_step']} tokens/step)")
+    if device == "cuda":
+        print(f"  peak GPU memory: seed {seed['peak_gpu_memory_gb']} GB, ours {ours['peak_gpu_memory_gb']} GB")
     if ablation is not None:
         for line in stage_table("no-pc", ablation["seconds"], ablation["generated_tokens"]):
             print(line)
