@@ -92,7 +92,9 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory."),
     eval_file: Optional[Path] = typer.Option(None, "--eval-file", help="Held-out JSONL tasks, evaluated every cycle."),
-    eval_suite: Optional[str] = typer.Option(None, "--eval-suite", help="Held-out suite evaluated every cycle: intercode."),
+    eval_suite: Optional[str] = typer.Option(None, "--eval-suite",
+                                             help="Held-out suite evaluated every cycle: intercode | holdout."),
+    holdout: float = typer.Option(0.0, "--holdout", help="Fraction of the pack's templates kept out of training."),
     eval_limit: Optional[int] = typer.Option(None, "--eval-limit", help="Evaluate only the first N held-out tasks."),
 ) -> None:
     """Run the inversion loop (or --resume one)."""
@@ -111,7 +113,7 @@ def run(
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, output=output,
             pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
-            eval_suite=eval_suite, eval_limit=eval_limit, allow_flagged=allow_flagged,
+            eval_suite=eval_suite, eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout,
         )
         if resume is not None:
             settings, runlog, resume_point = _open_resume(ctx, resume, values)
@@ -119,7 +121,13 @@ def run(
             settings = build_settings(**values)
             resume_point = None
         task_pack = load_packs(settings.pack)  # fail on a bad pack before minutes of model loading
-        eval_tasks = eval_tasks_for(settings)  # and on a bad held-out file
+        heldout_pack = None
+        if settings.holdout > 0:
+            task_pack, heldout_pack = task_pack.split(settings.holdout)
+            typer.echo(f"holding out {len(heldout_pack.templates)} of "
+                       f"{len(task_pack.templates) + len(heldout_pack.templates)} templates from training: "
+                       + ", ".join(t.id for t in heldout_pack.templates), err=True)
+        eval_tasks = eval_tasks_for(settings, heldout_pack)  # and on a bad held-out file
         check_names(settings.model, settings.embedder)
         if resume is None:
             runlog = RunLog.create(settings.output)

@@ -89,12 +89,26 @@ def load_intercode() -> list[EvalTask]:
     return tasks
 
 
-def eval_tasks_for(settings) -> list[EvalTask] | None:
-    """The held-out set a run evaluates on (--eval-file / --eval-suite, first --eval-limit)."""
+HOLDOUT_TASKS = 100
+"""Tasks sampled from the held-out templates when --eval-limit does not say."""
+
+
+def eval_tasks_for(settings, heldout_pack=None) -> list[EvalTask] | None:
+    """The held-out set a run evaluates on (--eval-file / --eval-suite, first --eval-limit).
+    `heldout_pack` holds the templates --holdout keeps out of training."""
     if settings.eval_file is not None:
         tasks = load_tasks_file(settings.eval_file)
     elif settings.eval_suite == "intercode":
         tasks = load_intercode()
+    elif settings.eval_suite == "holdout":
+        import random
+
+        from inversion_tui.loop.seeding import derive_seed
+
+        # A fixed sample: the same tasks at every cycle and on resume.
+        rng = random.Random(derive_seed(settings.seed, "holdout-eval"))
+        return [EvalTask(i.task, i.references)
+                for i in heldout_pack.sample(settings.eval_limit or HOLDOUT_TASKS, rng)]
     else:
         return None
     return tasks[: settings.eval_limit] if settings.eval_limit else tasks

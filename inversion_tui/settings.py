@@ -74,8 +74,11 @@ class RunSettings(BaseModel):
     """Demonstrations from the task pack put in the forward and inverse prompts."""
     eval_file: Path | None = None
     """JSONL held-out tasks evaluated before cycle 1 and after every cycle."""
-    eval_suite: Literal["intercode"] | None = None
-    """A bundled held-out suite evaluated before cycle 1 and after every cycle."""
+    eval_suite: Literal["intercode", "holdout"] | None = None
+    """A held-out suite evaluated before cycle 1 and after every cycle: intercode, or holdout
+    (tasks from the pack templates --holdout keeps out of training)."""
+    holdout: float = Field(0.0, ge=0.0, lt=1.0)
+    """Fraction of the pack's templates held out of training (for --eval-suite holdout)."""
     eval_limit: int | None = Field(None, ge=1)
     """Evaluate only the first N held-out tasks (each evaluation is a greedy pass over them)."""
     allow_flagged: bool = False
@@ -101,6 +104,8 @@ class RunSettings(BaseModel):
     def _one_eval_source(self) -> "RunSettings":
         if self.eval_file is not None and self.eval_suite is not None:
             raise ValueError("give --eval-file or --eval-suite, not both")
+        if self.eval_suite == "holdout" and self.holdout <= 0:
+            raise ValueError("--eval-suite holdout needs --holdout F (the fraction of templates held out)")
         return self
 
     @property
@@ -142,6 +147,7 @@ def build_settings(**values) -> RunSettings:
         return RunSettings(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        where = ".".join(str(p) for p in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"--{where.replace('_', '-')}: {message}") from None
+        # A check across settings names its flags in its message; one setting's check does not.
+        raise SettingsError(f"--{where.replace('_', '-')}: {message}" if where else message) from None

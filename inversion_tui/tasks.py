@@ -7,6 +7,7 @@ cannot leak into a prompt or a training pair.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 from dataclasses import dataclass, field
@@ -56,6 +57,20 @@ class TaskPack:
 
     def sample(self, n: int, rng: random.Random) -> list[TaskInstance]:
         return [render(rng.choice(self.templates), rng) for _ in range(n)]
+
+    def split(self, fraction: float) -> tuple["TaskPack", "TaskPack"]:
+        """(training, held out): round(fraction x templates) templates, at least one, are held
+        out of training, for a held-out evaluation on templates the loop never sees. Chosen by
+        a stable hash of the template id, so every run and every resume holds out the same ones."""
+        if len(self.templates) < 2:
+            raise TaskPackError(f"pack {self.name} has {len(self.templates)} template(s): nothing to hold out")
+        ranked = sorted(self.templates, key=lambda t: hashlib.sha256(t.id.encode()).hexdigest())
+        count = min(len(ranked) - 1, max(1, round(fraction * len(ranked))))
+        held = {t.id for t in ranked[:count]}
+        training = [t for t in self.templates if t.id not in held]
+        heldout = [t for t in self.templates if t.id in held]
+        return (TaskPack(self.name, self.description, training, self.examples),
+                TaskPack(f"{self.name} (held out)", self.description, heldout, self.examples))
 
 
 def slot_names(text: str) -> list[str]:

@@ -116,3 +116,28 @@ def test_sampling_is_the_same_in_every_process():
         for hash_seed in (1, 2, 3)
     }
     assert len(outputs) == 1
+
+
+def test_holdout_split_is_stable_and_disjoint():
+    pack = load_packs("pentest,shell")
+    training, heldout = pack.split(0.25)
+    assert len(heldout.templates) == round(0.25 * len(pack.templates))
+    assert not {t.id for t in training.templates} & {t.id for t in heldout.templates}
+    assert len(training.templates) + len(heldout.templates) == len(pack.templates)
+    again_training, again_heldout = load_packs("pentest,shell").split(0.25)  # same ids every time
+    assert [t.id for t in again_heldout.templates] == [t.id for t in heldout.templates]
+    assert training.examples == pack.examples  # prompts unchanged
+
+
+def test_holdout_eval_tasks_come_only_from_held_out_templates():
+    from inversion_tui.evaluate import eval_tasks_for
+    from inversion_tui.settings import build_settings
+
+    pack = load_packs("pentest,shell")
+    training, heldout = pack.split(0.25)
+    settings = build_settings(output="x", pack="pentest,shell", holdout=0.25, eval_suite="holdout", eval_limit=30)
+    tasks = eval_tasks_for(settings, heldout)
+    assert len(tasks) == 30 and all(t.references for t in tasks)
+    trained_tasks = {i.task for i in training.sample(2000, random.Random(0))}
+    assert not {t.task for t in tasks} & trained_tasks
+    assert eval_tasks_for(settings, heldout) == tasks  # a fixed set: every cycle, every resume
