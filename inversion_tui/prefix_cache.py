@@ -48,6 +48,18 @@ def prefix_layout(rows: Sequence[Sequence[int]], prefix: int, pad_id: int) -> tu
     return ids, mask
 
 
+def prefill(model, prefix: Sequence[int], rows: int, device):
+    """Run the prefix once; returns (the keyword the model takes its cache by, the cache
+    repeated for `rows` rows), or (name, None) when the model returned no cache."""
+    prefilled = model(input_ids=torch.tensor([list(prefix)], device=device), use_cache=True)
+    # transformers 5 names the cache `cache`; 4.x named it `past_key_values`, in and out.
+    cache_name = "cache" if "cache" in prefilled else "past_key_values"
+    cache = prefilled.get(cache_name)
+    if cache is not None:
+        cache.batch_repeat_interleave(rows)
+    return cache_name, cache
+
+
 def generate_with_shared_prefix(model, tokenizer, prompts: Sequence[str], config, num_return_sequences: int,
                                 device) -> torch.Tensor | None:
     """New token ids of every sequence (prompt order, each prompt's sequences together), or
@@ -56,11 +68,9 @@ def generate_with_shared_prefix(model, tokenizer, prompts: Sequence[str], config
     prefix = shared_prefix_length(rows)
     if prefix < MIN_SHARED_PREFIX or len(rows) * num_return_sequences < 2:
         return None
-    prefilled = model(input_ids=torch.tensor([rows[0][:prefix]], device=device), use_cache=True)
-    # transformers 5 names the cache `cache`; 4.x named it `past_key_values`, in and out.
-    cache_name = "cache" if "cache" in prefilled else "past_key_values"
-    cache = prefilled[cache_name]
-    cache.batch_repeat_interleave(len(rows) * num_return_sequences)
+    cache_name, cache = prefill(model, rows[0][:prefix], len(rows) * num_return_sequences, device)
+    if cache is None:
+        return None
     ids, mask = prefix_layout(rows, prefix, tokenizer.pad_token_id)
     input_ids = torch.tensor(ids, device=device).repeat_interleave(num_return_sequences, dim=0)
     attention_mask = torch.tensor(mask, device=device).repeat_interleave(num_return_sequences, dim=0)

@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
-from inversion_tui.prefix_cache import MIN_SHARED_PREFIX, shared_prefix_length
+from inversion_tui.prefix_cache import MIN_SHARED_PREFIX, prefill, shared_prefix_length
 
 IGNORE_INDEX = -100
 
@@ -84,12 +84,9 @@ def shared_prefix_loss(model, batch: Sequence[EncodedPair], pad_token_id: int, d
     if (len(batch) < 2 or prefix < MIN_SHARED_PREFIX or _checkpointing(model)
             or any(label != IGNORE_INDEX for example in batch for label in example.labels[: prefix + 1])):
         return None
-    prefilled = model(input_ids=torch.tensor([rows[0][:prefix]], device=device), use_cache=True)
-    cache_name = "cache" if "cache" in prefilled else "past_key_values"  # transformers 5 / 4.x
-    cache = prefilled[cache_name]
+    cache_name, cache = prefill(model, rows[0][:prefix], len(batch), device)
     if cache is None:
         return None
-    cache.batch_repeat_interleave(len(batch))
     suffixes = collate([EncodedPair(e.input_ids[prefix:], e.labels[prefix:]) for e in batch], pad_token_id)
     suffixes = {k: v.to(device) for k, v in suffixes.items()}
     attention = torch.cat([torch.ones(len(batch), prefix, dtype=torch.long, device=device),
