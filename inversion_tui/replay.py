@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.guards import guard_flags
-from inversion_tui.loop.runlog import CANDIDATES, LOCK, PROGRESS, SETTINGS, RunLog
+from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, SETTINGS, RunLog
 from inversion_tui.loop.score import SCORERS, compute_components
 
 

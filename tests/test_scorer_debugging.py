@@ -8,18 +8,16 @@ import pytest
 from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
-from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.generate import forward_prompt
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.resume import open_resume
-from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, RunLog, read_candidates
+from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, read_candidates
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.select import decide
 from inversion_tui.loop.scorer_check import check_cycles, check_pass, marks_agreement
 from inversion_tui.marks import MARKS, MarkBook
 from inversion_tui.replay import load_run, replay_events, rescore_text, trained_positions
 from inversion_tui.settings import build_settings
-from inversion_tui.tasks import load_packs
 from inversion_tui.tui.query import FilterError, parse_filter, sort_value
 from inversion_tui.tui.state import CandidateRow, RunState
 from tests.test_engine import make_engine as engine_with
