@@ -93,13 +93,14 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory."),
     eval_file: Optional[Path] = typer.Option(None, "--eval-file", help="Held-out JSONL tasks, evaluated every cycle."),
     eval_suite: Optional[str] = typer.Option(None, "--eval-suite",
-                                             help="Held-out suite evaluated every cycle: intercode | holdout."),
+                                             help="Held-out suite(s) evaluated every cycle, comma-separated: "
+                                                  "intercode, holdout."),
     holdout: float = typer.Option(0.0, "--holdout", help="Fraction of the pack's templates kept out of training."),
     eval_limit: Optional[int] = typer.Option(None, "--eval-limit", help="Evaluate only the first N held-out tasks."),
 ) -> None:
     """Run the inversion loop (or --resume one)."""
     from inversion_tui.console import HeadlessConsole
-    from inversion_tui.evaluate import eval_tasks_for
+    from inversion_tui.evaluate import eval_sets_for
     from inversion_tui.hf_backend import HFBackend
     from inversion_tui.loop.control import RunControl
     from inversion_tui.loop.engine import Engine
@@ -113,7 +114,8 @@ def run(
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, output=output,
             pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
-            eval_suite=eval_suite, eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout,
+            eval_suite=None if eval_suite is None else [p.strip() for p in eval_suite.split(",") if p.strip()],
+            eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout,
         )
         if resume is not None:
             settings, runlog, resume_point = _open_resume(ctx, resume, values)
@@ -127,7 +129,7 @@ def run(
             typer.echo(f"holding out {len(heldout_pack.templates)} of "
                        f"{len(task_pack.templates) + len(heldout_pack.templates)} templates from training: "
                        + ", ".join(t.id for t in heldout_pack.templates), err=True)
-        eval_tasks = eval_tasks_for(settings, heldout_pack)  # and on a bad held-out file
+        eval_sets = eval_sets_for(settings, heldout_pack)  # and on a bad held-out file
         check_names(settings.model, settings.embedder)
         if resume is None:
             runlog = RunLog.create(settings.output)
@@ -136,13 +138,13 @@ def run(
             headless = True
         try:
             if not headless:
-                _run_tui(settings, task_pack, runlog, resume_point, eval_tasks)
+                _run_tui(settings, task_pack, runlog, resume_point, eval_sets)
                 return
             with HeadlessConsole(verbose=verbose) as console:
                 backend = HFBackend.load(settings, log=console.log)
                 control = RunControl.for_run(settings, resume_point)
                 engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control,
-                                resume=resume_point, eval_tasks=eval_tasks)
+                                resume=resume_point, eval_sets=eval_sets)
                 with _stop_on_ctrl_c(control, console.log):
                     status = engine.run()
         finally:
@@ -169,10 +171,10 @@ def _open_resume(ctx: typer.Context, directory: Path, values: dict):
     return open_resume(directory, explicit)
 
 
-def _run_tui(settings, task_pack, runlog, resume_point=None, eval_tasks=None) -> None:
+def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None) -> None:
     from inversion_tui.tui.app import create_app
 
-    tui = create_app(settings, task_pack, runlog, resume=resume_point, eval_tasks=eval_tasks)
+    tui = create_app(settings, task_pack, runlog, resume=resume_point, eval_sets=eval_sets)
     tui.run()
     if tui.failure:
         typer.echo(f"error: {tui.failure}", err=True)
@@ -239,12 +241,19 @@ def eval_command(
     weights: Optional[str] = typer.Option(None, help="Weights of the intrinsic score, as for run."),
     seed: int = typer.Option(0, help="Seed for sampling tasks from a pack."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    save_rows: Optional[Path] = typer.Option(None, "--save-rows", help="Write one JSONL row per task (command, "
+                                                                       "reconstruction, score, metrics)."),
+    paired_with: Optional[Path] = typer.Option(None, "--paired-with", help="Rows of an earlier --save-rows on the "
+                                                                           "same tasks: adds the paired change."),
 ) -> None:
-    """Held-out accuracy of a model (and adapter): utility, token F1, exact match, with 95% CIs."""
+    """Held-out accuracy of a model (and adapter): utility, token F1, exact match, with 95% CIs.
+    With --paired-with, the change against an earlier evaluation of the same tasks, task by task."""
     import random
 
-    from inversion_tui.evaluate import EvalTask, evaluate_model, load_intercode, load_tasks_file
+    from inversion_tui.evaluate import (EvalTask, evaluate_model, load_eval_rows, load_intercode, load_tasks_file,
+                                        paired_difference)
     from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.loop.runlog import append_jsonl
     from inversion_tui.loop.seeding import derive_seed
     from inversion_tui.models import check_names
     from inversion_tui.tasks import load_packs
@@ -257,6 +266,11 @@ def eval_command(
             raise SettingsError("--limit must be at least 1")
         if adapter is not None and not (adapter / "adapter_config.json").is_file():
             raise SettingsError(f"--adapter {adapter}: not a LoRA checkpoint (no adapter_config.json)")
+        if save_rows is not None and save_rows.exists():
+            raise SettingsError(f"--save-rows {save_rows}: already exists (remove it or name another file)")
+        if save_rows is not None and not save_rows.parent.is_dir():
+            raise SettingsError(f"--save-rows {save_rows}: no such directory {save_rows.parent}")
+        earlier = load_eval_rows(paired_with) if paired_with is not None else None  # before minutes of model
         if tasks_file is not None:
             tasks = load_tasks_file(tasks_file)
         elif suite is not None:
@@ -267,6 +281,9 @@ def eval_command(
             rng = random.Random(derive_seed(seed, "eval", pack))
             tasks = [EvalTask(i.task, i.references) for i in load_packs(pack).sample(limit or 100, rng)]
         tasks = tasks[:limit] if limit else tasks
+        if earlier is not None and not {(r["index"], r["task"]) for r in earlier} & set(enumerate(t.task for t in tasks)):
+            raise SettingsError(f"--paired-with {paired_with}: none of its rows are these tasks (same source, "
+                                "--limit and --seed?)")
         settings = build_settings(model=model, embedder=embedder, quant=quant, pack=prompt_pack,
                                   weights=_weights(weights, False), max_new_tokens=max_new_tokens,
                                   gen_batch_size=batch_size, output=Path("."))
@@ -275,9 +292,14 @@ def eval_command(
         backend = HFBackend.load(settings, log=lambda m: typer.echo(m, err=True))
         if adapter is not None:
             backend.load_adapter(adapter)
-        summary, _ = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,
-                                    batch_size=settings.gen_batch_size, max_new_tokens=settings.max_new_tokens)
+        summary, rows = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,
+                                       batch_size=settings.gen_batch_size, max_new_tokens=settings.max_new_tokens)
+        records = [row.record(index) for index, row in enumerate(rows)]
+        if save_rows is not None:
+            append_jsonl(save_rows, records)
     summary = {"model": model, "adapter": str(adapter) if adapter else None, "source": sources[0], **summary}
+    if earlier is not None:
+        summary["paired"] = {"with": str(paired_with), **paired_difference(earlier, records)}
     if as_json:
         typer.echo(json.dumps(summary))
     else:

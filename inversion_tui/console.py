@@ -129,4 +129,11 @@ def eval_table(summary: dict[str, Any]) -> Table:
         table.add_row(name.replace("_", " "), f"{summary[name]:.3f}", f"[{low:.3f}, {high:.3f}]")
     table.add_row("mean intrinsic score", f"{summary['mean_score']:.3f}", "")
     table.add_row("AUROC (score -> right program)", _fmt(summary["auroc"]), "")
+    paired = summary.get("paired")
+    if paired:
+        for name in ("utility_accuracy", "exact_match", "token_f1"):
+            low, high = paired["ci95"][name]
+            table.add_row(f"change in {name.replace('_', ' ')} (paired, n={paired['n']})",
+                          f"{paired['delta'][name]:+.3f}", f"[{low:+.3f}, {high:+.3f}]")
+        table.add_row("programs right now / wrong now", f"+{paired['gained']} / -{paired['lost']}", "")
     return table

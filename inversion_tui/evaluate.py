@@ -71,6 +71,34 @@ def load_tasks_file(path: Path) -> list[EvalTask]:
     return tasks
 
 
+def load_eval_rows(path: Path) -> list[dict]:
+    """Per-task rows written by `eval --save-rows` (or a run's evaluations.jsonl, one set and
+    cycle of it), for `eval --paired-with`."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TaskPackError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise TaskPackError(f"{path}: not a UTF-8 text file") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise TaskPackError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        missing = [key for key in ("index", "task", *METRIC_FIELDS.values())
+                   if not isinstance(row, dict) or key not in row]
+        if missing:
+            raise TaskPackError(f"{path}:{number}: not an evaluation row (no {missing[0]!r}; "
+                                "rows come from `eval --save-rows`)")
+        rows.append(row)
+    if not rows:
+        raise TaskPackError(f"{path}: no rows")
+    return rows
+
+
 def load_intercode() -> list[EvalTask]:
     """InterCode-ALFA's 300 NL->bash tasks, two gold commands each, from the icalfa package's
     files (found, not imported: its __init__ pulls in docker and more)."""
@@ -93,25 +121,28 @@ HOLDOUT_TASKS = 100
 """Tasks sampled from the held-out templates when --eval-limit does not say."""
 
 
-def eval_tasks_for(settings, heldout_pack=None) -> list[EvalTask] | None:
-    """The held-out set a run evaluates on (--eval-file / --eval-suite, first --eval-limit).
-    `heldout_pack` holds the templates --holdout keeps out of training."""
+def eval_sets_for(settings, heldout_pack=None) -> dict[str, list[EvalTask]]:
+    """The fixed held-out sets a run evaluates on, by name: the --eval-file (named by its file
+    stem), then each --eval-suite, each cut to --eval-limit. `heldout_pack` holds the templates
+    --holdout keeps out of training. Empty when the run evaluates nothing."""
+    sets: dict[str, list[EvalTask]] = {}
+    limit = settings.eval_limit
     if settings.eval_file is not None:
         tasks = load_tasks_file(settings.eval_file)
-    elif settings.eval_suite == "intercode":
-        tasks = load_intercode()
-    elif settings.eval_suite == "holdout":
-        import random
+        name = Path(settings.eval_file).stem
+        sets[f"file:{name}" if name in settings.eval_suite else name] = tasks[:limit] if limit else tasks
+    for suite in settings.eval_suite:
+        if suite == "intercode":
+            tasks = load_intercode()
+            sets[suite] = tasks[:limit] if limit else tasks
+        elif suite == "holdout":
+            from inversion_tui.loop.seeding import derive_seed
 
-        from inversion_tui.loop.seeding import derive_seed
-
-        # A fixed sample: the same tasks at every cycle and on resume.
-        rng = random.Random(derive_seed(settings.seed, "holdout-eval"))
-        return [EvalTask(i.task, i.references)
-                for i in heldout_pack.sample(settings.eval_limit or HOLDOUT_TASKS, rng)]
-    else:
-        return None
-    return tasks[: settings.eval_limit] if settings.eval_limit else tasks
+            # A fixed sample: the same tasks at every cycle and on resume.
+            rng = random.Random(derive_seed(settings.seed, "holdout-eval"))
+            sets[suite] = [EvalTask(i.task, i.references)
+                           for i in heldout_pack.sample(limit or HOLDOUT_TASKS, rng)]
+    return sets
 
 
 # ---------------------------------------------------------------- metrics
@@ -223,6 +254,10 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     return wins / (len(positives) * len(negatives))
 
 
+METRIC_FIELDS = {"utility_accuracy": "utility", "exact_match": "exact", "token_f1": "token_f1"}
+"""Summary metric -> the per-task row field it is the mean of."""
+
+
 def summarize(judgements: Sequence[Judgement], scores: Sequence[float]) -> dict:
     columns = {
         "utility_accuracy": [float(j.utility) for j in judgements],
@@ -238,14 +273,55 @@ def summarize(judgements: Sequence[Judgement], scores: Sequence[float]) -> dict:
     return summary
 
 
+def paired_difference(base: Sequence[dict], later: Sequence[dict], resamples: int = 2000, seed: int = 0) -> dict:
+    """Mean per-task change from `base` to `later`, two evaluations of the same fixed set (rows
+    as `EvalRow.record` writes them, matched by index and task), with a 95% paired bootstrap
+    interval. Each task is compared with itself, so the interval is far narrower than the gap
+    between two unpaired intervals suggests: the test the per-cycle CIs cannot give.
+    `gained`/`lost`: tasks whose program became right / wrong."""
+    earlier = {(r["index"], r["task"]): r for r in base}
+    pairs = [(earlier[key], r) for r in later if (key := (r["index"], r["task"])) in earlier]
+    n = len(pairs)
+    result: dict = {"n": n, "delta": {}, "ci95": {}}
+    rng = random.Random(seed)
+    draws = [[rng.randrange(n) for _ in range(n)] for _ in range(resamples)] if n else []
+    for metric, column in METRIC_FIELDS.items():
+        differences = [float(b[column]) - float(a[column]) for a, b in pairs]
+        result["delta"][metric] = sum(differences) / n if n else 0.0
+        means = sorted(sum(differences[i] for i in draw) / n for draw in draws)
+        result["ci95"][metric] = ([means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]]
+                                  if n else [0.0, 0.0])
+    result["gained"] = sum(1 for a, b in pairs if b["utility"] and not a["utility"])
+    result["lost"] = sum(1 for a, b in pairs if a["utility"] and not b["utility"])
+    return result
+
+
+def by_set(evaluations: Sequence[dict]) -> dict[str, list[dict]]:
+    """Held-out summaries grouped by set (a run may evaluate several), each in cycle order.
+    Summaries from before sets had names group under ""."""
+    groups: dict[str, list[dict]] = {}
+    for evaluation in sorted(evaluations, key=lambda e: e["cycle"]):
+        groups.setdefault(evaluation.get("set", ""), []).append(evaluation)
+    return groups
+
+
 def describe_evaluation(cycle: int, summary: dict) -> str:
     """One line for logs: what the headless console and the TUI both print."""
     low, high = summary["ci95"]["utility_accuracy"]
     who = "base model" if cycle == 0 else f"cycle {cycle}"
     auroc_text = "-" if summary["auroc"] is None else f"{summary['auroc']:.3f}"
-    return (f"held-out ({who}, n={summary['n']}): utility accuracy {summary['utility_accuracy']:.3f} "
+    name = f"held-out {summary['set']}" if summary.get("set") else "held-out"
+    line = (f"{name} ({who}, n={summary['n']}): utility accuracy {summary['utility_accuracy']:.3f} "
             f"[{low:.3f}, {high:.3f}], exact {summary['exact_match']:.3f}, token F1 {summary['token_f1']:.3f}, "
             f"AUROC {auroc_text}")
+    paired = summary.get("vs_base")
+    if paired and paired["n"]:
+        parts = []
+        for metric, label in (("utility_accuracy", "acc"), ("token_f1", "F1")):
+            lo, hi = paired["ci95"][metric]
+            parts.append(f"{label} {paired['delta'][metric]:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        line += f"; vs base, paired: {', '.join(parts)}"
+    return line
 
 
 # ---------------------------------------------------------------- running a model on a task set
@@ -259,6 +335,13 @@ class EvalRow:
     reconstruction: str
     score: float
     judgement: Judgement
+
+    def record(self, index: int, **context) -> dict:
+        """One line of evaluations.jsonl (or `eval --save-rows`): what paired_difference reads."""
+        return {**context, "index": index, "task": self.task, "references": list(self.references),
+                "command": self.command, "reconstruction": self.reconstruction, "score": self.score,
+                "utility": self.judgement.utility, "token_f1": self.judgement.token_f1,
+                "exact": self.judgement.exact}
 
 
 def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dict[str, float],

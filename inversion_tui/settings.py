@@ -24,6 +24,9 @@ The *_masked variants are overlap and difflib with literals masked (`--mask-lite
 SELF_RATING_ON_WEIGHT = 0.2
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
 
+EVAL_SUITES = ("intercode", "holdout")
+"""Held-out suites a run can evaluate on besides a task file (see evaluate.py)."""
+
 BUNDLED_GENERATOR = "smollm2-135m-instruct"
 BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 
@@ -74,9 +77,10 @@ class RunSettings(BaseModel):
     """Demonstrations from the task pack put in the forward and inverse prompts."""
     eval_file: Path | None = None
     """JSONL held-out tasks evaluated before cycle 1 and after every cycle."""
-    eval_suite: Literal["intercode", "holdout"] | None = None
-    """A held-out suite evaluated before cycle 1 and after every cycle: intercode, or holdout
-    (tasks from the pack templates --holdout keeps out of training)."""
+    eval_suite: tuple[Literal["intercode", "holdout"], ...] = ()
+    """Held-out suites evaluated before cycle 1 and after every cycle, each on its own: intercode,
+    and/or holdout (tasks from the pack templates --holdout keeps out of training). Given on the
+    command line comma-separated; runs saved before several were allowed hold one name or null."""
     holdout: float = Field(0.0, ge=0.0, lt=1.0)
     """Fraction of the pack's templates held out of training (for --eval-suite holdout)."""
     eval_limit: int | None = Field(None, ge=1)
@@ -100,11 +104,23 @@ class RunSettings(BaseModel):
             object.__setattr__(self, "output", Path("output") / f"{short}-{stamp}")
         return self
 
+    @field_validator("eval_suite", mode="before")
+    @classmethod
+    def _split_suites(cls, value):
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [name for name in value if name not in EVAL_SUITES]
+        if unknown:
+            raise ValueError(f"unknown suite {unknown[0]!r} (known: {', '.join(EVAL_SUITES)})")
+        if len(set(value)) != len(value):
+            raise ValueError("a suite is named twice")
+        return tuple(value)
+
     @model_validator(mode="after")
-    def _one_eval_source(self) -> "RunSettings":
-        if self.eval_file is not None and self.eval_suite is not None:
-            raise ValueError("give --eval-file or --eval-suite, not both")
-        if self.eval_suite == "holdout" and self.holdout <= 0:
+    def _eval_sources(self) -> "RunSettings":
+        if "holdout" in self.eval_suite and self.holdout <= 0:
             raise ValueError("--eval-suite holdout needs --holdout F (the fraction of templates held out)")
         return self
 

@@ -42,8 +42,9 @@ BAD_RUN_INPUT = [
     (["--weights", "embed"], "expected name=value"),
     (["--weights", "embed=0,overlap=0,difflib=0"], "at least one weight must be > 0"),
     (["--pack", "nope"], "unknown task pack 'nope'"),
-    (["--eval-suite", "nope"], "--eval-suite"),
-    (["--eval-suite", "intercode", "--eval-file", "x.jsonl"], "give --eval-file or --eval-suite, not both"),
+    (["--eval-suite", "nope"], "--eval-suite: unknown suite 'nope' (known: intercode, holdout)"),
+    (["--eval-suite", "intercode,intercode"], "--eval-suite: a suite is named twice"),
+    (["--eval-suite", "intercode,holdout"], "--eval-suite holdout needs --holdout F"),
     (["--eval-limit", "0"], "--eval-limit"),
     (["--eval-file", "/nonexistent/held_out.jsonl"], "/nonexistent/held_out.jsonl: cannot read"),
 ]

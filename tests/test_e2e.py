@@ -39,7 +39,11 @@ def check_run_directory(run: Path, tasks: int, candidates: int, quant: str) -> N
     # held-out evaluation of the base model and of the cycle-1 adapter, on the same 4 tasks
     assert [e["cycle"] for e in progress["evaluations"]] == [0, 1]
     assert all(e["n"] == 4 and 0 <= e["utility_accuracy"] <= 1 for e in progress["evaluations"])
-    assert cycle["eval"]["cycle"] == 1
+    assert cycle["eval"]["intercode"]["cycle"] == 1
+    # per-task rows of both evaluations, and the cycle compared with the base task by task
+    rows = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
+    assert [(r["cycle"], r["index"]) for r in rows] == [(c, i) for c in (0, 1) for i in range(4)]
+    assert progress["evaluations"][1]["vs_base"]["n"] == 4
 
 
 def check_adapter_reloads_and_was_trained(run: Path) -> None:
@@ -68,6 +72,6 @@ def test_one_cycle_headless_run(tmp_path, quant):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "finished: 1 cycle(s) completed" in result.stderr
-    assert "held-out (base model, n=4): utility accuracy" in result.stderr
+    assert "held-out intercode (base model, n=4): utility accuracy" in result.stderr
     check_run_directory(run, tasks=4, candidates=2, quant=quant)
     check_adapter_reloads_and_was_trained(run)

@@ -8,7 +8,7 @@ import pytest
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
-from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidates
+from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidates, read_eval_rows
 from inversion_tui.settings import COMPONENTS, build_settings
 from inversion_tui.tasks import load_packs
 from inversion_tui.errors import RunDirectoryError
@@ -264,16 +264,33 @@ def test_held_out_evaluation_before_training_and_after_every_cycle(tmp_path, fak
 
     held_out = [EvalTask("List files in /tmp", ("ls /tmp",)), EvalTask("Count lines in a.txt", ("wc -l a.txt",)),
                 EvalTask("Scan port 22 on 10.0.0.9", ("nmap -p 22 10.0.0.9",))]
+    other = [EvalTask("Show disk usage", ("df -h",)), EvalTask("Print hello", ("echo hello",))]
     settings = build_settings(cycles=2, tasks=3, candidates=1, threshold=0.3, gen_batch_size=2,
                               output=tmp_path / "run", pack="pentest")
     recorder = ev.EventRecorder()
     Engine(settings, fake_backend, load_packs("pentest"), RunLog.create(settings.output), emit=recorder,
-           eval_tasks=held_out).run()
-    assert [e.cycle for e in recorder.of(ev.Evaluated)] == [0, 1, 2]
+           eval_sets={"mine": held_out, "other": other}).run()
+    assert [(e.cycle, e.summary["set"]) for e in recorder.of(ev.Evaluated)] == [
+        (c, name) for c in (0, 1, 2) for name in ("mine", "other")]
     progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
-    assert [e["cycle"] for e in progress["evaluations"]] == [0, 1, 2]
+    assert [(e["cycle"], e["set"], e["n"]) for e in progress["evaluations"]] == [
+        (c, name, n) for c in (0, 1, 2) for name, n in (("mine", 3), ("other", 2))]
     for entry in progress["history"]["cycles"]:
-        assert entry["eval"]["n"] == 3 and 0.0 <= entry["eval"]["utility_accuracy"] <= 1.0
+        assert entry["eval"]["mine"]["n"] == 3 and 0.0 <= entry["eval"]["mine"]["utility_accuracy"] <= 1.0
+        assert entry["eval"]["other"]["n"] == 2
+    # every task's output is on disk, and each later cycle is paired with the base, task by task
+    rows = read_eval_rows(tmp_path / "run")
+    assert sorted(rows) == [(name, c) for name in ("mine", "other") for c in (0, 1, 2)]
+    assert [r["task"] for r in rows[("mine", 2)]] == [t.task for t in held_out]
+    for evaluation in progress["evaluations"]:
+        if evaluation["cycle"] == 0:
+            assert "vs_base" not in evaluation
+            continue
+        paired = evaluation["vs_base"]
+        assert paired["n"] == evaluation["n"]
+        base_rows, rows_now = rows[(evaluation["set"], 0)], rows[(evaluation["set"], evaluation["cycle"])]
+        expected = sum(b["token_f1"] - a["token_f1"] for a, b in zip(base_rows, rows_now)) / paired["n"]
+        assert paired["delta"]["token_f1"] == pytest.approx(expected)
     # the fake answers "<first word> <rest minus words>": "list ..." for ls, "count ..." for wc, "scan" for nmap
     assert progress["evaluations"][0]["utility_accuracy"] == 0.0
     # evaluation prompts are greedy forward prompts: references never reach them

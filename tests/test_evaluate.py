@@ -4,7 +4,8 @@ import pytest
 
 from inversion_tui.errors import TaskPackError
 from inversion_tui.evaluate import (
-    auroc, bootstrap_ci, exact_match, judge, load_intercode, load_tasks_file, program_name, summarize, token_f1,
+    auroc, bootstrap_ci, exact_match, judge, load_intercode, load_tasks_file, paired_difference, program_name, summarize,
+    token_f1,
 )
 
 
@@ -124,6 +125,46 @@ def test_bad_eval_input_is_one_line_and_exit_2(args, expected):
     assert result.stderr.strip().splitlines()[-1].startswith("error: ") and expected in result.stderr
 
 
+def test_eval_rows_files_are_checked_before_the_model_loads(tmp_path):
+    existing = tmp_path / "rows.jsonl"
+    existing.write_text("")
+    result = invoke("--suite", "intercode", "--save-rows", str(existing))
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    result = invoke("--suite", "intercode", "--save-rows", str(tmp_path / "no" / "rows.jsonl"))
+    assert result.exit_code == 2 and "no such directory" in result.stderr
+    existing.write_text('{"index": 0, "task": "x"}\n')
+    result = invoke("--suite", "intercode", "--paired-with", str(existing))
+    assert result.exit_code == 2 and f"{existing}:1: not an evaluation row (no 'utility'" in result.stderr
+    existing.write_text('{"index": 0, "task": "not an intercode task", "utility": 1, "token_f1": 1, "exact": 1}\n')
+    result = invoke("--suite", "intercode", "--paired-with", str(existing))
+    assert result.exit_code == 2 and "none of its rows are these tasks" in result.stderr
+
+
+def test_paired_difference_compares_each_task_with_itself():
+    def rows(utility, f1):
+        return [{"index": i, "task": f"t{i}", "utility": u, "exact": False, "token_f1": f}
+                for i, (u, f) in enumerate(zip(utility, f1))]
+
+    # every task improves F1 by 0.1: unpaired intervals would overlap, the paired one excludes 0
+    spread = [i / 40 for i in range(40)]
+    base, later = rows([False] * 40, spread), rows([False] * 40, [f + 0.1 for f in spread])
+    paired = paired_difference(base, later)
+    assert paired["n"] == 40 and paired["delta"]["token_f1"] == pytest.approx(0.1)
+    low, high = paired["ci95"]["token_f1"]
+    assert low == pytest.approx(0.1) and high == pytest.approx(0.1)
+    assert bootstrap_ci(spread)[1] > bootstrap_ci([f + 0.1 for f in spread])[0]  # the unpaired CIs overlap
+    # gains and losses of the right program are counted; unmatched tasks are left out
+    base = rows([True, False, False, True], [1, 0, 0, 1])
+    later = rows([False, True, True, True], [0, 1, 1, 1]) + [{"index": 9, "task": "t9", "utility": True,
+                                                               "exact": True, "token_f1": 1.0}]
+    paired = paired_difference(base, later)
+    assert (paired["n"], paired["gained"], paired["lost"]) == (4, 2, 1)
+    assert paired["delta"]["utility_accuracy"] == pytest.approx(0.25)
+    low, high = paired["ci95"]["utility_accuracy"]
+    assert low < 0.25 < high
+    assert paired_difference(base, [])["n"] == 0
+
+
 def test_bad_tasks_file_is_file_and_line(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text('{"task": "a", "references": ["ls"]}\n{"task": 3}\n')
@@ -135,7 +176,8 @@ def test_eval_json_on_the_real_model_and_an_untrained_adapter_changes_nothing(tm
     from inversion_tui.hf_backend import HFBackend
     from inversion_tui.settings import build_settings
 
-    base = invoke("--suite", "intercode", "--limit", "6", "--json", "--max-new-tokens", "16")
+    base = invoke("--suite", "intercode", "--limit", "6", "--json", "--max-new-tokens", "16",
+                  "--save-rows", str(tmp_path / "base.jsonl"))
     assert base.exit_code == 0, base.output
     summary = json.loads(base.stdout)
     assert summary["n"] == 6
@@ -147,8 +189,15 @@ def test_eval_json_on_the_real_model_and_an_untrained_adapter_changes_nothing(tm
 
     HFBackend.load(build_settings(output=tmp_path)).save_adapter(tmp_path / "fresh")  # LoRA B = 0
     adapted = invoke("--suite", "intercode", "--limit", "6", "--json", "--max-new-tokens", "16",
-                     "--adapter", str(tmp_path / "fresh"))
+                     "--adapter", str(tmp_path / "fresh"), "--paired-with", str(tmp_path / "base.jsonl"))
     assert adapted.exit_code == 0, adapted.output
     with_adapter = json.loads(adapted.stdout)
     for name in ("utility_accuracy", "exact_match", "token_f1", "mean_score"):
         assert with_adapter[name] == summary[name]
+    # task by task, nothing changed: every paired difference is exactly zero
+    paired = with_adapter["paired"]
+    assert paired["n"] == 6 and paired["gained"] == paired["lost"] == 0
+    assert all(paired["delta"][m] == 0.0 and paired["ci95"][m] == [0.0, 0.0] for m in paired["delta"])
+    rows = [json.loads(line) for line in (tmp_path / "base.jsonl").read_text().splitlines()]
+    assert [r["index"] for r in rows] == list(range(6)) and all(r["command"] is not None for r in rows)
+    assert sum(r["utility"] for r in rows) / 6 == summary["utility_accuracy"]

@@ -249,7 +249,7 @@ def test_ctrl_c_in_headless_mode_stops_at_a_boundary_and_saves_and_twice_forces(
 def test_resume_keeps_the_baseline_evaluation(tmp_path):
     from inversion_tui.evaluate import EvalTask
 
-    held_out = [EvalTask("List files in /tmp", ("ls /tmp",))]
+    held_out = {"held": [EvalTask("List files in /tmp", ("ls /tmp",)), EvalTask("Show disk usage", ("df -h",))]}
     settings = build_settings(**{**SETTINGS, "output": tmp_path / "cut"})
     control = RunControl(settings.threshold, settings.weights)
 
@@ -258,12 +258,50 @@ def test_resume_keeps_the_baseline_evaluation(tmp_path):
             control.request_stop()
 
     Engine(settings, FakeBackend(), load_packs(settings.pack), RunLog.create(settings.output), emit=stop_in_cycle_2,
-           control=control, eval_tasks=held_out).run()
+           control=control, eval_sets=held_out).run()
     settings, runlog, point = open_resume(tmp_path / "cut", {})
     recorder = ev.EventRecorder()
     Engine(settings, FakeBackend(), load_packs(settings.pack), runlog, emit=recorder, resume=point,
-           eval_tasks=held_out).run()
+           eval_sets=held_out).run()
     evaluated = [e.cycle for e in recorder.of(ev.Evaluated)]
     assert evaluated == [0, 1, 2]  # 0 and 1 replayed from progress.json, only 2 computed
     progress = json.loads((tmp_path / "cut" / PROGRESS).read_text())
     assert [e["cycle"] for e in progress["evaluations"]] == [0, 1, 2]
+    # the base model's rows, read back from evaluations.jsonl, pair with the resumed cycle's
+    assert progress["evaluations"][2]["vs_base"]["n"] == 2
+    rows = (tmp_path / "cut" / "evaluations.jsonl").read_text().splitlines()
+    assert len(rows) == 3 * 2
+
+
+def test_resume_of_a_run_saved_before_evaluations_had_set_names(tmp_path):
+    from inversion_tui.evaluate import EvalTask
+
+    held_out = {"holdout": [EvalTask("List files in /tmp", ("ls /tmp",))]}
+    settings = build_settings(**{**SETTINGS, "output": tmp_path / "old"})
+    control = RunControl(settings.threshold, settings.weights)
+
+    def stop_in_cycle_2(event):
+        if isinstance(event, ev.BatchDone) and event.cycle == 2:
+            control.request_stop()
+
+    Engine(settings, FakeBackend(), load_packs(settings.pack), RunLog.create(settings.output), emit=stop_in_cycle_2,
+           control=control, eval_sets=held_out).run()
+    # rewrite the files as the previous version left them: one unnamed set, no per-task rows
+    progress_path = tmp_path / "old" / PROGRESS
+    progress = json.loads(progress_path.read_text())
+    for evaluation in progress["evaluations"]:
+        del evaluation["set"]
+        evaluation.pop("vs_base", None)
+    progress_path.write_text(json.dumps(progress))
+    (tmp_path / "old" / "evaluations.jsonl").unlink()
+    saved = json.loads((tmp_path / "old" / "settings.json").read_text())
+    (tmp_path / "old" / "settings.json").write_text(json.dumps({**saved, "eval_suite": None}))
+
+    settings, runlog, point = open_resume(tmp_path / "old", {})
+    recorder = ev.EventRecorder()
+    Engine(settings, FakeBackend(), load_packs(settings.pack), runlog, emit=recorder, resume=point,
+           eval_sets=held_out).run()
+    progress = json.loads(progress_path.read_text())
+    assert [(e["cycle"], e["set"]) for e in progress["evaluations"]] == [(0, "holdout"), (1, "holdout"),
+                                                                          (2, "holdout")]
+    assert "vs_base" not in progress["evaluations"][2]  # no base rows to pair with: none claimed

@@ -130,14 +130,14 @@ def test_holdout_split_is_stable_and_disjoint():
 
 
 def test_holdout_eval_tasks_come_only_from_held_out_templates():
-    from inversion_tui.evaluate import eval_tasks_for
+    from inversion_tui.evaluate import eval_sets_for
     from inversion_tui.settings import build_settings
 
     pack = load_packs("pentest,shell")
     training, heldout = pack.split(0.25)
     settings = build_settings(output="x", pack="pentest,shell", holdout=0.25, eval_suite="holdout", eval_limit=30)
-    tasks = eval_tasks_for(settings, heldout)
+    tasks = eval_sets_for(settings, heldout)["holdout"]
     assert len(tasks) == 30 and all(t.references for t in tasks)
     trained_tasks = {i.task for i in training.sample(2000, random.Random(0))}
     assert not {t.task for t in tasks} & trained_tasks
-    assert eval_tasks_for(settings, heldout) == tasks  # a fixed set: every cycle, every resume
+    assert eval_sets_for(settings, heldout)["holdout"] == tasks  # a fixed set: every cycle, every resume

@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from inversion_tui.evaluate import EvalTask, evaluate_model
+from inversion_tui.evaluate import EvalTask, evaluate_model, paired_difference
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_errors
 from inversion_tui.loop.control import RunControl, RunStopped
@@ -19,7 +19,7 @@ from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.invert import inverse_prompt, invert_commands
 from inversion_tui.loop.resume import ResumePoint
-from inversion_tui.loop.runlog import RunLog
+from inversion_tui.loop.runlog import RunLog, read_eval_rows
 from inversion_tui.loop.score import Components, combine, compute_components, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
@@ -111,7 +111,7 @@ class Engine:
     emit: ev.EventSink = lambda event: None
     control: RunControl | None = None
     resume: ResumePoint | None = None
-    eval_tasks: Sequence[EvalTask] | None = None  # the fixed held-out set, if any
+    eval_sets: Mapping[str, Sequence[EvalTask]] = field(default_factory=dict)  # fixed held-out sets, by name
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -129,7 +129,8 @@ class Engine:
         self.current_training: dict[str, Any] | None = None  # this cycle's end-of-pass training
         self.resumes: list[dict[str, Any]] = []
         self.task_limit: int | None = None  # tasks per generate call after running out of memory
-        self.evaluations: list[dict[str, Any]] = []  # held-out results; cycle 0 is the base model
+        self.evaluations: list[dict[str, Any]] = []  # held-out summaries per (set, cycle); cycle 0 = base model
+        self._base_rows: dict[str, list[dict[str, Any]]] = {}  # per set: the base model's rows, for pairing
 
     # ------------------------------------------------------------------ run
 
@@ -146,8 +147,8 @@ class Engine:
             self.emit(ev.Evaluated(evaluation["cycle"], evaluation))
         status = "finished"
         try:
-            if self.eval_tasks and not any(e["cycle"] == 0 for e in self.evaluations):
-                self.evaluate(0)  # the base model, before any training: the baseline
+            if self.eval_sets:
+                self.evaluate(0)  # the base model, before any training: the baseline (skips what is done)
             for cycle in range(first_cycle, s.cycles + 1):
                 self.run_cycle(cycle, self.resume if cycle == first_cycle else None)
         except RunStopped:
@@ -169,7 +170,11 @@ class Engine:
         self.history = list(point.history)
         self.manual_trainings = list(point.manual_trainings)
         self.resumes = list(point.resumes)
-        self.evaluations = list(point.evaluations)
+        # Summaries saved before a run could evaluate several sets carry no set name: their one set.
+        only = next(iter(self.eval_sets), "held-out")
+        self.evaluations = [{"set": only, **e} if "set" not in e else e for e in point.evaluations]
+        self._base_rows = {name: rows for (name, cycle), rows in read_eval_rows(self.runlog.directory).items()
+                           if cycle == 0}
         self.latest_adapter = point.latest_adapter
         if point.latest_adapter:
             self.backend.load_adapter(self.runlog.directory / point.latest_adapter)
@@ -197,7 +202,7 @@ class Engine:
         else:
             training = self.current_training  # done before the interruption
         after = self.run_pass(cycle, "after", [c for c in done if c.phase == "after"])
-        evaluation = self.evaluate(cycle) if self.eval_tasks else None
+        evaluation = self.evaluate(cycle) if self.eval_sets else None
         before_m, after_m = pass_metrics(before), pass_metrics(after)
         scorer = {"before": check_pass(before), "after": check_pass(after)}
         first_diversity = self.history[0]["scorer_check"]["before"]["diversity"] if (
@@ -289,22 +294,37 @@ class Engine:
                 self.emit(ev.Log("warning", "train now: no untrained accepted candidates in this cycle's "
                                             "BEFORE pass yet (the AFTER pass only measures)"))
 
-    def evaluate(self, cycle: int) -> dict[str, Any]:
-        """The held-out set, greedy, with the adapter as it is now. Pause and stop are honoured
-        between its batches; an interrupted evaluation is redone on resume."""
+    def evaluate(self, cycle: int) -> dict[str, dict[str, Any]]:
+        """Every held-out set, greedy, with the adapter as it is now; a set this cycle already
+        has (a resumed run) is not redone. Pause and stop are honoured between batches; an
+        interrupted evaluation is redone on resume. Per-task rows go to evaluations.jsonl, and
+        each later cycle is compared with the base model task by task (`vs_base`)."""
         s = self.settings
-        self.emit(ev.Log("info", f"evaluating {'the base model' if cycle == 0 else f'cycle {cycle}'} on "
-                                 f"{len(self.eval_tasks)} held-out tasks"))
-        summary, _ = evaluate_model(
-            self.backend, self.eval_tasks, examples=self.examples, weights=self.control.weights,
-            batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
-            between_batches=lambda: self.boundary(cycle, "after"),
-        )
-        evaluation = {"cycle": cycle, **summary}
-        self.evaluations = [e for e in self.evaluations if e["cycle"] != cycle] + [evaluation]
-        self.write_progress("running")
-        self.emit(ev.Evaluated(cycle, evaluation))
-        return evaluation
+        done = {(e["set"], e["cycle"]): e for e in self.evaluations}
+        results = {}
+        for name, tasks in self.eval_sets.items():
+            if (name, cycle) in done:
+                results[name] = done[(name, cycle)]
+                continue
+            self.emit(ev.Log("info", f"evaluating {'the base model' if cycle == 0 else f'cycle {cycle}'} on "
+                                     f"{len(tasks)} held-out tasks ({name})"))
+            summary, rows = evaluate_model(
+                self.backend, tasks, examples=self.examples, weights=self.control.weights,
+                batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
+                between_batches=lambda: self.boundary(cycle, "after"),
+            )
+            records = [row.record(index, cycle=cycle, set=name) for index, row in enumerate(rows)]
+            self.runlog.append_eval_rows(records)
+            evaluation = {"cycle": cycle, "set": name, **summary}
+            if cycle == 0:
+                self._base_rows[name] = records
+            elif name in self._base_rows:
+                evaluation["vs_base"] = paired_difference(self._base_rows[name], records)
+            self.evaluations.append(evaluation)
+            self.write_progress("running")
+            self.emit(ev.Evaluated(cycle, evaluation))
+            results[name] = evaluation
+        return results
 
     def record_threshold_changes(self, cycle: int) -> None:
         changes = self.control.threshold_changes

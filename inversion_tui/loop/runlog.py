@@ -3,6 +3,8 @@
     settings.json                   the validated settings of the run
     candidates.jsonl                one line per scored candidate, appended and fsynced per batch
     progress.json                   seed-compatible history, atomically replaced after each cycle
+    evaluations.jsonl               one line per held-out task per evaluation (cycle, set), for
+                                    paired comparisons across cycles; appended and fsynced
     checkpoint_cycle_N/             the LoRA adapter after cycle N (peft save_pretrained)
     self_improvement_results.json   written when the run ends
 """
@@ -24,6 +26,7 @@ SETTINGS = "settings.json"
 CANDIDATES = "candidates.jsonl"
 PROGRESS = "progress.json"
 RESULTS = "self_improvement_results.json"
+EVAL_ROWS = "evaluations.jsonl"
 LOCK = "run.lock"
 
 
@@ -40,6 +43,34 @@ def atomic_write_json(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def append_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Append whole lines in one write and fsync: a crash leaves at most a torn last line."""
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_eval_rows(directory: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """evaluations.jsonl grouped by (set, cycle), in task order. An evaluation redone after a
+    crash appends its rows again: the last row for each task wins. A torn line is skipped."""
+    path = Path(directory) / EVAL_ROWS
+    latest: dict[tuple[str, int, int], dict[str, Any]] = {}
+    if path.exists():
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    row = json.loads(line)
+                    latest[(row["set"], row["cycle"], row["index"])] = row
+                except (ValueError, KeyError, TypeError):
+                    continue
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for (name, cycle, _), row in sorted(latest.items(), key=lambda item: item[0]):
+        groups.setdefault((name, cycle), []).append(row)
+    return groups
 
 
 def _pid_alive(pid: int) -> bool:
@@ -138,11 +169,10 @@ class RunLog:
         atomic_write_json(self.path(SETTINGS), settings)
 
     def append_candidates(self, records: Iterable[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        with open(self.path(CANDIDATES), "a", encoding="utf-8") as handle:
-            handle.write(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
+        append_jsonl(self.path(CANDIDATES), records)
+
+    def append_eval_rows(self, records: Iterable[dict[str, Any]]) -> None:
+        append_jsonl(self.path(EVAL_ROWS), records)
 
     def write_progress(self, progress: dict[str, Any]) -> None:
         atomic_write_json(self.path(PROGRESS), progress)

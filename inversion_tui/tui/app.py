@@ -284,7 +284,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.refresh_all()
 
     def on_engine_Evaluated(self, e: ev.Evaluated) -> None:
-        self.state.evaluations = [v for v in self.state.evaluations if v["cycle"] != e.cycle] + [e.summary]
+        key = (e.cycle, e.summary.get("set"))
+        self.state.evaluations = [v for v in self.state.evaluations if (v["cycle"], v.get("set")) != key] + [e.summary]
         self.log_line(describe_evaluation(e.cycle, e.summary))
         self.query_one(CycleChart).show(self.state.history, self.state.evaluations)
         self.refresh_all()
@@ -436,7 +437,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
 def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backend: BackendLoader | None = None,
                clock: Callable[[], float] = time.monotonic, resume: ResumePoint | None = None,
-               eval_tasks: list[EvalTask] | None = None) -> InversionApp:
+               eval_sets: dict[str, list[EvalTask]] | None = None) -> InversionApp:
     """The one way the CLI and the tests build the live app. The model loads inside the worker,
     so the screen is up at once and the log pane shows the loading."""
     if load_backend is None:
@@ -447,7 +448,7 @@ def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backe
     def engine_factory(emit: ev.EventSink, control: RunControl) -> Engine:
         backend = load_backend(settings, lambda message: emit(ev.Log("info", message)))
         return Engine(settings, backend, pack, runlog, emit=emit, control=control, resume=resume,
-                      eval_tasks=eval_tasks)
+                      eval_sets=eval_sets or {})
 
     return InversionApp(settings, engine_factory, clock=clock, control=RunControl.for_run(settings, resume),
                         marks=MarkBook(runlog.directory))

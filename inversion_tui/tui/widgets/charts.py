@@ -6,6 +6,8 @@ from typing import Any
 
 from textual_plotext import PlotextPlot
 
+from inversion_tui.evaluate import by_set
+
 
 class CycleChart(PlotextPlot):
     """Intrinsic score and acceptance per cycle, and held-out accuracy beside them (cycle 0 is
@@ -24,11 +26,10 @@ class CycleChart(PlotextPlot):
             plt.plot(cycles, [e["before"]["mean_score"] for e in history], label="score before", marker="dot")
             plt.plot(cycles, [e["after"]["mean_score"] for e in history], label="score after", marker="dot")
             plt.plot(cycles, [e["after"]["acceptance_rate"] for e in history], label="accept after", marker="dot")
-        if evaluations:
-            ordered = sorted(evaluations, key=lambda e: e["cycle"])
+        for name, ordered in by_set(evaluations).items():
             ticks.update(e["cycle"] for e in ordered)
             plt.plot([e["cycle"] for e in ordered], [e["utility_accuracy"] for e in ordered],
-                     label="held-out acc", marker="dot")
+                     label=f"acc {name}" if name else "held-out acc", marker="dot")
         if ticks:
             plt.xticks(sorted(ticks))
         self.refresh()

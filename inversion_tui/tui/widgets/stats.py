@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from inversion_tui.evaluate import by_set
 from inversion_tui.loop.scorer_check import DIVERSITY_ALARM
 
 
@@ -37,11 +38,14 @@ class StatsPanel(Static):
             now.append(f"{current['accepted']}/{current['total_generated']} accepted ({_pct(current['acceptance_rate'])}), "
                        f"mean {current['mean_score']:.3f}, flagged {current['flagged']}\n")
         now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
-        if evaluations:
-            latest = max(evaluations, key=lambda e: e["cycle"])
-            base = min(evaluations, key=lambda e: e["cycle"])
-            now.append(f"\nheld-out acc {latest['utility_accuracy']:.3f} (base {base['utility_accuracy']:.3f}, "
-                       f"n={latest['n']})")
+        for name, ordered in by_set(evaluations).items():
+            base, latest = ordered[0], ordered[-1]
+            now.append(f"\n{name or 'held-out'} acc {latest['utility_accuracy']:.3f} "
+                       f"(base {base['utility_accuracy']:.3f}, n={latest['n']})")
+            paired = latest.get("vs_base")
+            if paired and paired["n"]:
+                low, high = paired["ci95"]["utility_accuracy"]
+                now.append(f" Δ {paired['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]")
         if check and check["judged"]:
             now.append(f"\nvs refs: acc {_maybe(check['accepted_accuracy'])} accepted / "
                        f"{_maybe(check['rejected_accuracy'])} rejected, AUROC {_maybe(check['auroc'])}")
