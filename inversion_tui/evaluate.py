@@ -41,9 +41,9 @@ class EvalTask:
 # ---------------------------------------------------------------- task sources
 
 
-def load_tasks_file(path: Path) -> list[EvalTask]:
-    """JSONL, one {"task": str, "references": [str, ...]} per line; other fields ignored."""
-    tasks = []
+def _jsonl(path: Path):
+    """(line number, parsed value) for each non-blank line; unreadable or non-JSON input is a
+    one-line `file[:line]: what is wrong` error."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -54,9 +54,15 @@ def load_tasks_file(path: Path) -> list[EvalTask]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            yield number, json.loads(line)
         except ValueError as exc:
             raise TaskPackError(f"{path}:{number}: not JSON ({exc.msg})") from None
+
+
+def load_tasks_file(path: Path) -> list[EvalTask]:
+    """JSONL, one {"task": str, "references": [str, ...]} per line; other fields ignored."""
+    tasks = []
+    for number, item in _jsonl(path):
         if not isinstance(item, dict):
             raise TaskPackError(f"{path}:{number}: expected an object with 'task' and 'references'")
         task, references = item.get("task"), item.get("references")
@@ -72,22 +78,9 @@ def load_tasks_file(path: Path) -> list[EvalTask]:
 
 
 def load_eval_rows(path: Path) -> list[dict]:
-    """Per-task rows written by `eval --save-rows` (or a run's evaluations.jsonl, one set and
-    cycle of it), for `eval --paired-with`."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise TaskPackError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise TaskPackError(f"{path}: not a UTF-8 text file") from None
+    """Per-task rows written by `eval --save-rows`, for `eval --paired-with`."""
     rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise TaskPackError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    for number, row in _jsonl(path):
         missing = [key for key in ("index", "task", *METRIC_FIELDS.values())
                    if not isinstance(row, dict) or key not in row]
         if missing:

@@ -246,11 +246,8 @@ def test_ctrl_c_in_headless_mode_stops_at_a_boundary_and_saves_and_twice_forces(
     assert read_candidates(run)  # what was scored before the forced stop is on disk
 
 
-def test_resume_keeps_the_baseline_evaluation(tmp_path):
-    from inversion_tui.evaluate import EvalTask
-
-    held_out = {"held": [EvalTask("List files in /tmp", ("ls /tmp",)), EvalTask("Show disk usage", ("df -h",))]}
-    settings = build_settings(**{**SETTINGS, "output": tmp_path / "cut"})
+def stop_evaluated_run_in_cycle_2(directory, eval_sets):
+    settings = build_settings(**{**SETTINGS, "output": directory})
     control = RunControl(settings.threshold, settings.weights)
 
     def stop_in_cycle_2(event):
@@ -258,7 +255,14 @@ def test_resume_keeps_the_baseline_evaluation(tmp_path):
             control.request_stop()
 
     Engine(settings, FakeBackend(), load_packs(settings.pack), RunLog.create(settings.output), emit=stop_in_cycle_2,
-           control=control, eval_sets=held_out).run()
+           control=control, eval_sets=eval_sets).run()
+
+
+def test_resume_keeps_the_baseline_evaluation(tmp_path):
+    from inversion_tui.evaluate import EvalTask
+
+    held_out = {"held": [EvalTask("List files in /tmp", ("ls /tmp",)), EvalTask("Show disk usage", ("df -h",))]}
+    stop_evaluated_run_in_cycle_2(tmp_path / "cut", held_out)
     settings, runlog, point = open_resume(tmp_path / "cut", {})
     recorder = ev.EventRecorder()
     Engine(settings, FakeBackend(), load_packs(settings.pack), runlog, emit=recorder, resume=point,
@@ -277,15 +281,7 @@ def test_resume_of_a_run_saved_before_evaluations_had_set_names(tmp_path):
     from inversion_tui.evaluate import EvalTask
 
     held_out = {"holdout": [EvalTask("List files in /tmp", ("ls /tmp",))]}
-    settings = build_settings(**{**SETTINGS, "output": tmp_path / "old"})
-    control = RunControl(settings.threshold, settings.weights)
-
-    def stop_in_cycle_2(event):
-        if isinstance(event, ev.BatchDone) and event.cycle == 2:
-            control.request_stop()
-
-    Engine(settings, FakeBackend(), load_packs(settings.pack), RunLog.create(settings.output), emit=stop_in_cycle_2,
-           control=control, eval_sets=held_out).run()
+    stop_evaluated_run_in_cycle_2(tmp_path / "old", held_out)
     # rewrite the files as the previous version left them: one unnamed set, no per-task rows
     progress_path = tmp_path / "old" / PROGRESS
     progress = json.loads(progress_path.read_text())

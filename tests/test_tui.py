@@ -21,13 +21,13 @@ from inversion_tui.tui.widgets.candidates import CandidatesTable
 from tests.fakes import FakeBackend
 
 
-def make_app(tmp_path, backend, **overrides):
+def make_app(tmp_path, backend, eval_sets=None, **overrides):
     values = dict(cycles=1, tasks=6, candidates=2, threshold=0.3, gen_batch_size=2, output=tmp_path / "run",
                   pack="pentest,shell")
     values.update(overrides)
     settings = build_settings(**values)
     return create_app(settings, load_packs(settings.pack), RunLog.create(settings.output),
-                      load_backend=lambda s, log: backend, clock=lambda: 0.0)
+                      load_backend=lambda s, log: backend, clock=lambda: 0.0, eval_sets=eval_sets)
 
 
 async def wait_for(pilot, predicate, timeout=20.0, what="condition"):
@@ -75,6 +75,25 @@ async def test_events_reach_every_widget(tmp_path):
         assert "task" in live and scored[-1].command in live
         log = "\n".join(app.log_history)
         assert "saved adapter" in log and "cycle 2 done" in log
+
+
+async def test_every_held_out_set_shows_per_cycle_with_its_paired_change(tmp_path):
+    from inversion_tui.evaluate import EvalTask
+
+    sets = {"suite-a": [EvalTask("List files in /tmp", ("listctl /tmp",)), EvalTask("Show disk usage", ("df",))],
+            "suite-b": [EvalTask("Count lines in a.txt", ("wc -l a.txt",))]}
+    app = make_app(tmp_path, FakeBackend(), eval_sets=sets, cycles=2, tasks=2)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status == "finished", what="the run to finish")
+        await pilot.pause()
+        assert sorted((e["set"], e["cycle"]) for e in app.state.evaluations) == [
+            (name, c) for name in ("suite-a", "suite-b") for c in (0, 1, 2)]
+        stats = text_of(app.query_one("#stats"))
+        # the fake names "list" tasks listctl: suite-a's first task is right, at every cycle
+        assert "suite-a acc 0.500 (base 0.500, n=2) Δ +0.000" in stats
+        assert "suite-b acc 0.000 (base 0.000, n=1)" in stats
+        log = "\n".join(app.log_history)
+        assert "held-out suite-b (cycle 2, n=1)" in log and "vs base, paired: acc +0.000" in log
 
 
 async def test_pause_stops_at_a_boundary_and_resume_continues_exactly(tmp_path):

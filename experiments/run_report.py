@@ -1,0 +1,148 @@
+"""Per-cycle tables of one or more runs, read from their files alone (no model).
+
+    python experiments/run_report.py RUN_DIR [RUN_DIR ...] [--json OUT]
+
+For each run:
+- the loop's own view per cycle: mean score and acceptance (BEFORE -> AFTER pass), guard
+  flags, pairs trained, loss, and how often accepted vs rejected BEFORE-pass candidates name a
+  reference's program;
+- the training pool at other thresholds, with and without the guards: how many BEFORE-pass
+  candidates would be accepted and how often they name a reference's program (the scores
+  are as recorded, so this holds for a run whose weights did not change);
+- for each held-out set, per cycle: utility accuracy, exact match and token F1 with 95%
+  bootstrap intervals, the mean intrinsic score and its AUROC, and the paired change against
+  the base model (the same tasks, task by task, from evaluations.jsonl).
+With several runs (same seed and held-out sets), the last cycle of each later run is also
+paired with the first run's last cycle, on each set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from inversion_tui.evaluate import by_set, judge, paired_difference  # noqa: E402
+from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
+
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def ci(pair) -> str:
+    return f"[{pair[0]:.3f}, {pair[1]:.3f}]"
+
+
+def signed(delta: float, pair) -> str:
+    return f"{delta:+.3f} [{pair[0]:+.3f}, {pair[1]:+.3f}]"
+
+
+def maybe(value, digits=2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def loop_table(progress: dict) -> list[str]:
+    lines = ["| cycle | mean score before → after | acceptance before → after | flagged before / after "
+             "| pairs trained (steps) | loss | accepted right / rejected right (BEFORE) | distinct commands |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for c in progress["history"]["cycles"]:
+        b, a = c["before"], c["after"]
+        check = c.get("scorer_check", {}).get("before", {})
+        loss = "-" if c["train_loss"] is None else f"{c['train_loss']:.3f}"
+        lines.append(
+            f"| {c['cycle']} | {b['mean_score']:.3f} → {a['mean_score']:.3f} | {b['acceptance_rate']:.1%} → "
+            f"{a['acceptance_rate']:.1%} | {b['flagged']} / {a['flagged']} | {c['train_examples']} "
+            f"({c['train_steps']}) | {loss} | {maybe(check.get('accepted_accuracy'))} / "
+            f"{maybe(check.get('rejected_accuracy'))} | {b['distinct_commands']}/{b['total_generated']} |")
+    return lines
+
+
+def pool_table(run: Path) -> tuple[list[str], list[dict]]:
+    judged = [(r["score"], bool(r["flags"]), judge(r["command"], r["references"]).utility)
+              for r in read_candidates(run) if r["phase"] == "before" and r.get("references")]
+    lines = ["| threshold | accepted, guards on | of them right | accepted, no guards | of them right |",
+             "| --- | --- | --- | --- | --- |"]
+    rows = []
+    for threshold in THRESHOLDS:
+        guarded = [right for score, flagged, right in judged if score >= threshold and not flagged]
+        unguarded = [right for score, _, right in judged if score >= threshold]
+        rows.append({"threshold": threshold, "accepted": len(guarded), "accepted_right": sum(guarded),
+                     "accepted_no_guards": len(unguarded), "accepted_no_guards_right": sum(unguarded)})
+        lines.append(f"| {threshold:.1f} | {len(guarded)} of {len(judged)} | "
+                     f"{maybe(sum(guarded) / len(guarded) if guarded else None)} | {len(unguarded)} | "
+                     f"{maybe(sum(unguarded) / len(unguarded) if unguarded else None)} |")
+    return lines, rows
+
+
+def eval_table(ordered: list[dict]) -> list[str]:
+    lines = ["| after cycle | utility accuracy [95% CI] | exact | token F1 [95% CI] | mean intrinsic score | AUROC "
+             "| Δ accuracy vs base, paired | Δ token F1 vs base, paired | programs right now / wrong now |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for e in ordered:
+        paired = e.get("vs_base")
+        if paired and paired["n"]:
+            deltas = (f"{signed(paired['delta']['utility_accuracy'], paired['ci95']['utility_accuracy'])} | "
+                      f"{signed(paired['delta']['token_f1'], paired['ci95']['token_f1'])} | "
+                      f"+{paired['gained']} / -{paired['lost']}")
+        else:
+            deltas = "- | - | -"
+        who = "0 (base)" if e["cycle"] == 0 else str(e["cycle"])
+        lines.append(
+            f"| {who} | {e['utility_accuracy']:.3f} {ci(e['ci95']['utility_accuracy'])} | {e['exact_match']:.3f} | "
+            f"{e['token_f1']:.3f} {ci(e['ci95']['token_f1'])} | {e['mean_score']:.3f} | {maybe(e['auroc'])} | "
+            f"{deltas} |")
+    return lines
+
+
+def report(runs: list[Path]) -> tuple[str, dict]:
+    out, data = [], {}
+    last_rows = {}
+    for run in runs:
+        progress = json.loads((run / "progress.json").read_text(encoding="utf-8"))
+        settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
+        rows = read_eval_rows(run)
+        pool_lines, pool = pool_table(run)
+        out += [f"## {run}", "", *loop_table(progress), "", "Training pool by threshold (all BEFORE passes):", "",
+                *pool_lines, ""]
+        sets = by_set(progress.get("evaluations", []))
+        for name, ordered in sets.items():
+            out += [f"### held-out: {name or 'held-out'} (n = {ordered[0]['n']})", "", *eval_table(ordered), ""]
+        data[str(run)] = {"settings": settings, "cycles": progress["history"]["cycles"], "pool": pool,
+                          "evaluations": progress.get("evaluations", [])}
+        last_rows[run] = {name: rows.get((name, ordered[-1]["cycle"]), []) for name, ordered in sets.items()}
+    if len(runs) > 1:
+        first = runs[0]
+        out += [f"## last cycle of each run vs the last cycle of {first}, paired", "",
+                "| run | set | n | Δ accuracy | Δ token F1 | programs right now / wrong now |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        data["versus_first"] = {}
+        for run in runs[1:]:
+            for name, rows in last_rows[run].items():
+                paired = paired_difference(last_rows[first].get(name, []), rows)
+                data["versus_first"][f"{run}:{name}"] = paired
+                if paired["n"]:
+                    out.append(f"| {run} | {name} | {paired['n']} | "
+                               f"{signed(paired['delta']['utility_accuracy'], paired['ci95']['utility_accuracy'])} | "
+                               f"{signed(paired['delta']['token_f1'], paired['ci95']['token_f1'])} | "
+                               f"+{paired['gained']} / -{paired['lost']} |")
+    return "\n".join(out), data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the numbers behind the tables here")
+    args = parser.parse_args()
+    for run in args.runs:
+        if not (run / "progress.json").is_file():
+            sys.exit(f"error: {run}: not a run directory (no progress.json)")
+    text, data = report(args.runs)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
