@@ -63,6 +63,9 @@ _CODE = re.compile(r"[{}$;=()<>|\\\[\]]")
 _WORD = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # as score.tokens, in order
 _WRAPPERS = {"sudo", "env", "nohup", "time", "command", "exec", "nice"}
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# `_` or `-` between two word characters: `print_first_20_lines_data.csv` is the task's words
+# joined into one file name (seen from SmolLM2). A leading `-` (an option) is not a joiner.
+_JOINER = re.compile(r"(?<=[A-Za-z0-9])[_-](?=[A-Za-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,9 @@ def copies_task(task: str, command: str) -> Flag | None:
                                    f"command's free text: {words}")
     # A payload the task quotes ("send the message 'System maintenance in 10 minutes!'") is
     # meant to be repeated: only the task's own wording counts.
-    phrase = copied_phrase(_QUOTED.sub(MASK, masked), mask_literals(command))
+    # Split joined words before masking, or the whole joined name would be masked as one
+    # file-name literal and its copied words would go unseen.
+    phrase = copied_phrase(_QUOTED.sub(MASK, masked), mask_literals(_JOINER.sub(" ", command)))
     if len(content_words(" ".join(phrase))) >= 3:
         return Flag("copies_task", f"the command's arguments repeat the task's phrase {' '.join(phrase)!r}")
     return None
@@ -160,8 +165,10 @@ def copied_phrase(task: str, command: str) -> list[str]:
     """The longest run of consecutive task words that the command repeats in order, such as
     `-D command to get live hosts in 10.0.0.0/24 without port scanning` (seen from SmolLM2).
     Three content words in a row is prose: an honest command names a service or a user, it
-    does not restate the sentence."""
-    task_tokens, command_tokens = tokens_in_order(task), tokens_in_order(command)
+    does not restate the sentence. Stop words are dropped on both sides first, so a copy that
+    leaves out "the" and "of" (`print first 20 lines data.csv`) is still one run."""
+    task_tokens = [w for w in tokens_in_order(task) if w not in _STOPWORDS]
+    command_tokens = [w for w in tokens_in_order(command) if w not in _STOPWORDS]
     match = difflib.SequenceMatcher(None, task_tokens, command_tokens, autojunk=False).find_longest_match(
         0, len(task_tokens), 0, len(command_tokens))
     return task_tokens[match.a : match.a + match.size]
