@@ -8,7 +8,8 @@ For each run:
   reference's program;
 - the training pool at other thresholds, with and without the guards: how many BEFORE-pass
   candidates would be accepted and how often they name a reference's program (the scores
-  are as recorded, so this holds for a run whose weights did not change);
+  are as recorded, so this holds for a run whose weights did not change), and with the
+  guards of the code running this report, which may be newer than the run's;
 - for each held-out set, per cycle: utility accuracy, exact match and token F1 with 95%
   bootstrap intervals, the mean intrinsic score and its AUROC, and the paired change against
   the base model (the same tasks, task by task, from evaluations.jsonl).
@@ -26,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inversion_tui.evaluate import by_set, judge, paired_difference  # noqa: E402
+from inversion_tui.loop.guards import guard_flags  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -59,20 +61,30 @@ def loop_table(progress: dict) -> list[str]:
     return lines
 
 
+def rate(rights: list[bool]) -> str:
+    return maybe(sum(rights) / len(rights) if rights else None)
+
+
 def pool_table(run: Path) -> tuple[list[str], list[dict]]:
-    judged = [(r["score"], bool(r["flags"]), judge(r["command"], r["references"]).utility)
+    """The BEFORE-pass pool at each threshold: guards as the run applied them, today's guards
+    (re-run on the stored task and command), and none."""
+    judged = [(r["score"], bool(r["flags"]), bool(guard_flags(r["task"], r["command"])),
+               judge(r["command"], r["references"]).utility)
               for r in read_candidates(run) if r["phase"] == "before" and r.get("references")]
-    lines = ["| threshold | accepted, guards on | of them right | accepted, no guards | of them right |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| threshold | accepted, run's guards | of them right | accepted, today's guards | of them right "
+             "| accepted, no guards | of them right |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     rows = []
     for threshold in THRESHOLDS:
-        guarded = [right for score, flagged, right in judged if score >= threshold and not flagged]
-        unguarded = [right for score, _, right in judged if score >= threshold]
+        above = [(flagged, flagged_now, right) for score, flagged, flagged_now, right in judged if score >= threshold]
+        guarded = [right for flagged, _, right in above if not flagged]
+        guarded_now = [right for _, flagged_now, right in above if not flagged_now]
+        unguarded = [right for _, _, right in above]
         rows.append({"threshold": threshold, "accepted": len(guarded), "accepted_right": sum(guarded),
+                     "accepted_todays_guards": len(guarded_now), "accepted_todays_guards_right": sum(guarded_now),
                      "accepted_no_guards": len(unguarded), "accepted_no_guards_right": sum(unguarded)})
-        lines.append(f"| {threshold:.1f} | {len(guarded)} of {len(judged)} | "
-                     f"{maybe(sum(guarded) / len(guarded) if guarded else None)} | {len(unguarded)} | "
-                     f"{maybe(sum(unguarded) / len(unguarded) if unguarded else None)} |")
+        lines.append(f"| {threshold:.1f} | {len(guarded)} of {len(judged)} | {rate(guarded)} | {len(guarded_now)} | "
+                     f"{rate(guarded_now)} | {len(unguarded)} | {rate(unguarded)} |")
     return lines, rows
 
 
