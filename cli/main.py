@@ -279,7 +279,7 @@ def eval_command(
             tasks = load_intercode()
         else:
             rng = random.Random(derive_seed(seed, "eval", pack))
-            tasks = [EvalTask(i.task, i.references) for i in load_packs(pack).sample(limit or 100, rng)]
+            tasks = [EvalTask(i.task, i.references, i.template_id) for i in load_packs(pack).sample(limit or 100, rng)]
         tasks = tasks[:limit] if limit else tasks
         if earlier is not None and not {(r["index"], r["task"]) for r in earlier} & set(enumerate(t.task for t in tasks)):
             raise SettingsError(f"--paired-with {paired_with}: none of its rows are these tasks (same source, "

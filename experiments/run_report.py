@@ -12,7 +12,10 @@ For each run:
   guards of the code running this report, which may be newer than the run's;
 - for each held-out set, per cycle: utility accuracy, exact match and token F1 with 95%
   bootstrap intervals, the mean intrinsic score and its AUROC, and the paired change against
-  the base model (the same tasks, task by task, from evaluations.jsonl).
+  the base model (the same tasks, task by task, from evaluations.jsonl). Intervals are
+  recomputed from the per-task rows; tasks rendered from one held-out template are resampled
+  together, also for runs whose rows predate the `group` field (their held-out sample is
+  rebuilt from settings.json).
 With several runs (same seed and held-out sets), the last cycle of each later run is also
 paired with the first run's last cycle, on each set.
 """
@@ -26,9 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inversion_tui.evaluate import by_set, judge, paired_difference  # noqa: E402
+from inversion_tui.evaluate import bootstrap_ci, by_set, clusters_of, eval_sets_for, judge, paired_difference  # noqa: E402,E501
 from inversion_tui.loop.guards import guard_flags  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
+from inversion_tui.settings import build_settings  # noqa: E402
+from inversion_tui.tasks import load_packs  # noqa: E402
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -88,12 +93,32 @@ def pool_table(run: Path) -> tuple[list[str], list[dict]]:
     return lines, rows
 
 
-def eval_table(ordered: list[dict]) -> list[str]:
+def holdout_groups(saved: dict) -> dict[tuple[int, str], str]:
+    """(index, task) -> template of the run's holdout set: the sample is fixed by the run's seed
+    and split, so it can be rebuilt for rows written before they stored their group."""
+    settings = build_settings(**saved)
+    if "holdout" not in settings.eval_suite:
+        return {}
+    _, heldout = load_packs(settings.pack).split(settings.holdout)
+    only_holdout = settings.model_copy(update={"eval_file": None, "eval_suite": ("holdout",)})
+    return {(i, t.task): t.group for i, t in enumerate(eval_sets_for(only_holdout, heldout)["holdout"])}
+
+
+def eval_table(ordered: list[dict], rows: dict[int, list[dict]]) -> list[str]:
+    """One line per cycle. Where the cycle's per-task rows exist, the intervals and the paired
+    change are computed from them (resampling whole groups where rows have one); else they
+    are as the run stored them."""
     lines = ["| after cycle | utility accuracy [95% CI] | exact | token F1 [95% CI] | mean intrinsic score | AUROC "
              "| Δ accuracy vs base, paired | Δ token F1 vs base, paired | programs right now / wrong now |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for e in ordered:
-        paired = e.get("vs_base")
+        intervals, paired = e["ci95"], e.get("vs_base")
+        now, base = rows.get(e["cycle"]), rows.get(ordered[0]["cycle"])
+        if now:
+            groups = [r.get("group", "") for r in now]
+            intervals = {metric: bootstrap_ci([float(r[column]) for r in now], groups)
+                         for metric, column in (("utility_accuracy", "utility"), ("token_f1", "token_f1"))}
+            paired = paired_difference(base, now) if base and e["cycle"] > ordered[0]["cycle"] else None
         if paired and paired["n"]:
             deltas = (f"{signed(paired['delta']['utility_accuracy'], paired['ci95']['utility_accuracy'])} | "
                       f"{signed(paired['delta']['token_f1'], paired['ci95']['token_f1'])} | "
@@ -102,8 +127,8 @@ def eval_table(ordered: list[dict]) -> list[str]:
             deltas = "- | - | -"
         who = "0 (base)" if e["cycle"] == 0 else str(e["cycle"])
         lines.append(
-            f"| {who} | {e['utility_accuracy']:.3f} {ci(e['ci95']['utility_accuracy'])} | {e['exact_match']:.3f} | "
-            f"{e['token_f1']:.3f} {ci(e['ci95']['token_f1'])} | {e['mean_score']:.3f} | {maybe(e['auroc'])} | "
+            f"| {who} | {e['utility_accuracy']:.3f} {ci(intervals['utility_accuracy'])} | {e['exact_match']:.3f} | "
+            f"{e['token_f1']:.3f} {ci(intervals['token_f1'])} | {e['mean_score']:.3f} | {maybe(e['auroc'])} | "
             f"{deltas} |")
     return lines
 
@@ -115,12 +140,21 @@ def report(runs: list[Path]) -> tuple[str, dict]:
         progress = json.loads((run / "progress.json").read_text(encoding="utf-8"))
         settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
         rows = read_eval_rows(run)
+        groups = holdout_groups(settings)
+        for (name, _), group_rows in rows.items():
+            for row in group_rows:
+                if name == "holdout" and not row.get("group"):
+                    row["group"] = groups.get((row["index"], row["task"]), "")
         pool_lines, pool = pool_table(run)
         out += [f"## {run}", "", *loop_table(progress), "", "Training pool by threshold (all BEFORE passes):", "",
                 *pool_lines, ""]
         sets = by_set(progress.get("evaluations", []))
         for name, ordered in sets.items():
-            out += [f"### held-out: {name or 'held-out'} (n = {ordered[0]['n']})", "", *eval_table(ordered), ""]
+            cycles = {e["cycle"]: rows.get((name, e["cycle"]), []) for e in ordered}
+            units = len(clusters_of([r.get("group", "") for r in cycles[ordered[0]["cycle"]]], ordered[0]["n"]))
+            grouped = f", {units} groups resampled whole" if units < ordered[0]["n"] else ""
+            out += [f"### held-out: {name or 'held-out'} (n = {ordered[0]['n']}{grouped})", "",
+                    *eval_table(ordered, cycles), ""]
         data[str(run)] = {"settings": settings, "cycles": progress["history"]["cycles"], "pool": pool,
                           "evaluations": progress.get("evaluations", [])}
         last_rows[run] = {name: rows.get((name, ordered[-1]["cycle"]), []) for name, ordered in sets.items()}

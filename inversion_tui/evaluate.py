@@ -36,6 +36,9 @@ _SEPARATORS = {"|", "||", "&&", ";", "&"}
 class EvalTask:
     task: str
     references: tuple[str, ...]
+    group: str = ""
+    """Tasks sharing a group (rendered from one template) share its wording and its program, so
+    they are not independent: the bootstrap resamples whole groups. "" for independent tasks."""
 
 
 # ---------------------------------------------------------------- task sources
@@ -60,7 +63,8 @@ def _jsonl(path: Path):
 
 
 def load_tasks_file(path: Path) -> list[EvalTask]:
-    """JSONL, one {"task": str, "references": [str, ...]} per line; other fields ignored."""
+    """JSONL, one {"task": str, "references": [str, ...]} per line, with an optional "group"
+    (str: tasks from one template); other fields ignored."""
     tasks = []
     for number, item in _jsonl(path):
         if not isinstance(item, dict):
@@ -71,7 +75,10 @@ def load_tasks_file(path: Path) -> list[EvalTask]:
         if (not isinstance(references, list) or not references
                 or not all(isinstance(r, str) and r.strip() for r in references)):
             raise TaskPackError(f"{path}:{number}: 'references' must be a non-empty list of strings")
-        tasks.append(EvalTask(task.strip(), tuple(r.strip() for r in references)))
+        group = item.get("group", "")
+        if not isinstance(group, str):
+            raise TaskPackError(f"{path}:{number}: 'group' must be a string")
+        tasks.append(EvalTask(task.strip(), tuple(r.strip() for r in references), group.strip()))
     if not tasks:
         raise TaskPackError(f"{path}: no tasks")
     return tasks
@@ -133,7 +140,7 @@ def eval_sets_for(settings, heldout_pack=None) -> dict[str, list[EvalTask]]:
 
             # A fixed sample: the same tasks at every cycle and on resume.
             rng = random.Random(derive_seed(settings.seed, "holdout-eval"))
-            sets[suite] = [EvalTask(i.task, i.references)
+            sets[suite] = [EvalTask(i.task, i.references, i.template_id)
                            for i in heldout_pack.sample(limit or HOLDOUT_TASKS, rng)]
     return sets
 
@@ -226,13 +233,33 @@ def judge(prediction: str, references: Sequence[str]) -> Judgement:
     )
 
 
-def bootstrap_ci(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% percentile bootstrap interval of the mean."""
+def clusters_of(groups: Sequence[str] | None, n: int) -> list[list[int]]:
+    """The resampling units: indices sharing a non-empty group form one unit, every other
+    index is its own. Without groups, n units of one task."""
+    if not groups or not any(groups):
+        return [[i] for i in range(n)]
+    units: dict[str, list[int]] = {}
+    for i, group in enumerate(groups):
+        units.setdefault(group or f"\0{i}", []).append(i)
+    return list(units.values())
+
+
+def bootstrap_ci(values: Sequence[float], groups: Sequence[str] | None = None, resamples: int = 2000,
+                 seed: int = 0) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean. With `groups`, whole groups are drawn (a
+    cluster bootstrap): 100 tasks from 11 templates are nearer 11 observations than 100, and a
+    per-task bootstrap would give an interval far too narrow. Without groups it draws exactly
+    what a per-task bootstrap draws."""
     if not values:
         return (0.0, 0.0)
     rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    units = clusters_of(groups, len(values))
+    sums, sizes, k = [sum(values[i] for i in unit) for unit in units], [len(unit) for unit in units], len(units)
+    means = []
+    for _ in range(resamples):
+        draw = [rng.randrange(k) for _ in range(k)]
+        means.append(sum(sums[j] for j in draw) / sum(sizes[j] for j in draw))
+    means.sort()
     return (means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))])
 
 
@@ -251,7 +278,10 @@ METRIC_FIELDS = {"utility_accuracy": "utility", "exact_match": "exact", "token_f
 """Summary metric -> the per-task row field it is the mean of."""
 
 
-def summarize(judgements: Sequence[Judgement], scores: Sequence[float]) -> dict:
+def summarize(judgements: Sequence[Judgement], scores: Sequence[float], groups: Sequence[str] | None = None) -> dict:
+    """Means, 95% intervals (resampling whole groups when tasks come in groups), the mean
+    intrinsic score and its AUROC. `groups`, the number of resampling units, is there only
+    when the tasks are grouped."""
     columns = {
         "utility_accuracy": [float(j.utility) for j in judgements],
         "exact_match": [float(j.exact) for j in judgements],
@@ -260,7 +290,9 @@ def summarize(judgements: Sequence[Judgement], scores: Sequence[float]) -> dict:
     n = len(judgements)
     summary = {"n": n}
     summary.update({name: sum(values) / n if n else 0.0 for name, values in columns.items()})
-    summary["ci95"] = {name: list(bootstrap_ci(values)) for name, values in columns.items()}
+    summary["ci95"] = {name: list(bootstrap_ci(values, groups)) for name, values in columns.items()}
+    if groups and any(groups):
+        summary["groups"] = len(clusters_of(groups, n))
     summary["mean_score"] = sum(scores) / n if n else 0.0
     summary["auroc"] = auroc(scores, [j.utility for j in judgements])
     return summary
@@ -271,19 +303,20 @@ def paired_difference(base: Sequence[dict], later: Sequence[dict], resamples: in
     as `EvalRow.record` writes them, matched by index and task), with a 95% paired bootstrap
     interval. Each task is compared with itself, so the interval is far narrower than the gap
     between two unpaired intervals suggests: the test the per-cycle CIs cannot give.
+    Rows with a `group` (tasks from one template) are resampled a whole group at a time.
     `gained`/`lost`: tasks whose program became right / wrong."""
     earlier = {(r["index"], r["task"]): r for r in base}
     pairs = [(earlier[key], r) for r in later if (key := (r["index"], r["task"])) in earlier]
     n = len(pairs)
+    groups = [b.get("group") or a.get("group") or "" for a, b in pairs]
     result: dict = {"n": n, "delta": {}, "ci95": {}}
-    rng = random.Random(seed)
-    draws = [[rng.randrange(n) for _ in range(n)] for _ in range(resamples)] if n else []
+    if any(groups):
+        result["groups"] = len(clusters_of(groups, n))
     for metric, column in METRIC_FIELDS.items():
         differences = [float(b[column]) - float(a[column]) for a, b in pairs]
         result["delta"][metric] = sum(differences) / n if n else 0.0
-        means = sorted(sum(differences[i] for i in draw) / n for draw in draws)
-        result["ci95"][metric] = ([means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]]
-                                  if n else [0.0, 0.0])
+        # The same seed for every metric: the same resamples, so the metrics' intervals agree.
+        result["ci95"][metric] = list(bootstrap_ci(differences, groups, resamples, seed))
     result["gained"] = sum(1 for a, b in pairs if b["utility"] and not a["utility"])
     result["lost"] = sum(1 for a, b in pairs if a["utility"] and not b["utility"])
     return result
@@ -304,7 +337,8 @@ def describe_evaluation(cycle: int, summary: dict) -> str:
     who = "base model" if cycle == 0 else f"cycle {cycle}"
     auroc_text = "-" if summary["auroc"] is None else f"{summary['auroc']:.3f}"
     name = f"held-out {summary['set']}" if summary.get("set") else "held-out"
-    line = (f"{name} ({who}, n={summary['n']}): utility accuracy {summary['utility_accuracy']:.3f} "
+    grouped = f" in {summary['groups']} groups" if summary.get("groups") else ""
+    line = (f"{name} ({who}, n={summary['n']}{grouped}): utility accuracy {summary['utility_accuracy']:.3f} "
             f"[{low:.3f}, {high:.3f}], exact {summary['exact_match']:.3f}, token F1 {summary['token_f1']:.3f}, "
             f"AUROC {auroc_text}")
     paired = summary.get("vs_base")
@@ -328,10 +362,12 @@ class EvalRow:
     reconstruction: str
     score: float
     judgement: Judgement
+    group: str = ""
 
     def record(self, index: int, **context) -> dict:
         """One line of evaluations.jsonl (or `eval --save-rows`): what paired_difference reads."""
-        return {**context, "index": index, "task": self.task, "references": list(self.references),
+        group = {"group": self.group} if self.group else {}
+        return {**context, "index": index, "task": self.task, **group, "references": list(self.references),
                 "command": self.command, "reconstruction": self.reconstruction, "score": self.score,
                 "utility": self.judgement.utility, "token_f1": self.judgement.token_f1,
                 "exact": self.judgement.exact}
@@ -359,5 +395,5 @@ def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dic
         components = compute_components(texts, reconstructions, commands, backend=backend, weights=weights)
         for task, command, reconstruction, comp in zip(batch, commands, reconstructions, components):
             rows.append(EvalRow(task.task, task.references, command, reconstruction, combine(comp, weights),
-                                judge(command, task.references)))
-    return summarize([r.judgement for r in rows], [r.score for r in rows]), rows
+                                judge(command, task.references), task.group))
+    return summarize([r.judgement for r in rows], [r.score for r in rows], [r.group for r in rows]), rows

@@ -1,10 +1,11 @@
 import json
+import random
 
 import pytest
 
 from inversion_tui.errors import TaskPackError
 from inversion_tui.evaluate import (
-    auroc, bootstrap_ci, exact_match, judge, load_intercode, load_tasks_file, paired_difference, program_name, summarize,
+    auroc, bootstrap_ci, clusters_of, exact_match, judge, load_intercode, load_tasks_file, paired_difference, program_name, summarize,
     token_f1,
 )
 
@@ -63,6 +64,39 @@ def test_bootstrap_ci_brackets_the_mean_and_is_seeded():
     assert low < 0.3 < high and 0.15 < low and high < 0.45
     assert bootstrap_ci(values) == (low, high)
     assert bootstrap_ci([1.0] * 10) == (1.0, 1.0)
+
+
+def test_bootstrap_without_groups_is_the_per_task_bootstrap():
+    values = [float(i % 3 == 0) for i in range(50)]
+    rng = random.Random(0)
+    means = sorted(sum(values[rng.randrange(50)] for _ in range(50)) / 50 for _ in range(2000))
+    assert bootstrap_ci(values) == (means[int(0.025 * 1999)], means[int(0.975 * 1999)])
+    assert bootstrap_ci(values, [""] * 50) == bootstrap_ci(values)
+    assert bootstrap_ci(values, [f"g{i}" for i in range(50)]) == bootstrap_ci(values)  # groups of one
+
+
+def test_grouped_tasks_are_resampled_whole_and_widen_the_interval():
+    # 100 tasks from 10 templates; a template is right for all its tasks or none: 10 observations
+    values = [float(t < 3) for t in range(10) for _ in range(10)]
+    groups = [f"template-{t}" for t in range(10) for _ in range(10)]
+    per_task, clustered = bootstrap_ci(values), bootstrap_ci(values, groups)
+    assert clustered[0] <= 0.3 <= clustered[1]
+    assert (clustered[1] - clustered[0]) > 2 * (per_task[1] - per_task[0])
+    assert clusters_of(["a", "", "a", "b"], 4) == [[0, 2], [1], [3]]  # an ungrouped task stands alone
+    summary = summarize([judge("ls" if v else "pwd", ["ls"]) for v in values], [0.5] * 100, groups)
+    assert summary["groups"] == 10 and summary["ci95"]["utility_accuracy"] == list(clustered)
+    assert "groups" not in summarize([judge("ls", ["ls"])], [0.5])
+    # paired: one template flips to right (+10 tasks); the change is one template's, not 10 tasks'
+    base = [{"index": i, "task": f"t{i}", "group": g, "utility": False, "exact": False, "token_f1": 0.0}
+            for i, g in enumerate(groups)]
+    later = [{**r, "utility": r["group"] == "template-0"} for r in base]
+    grouped = paired_difference(base, later)
+    ungrouped = paired_difference([{k: v for k, v in r.items() if k != "group"} for r in base],
+                                  [{k: v for k, v in r.items() if k != "group"} for r in later])
+    assert grouped["groups"] == 10 and "groups" not in ungrouped
+    assert grouped["delta"] == ungrouped["delta"] and grouped["delta"]["utility_accuracy"] == pytest.approx(0.1)
+    assert grouped["ci95"]["utility_accuracy"][0] == 0.0  # no template flipped, in some resamples
+    assert ungrouped["ci95"]["utility_accuracy"][0] > 0.0  # the per-task bootstrap is overconfident
 
 
 def test_summarize_has_the_documented_keys():
@@ -170,6 +204,15 @@ def test_bad_tasks_file_is_file_and_line(tmp_path):
     path.write_text('{"task": "a", "references": ["ls"]}\n{"task": 3}\n')
     result = invoke("--tasks-file", str(path))
     assert result.exit_code == 2 and f"{path}:2: 'task' must be a non-empty string" in result.stderr
+
+
+def test_a_tasks_file_may_group_its_tasks(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"task": "a", "references": ["ls"], "group": "list"}\n{"task": "b", "references": ["ls"]}\n')
+    assert [t.group for t in load_tasks_file(path)] == ["list", ""]
+    path.write_text('{"task": "a", "references": ["ls"], "group": 7}\n')
+    result = invoke("--tasks-file", str(path))
+    assert result.exit_code == 2 and f"{path}:1: 'group' must be a string" in result.stderr
 
 
 def test_eval_json_on_the_real_model_and_an_untrained_adapter_changes_nothing(tmp_path):

@@ -64,3 +64,29 @@ def test_a_directory_that_is_not_a_run_is_a_one_line_error(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
     assert result.returncode != 0
     assert result.stderr.strip() == f"error: {tmp_path}: not a run directory (no progress.json)"
+
+
+def test_holdout_rows_written_without_their_template_are_regrouped_from_the_settings(tmp_path, fake_backend):
+    from inversion_tui.evaluate import bootstrap_ci, eval_sets_for
+    from inversion_tui.loop.runlog import EVAL_ROWS, read_eval_rows
+
+    directory = tmp_path / "run"
+    settings = build_settings(cycles=1, tasks=3, candidates=1, threshold=0.3, gen_batch_size=4, output=directory,
+                              pack="pentest,shell", holdout=0.25, eval_suite="holdout", eval_limit=20)
+    training, heldout = load_packs(settings.pack).split(settings.holdout)
+    eval_sets = eval_sets_for(settings, heldout)
+    Engine(settings, fake_backend, training, RunLog.create(directory), emit=ev.EventRecorder(),
+           eval_sets=eval_sets).run()
+    rows_path = directory / EVAL_ROWS
+    rows = [json.loads(line) for line in rows_path.read_text().splitlines()]
+    assert all(r["group"] for r in rows)  # today's runs store each task's template
+    # as a run from before rows had a group: the report rebuilds the sample from settings.json
+    rows_path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "group"}) + "\n" for r in rows))
+
+    text, _ = load_script().report([directory])
+
+    groups = [t.group for t in eval_sets["holdout"]]
+    assert f"(n = 20, {len(set(groups))} groups resampled whole)" in text
+    base = read_eval_rows(directory)[("holdout", 0)]
+    low, high = bootstrap_ci([r["token_f1"] for r in base], groups)
+    assert f"[{low:.3f}, {high:.3f}]" in text.split("| 0 (base) |")[1].splitlines()[0]

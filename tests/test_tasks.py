@@ -141,3 +141,5 @@ def test_holdout_eval_tasks_come_only_from_held_out_templates():
     trained_tasks = {i.task for i in training.sample(2000, random.Random(0))}
     assert not {t.task for t in tasks} & trained_tasks
     assert eval_sets_for(settings, heldout)["holdout"] == tasks  # a fixed set: every cycle, every resume
+    # each task carries its template, so intervals resample whole templates
+    assert {t.group for t in tasks} <= {t.id for t in heldout.templates} and len({t.group for t in tasks}) > 1
