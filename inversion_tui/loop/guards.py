@@ -41,8 +41,8 @@ _PROSE_LEADERS = {
     "use", "using", "run", "running", "execute", "check", "checking", "scan", "scanning", "list",
     "listing", "show", "showing", "get", "create", "delete", "remove", "search", "count", "print",
     "enumerate", "detect", "perform", "try", "attempt", "navigate", "connect",
-    "download", "upload", "extract", "copy", "move", "change", "update", "add", "send", "answer", "explanation", "output", "step", "when", "with",
-    "by", "on", "of", "from", "how", "what", "why",
+    "download", "upload", "extract", "copy", "move", "change", "update", "add", "send", "answer",
+    "explanation", "output", "step", "when", "with", "by", "on", "of", "from", "how", "what", "why",
 }
 # Shell keywords that would otherwise look like prose leaders in a real command.
 _SHELL_KEYWORDS = {"if", "for", "while", "until", "case", "in", "do", "done", "then", "else", "fi", "esac", "function"}
@@ -207,7 +207,7 @@ def _prose_segment(segment: str) -> str | None:
     if _BARE_LITERAL.fullmatch(first):
         return f"starts with {first!r}, an address or a number, not a program"
     if first_lower in _PROSE_LEADERS:
-        # Options do not make it a program: `print -10 "data.csv" +2` for "Print the first 10
+        # Options do not make it a program: `print -10 "data.csv" +2` for "Print the first 20
         # lines of data.csv" names the task's verb as the program. SmolLM2 learnt it from five
         # such pairs in experiment 5, and its InterCode `echo` answers turned into `print`.
         return f"starts with {first!r}, an English word, not a program"
