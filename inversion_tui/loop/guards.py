@@ -165,12 +165,17 @@ def copied_phrase(task: str, command: str) -> list[str]:
     `-D command to get live hosts in 10.0.0.0/24 without port scanning` (seen from SmolLM2).
     Three content words in a row is prose: an honest command names a service or a user, it
     does not restate the sentence. Stop words are dropped on both sides first, so a copy that
-    leaves out "the" and "of" (`print first 20 lines data.csv`) is still one run."""
-    task_tokens = [w for w in tokens_in_order(task) if w not in _STOPWORDS]
+    leaves out "the" and "of" (`print first 20 lines data.csv`) is still one run. The run is
+    returned as the task words it spans, stop words included, for a person to read."""
+    everything = tokens_in_order(task)
+    positions = [i for i, w in enumerate(everything) if w not in _STOPWORDS]
+    task_tokens = [everything[i] for i in positions]
     command_tokens = [w for w in tokens_in_order(command) if w not in _STOPWORDS]
     match = difflib.SequenceMatcher(None, task_tokens, command_tokens, autojunk=False).find_longest_match(
         0, len(task_tokens), 0, len(command_tokens))
-    return task_tokens[match.a : match.a + match.size]
+    if not match.size:
+        return []
+    return everything[positions[match.a] : positions[match.a + match.size - 1] + 1]
 
 
 def _unquoted_words(segment: str) -> list[str]:
