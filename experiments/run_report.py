@@ -104,21 +104,24 @@ def holdout_groups(saved: dict) -> dict[tuple[int, str], str]:
     return {(i, t.task): t.group for i, t in enumerate(eval_sets_for(only_holdout, heldout)["holdout"])}
 
 
-def eval_table(ordered: list[dict], rows: dict[int, list[dict]]) -> list[str]:
-    """One line per cycle. Where the cycle's per-task rows exist, the intervals and the paired
-    change are computed from them (resampling whole groups where rows have one); else they
-    are as the run stored them."""
+def eval_table(ordered: list[dict], rows: dict[int, list[dict]]) -> tuple[list[str], list[dict]]:
+    """One line per cycle, and the numbers behind it. Where the cycle's per-task rows exist,
+    the intervals and the paired change are computed from them (resampling whole groups where
+    rows have one); else they are as the run stored them."""
     lines = ["| after cycle | utility accuracy [95% CI] | exact | token F1 [95% CI] | mean intrinsic score | AUROC "
              "| Δ accuracy vs base, paired | Δ token F1 vs base, paired | programs right now / wrong now |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    numbers = []
     for e in ordered:
         intervals, paired = e["ci95"], e.get("vs_base")
         now, base = rows.get(e["cycle"]), rows.get(ordered[0]["cycle"])
         if now:
             groups = [r.get("group", "") for r in now]
             intervals = {metric: bootstrap_ci([float(r[column]) for r in now], groups)
-                         for metric, column in (("utility_accuracy", "utility"), ("token_f1", "token_f1"))}
+                         for metric, column in (("utility_accuracy", "utility"), ("exact_match", "exact"),
+                                                ("token_f1", "token_f1"))}
             paired = paired_difference(base, now) if base and e["cycle"] > ordered[0]["cycle"] else None
+        numbers.append({**e, "ci95": intervals, "vs_base": paired})
         if paired and paired["n"]:
             deltas = (f"{signed(paired['delta']['utility_accuracy'], paired['ci95']['utility_accuracy'])} | "
                       f"{signed(paired['delta']['token_f1'], paired['ci95']['token_f1'])} | "
@@ -130,7 +133,7 @@ def eval_table(ordered: list[dict], rows: dict[int, list[dict]]) -> list[str]:
             f"| {who} | {e['utility_accuracy']:.3f} {ci(intervals['utility_accuracy'])} | {e['exact_match']:.3f} | "
             f"{e['token_f1']:.3f} {ci(intervals['token_f1'])} | {e['mean_score']:.3f} | {maybe(e['auroc'])} | "
             f"{deltas} |")
-    return lines
+    return lines, numbers
 
 
 def report(runs: list[Path]) -> tuple[str, dict]:
@@ -149,14 +152,16 @@ def report(runs: list[Path]) -> tuple[str, dict]:
         out += [f"## {run}", "", *loop_table(progress), "", "Training pool by threshold (all BEFORE passes):", "",
                 *pool_lines, ""]
         sets = by_set(progress.get("evaluations", []))
+        evaluations = []  # as the tables show them: intervals recomputed from the rows
         for name, ordered in sets.items():
             cycles = {e["cycle"]: rows.get((name, e["cycle"]), []) for e in ordered}
             units = len(clusters_of([r.get("group", "") for r in cycles[ordered[0]["cycle"]]], ordered[0]["n"]))
             grouped = f", {units} groups resampled whole" if units < ordered[0]["n"] else ""
-            out += [f"### held-out: {name or 'held-out'} (n = {ordered[0]['n']}{grouped})", "",
-                    *eval_table(ordered, cycles), ""]
+            lines, numbers = eval_table(ordered, cycles)
+            out += [f"### held-out: {name or 'held-out'} (n = {ordered[0]['n']}{grouped})", "", *lines, ""]
+            evaluations += numbers
         data[str(run)] = {"settings": settings, "cycles": progress["history"]["cycles"], "pool": pool,
-                          "evaluations": progress.get("evaluations", [])}
+                          "evaluations": evaluations}
         last_rows[run] = {name: rows.get((name, ordered[-1]["cycle"]), []) for name, ordered in sets.items()}
     if len(runs) > 1:
         first = runs[0]

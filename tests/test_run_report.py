@@ -83,10 +83,11 @@ def test_holdout_rows_written_without_their_template_are_regrouped_from_the_sett
     # as a run from before rows had a group: the report rebuilds the sample from settings.json
     rows_path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "group"}) + "\n" for r in rows))
 
-    text, _ = load_script().report([directory])
+    text, data = load_script().report([directory])
 
     groups = [t.group for t in eval_sets["holdout"]]
     assert f"(n = 20, {len(set(groups))} groups resampled whole)" in text
     base = read_eval_rows(directory)[("holdout", 0)]
     low, high = bootstrap_ci([r["token_f1"] for r in base], groups)
     assert f"[{low:.3f}, {high:.3f}]" in text.split("| 0 (base) |")[1].splitlines()[0]
+    assert data[str(directory)]["evaluations"][0]["ci95"]["token_f1"] == (low, high)  # the JSON says what the table says
