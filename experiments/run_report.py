@@ -29,7 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inversion_tui.evaluate import bootstrap_ci, by_set, clusters_of, eval_sets_for, judge, paired_difference  # noqa: E402,E501
+from inversion_tui.evaluate import (  # noqa: E402
+    METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, eval_sets_for, judge, paired_difference,
+)
 from inversion_tui.loop.guards import guard_flags  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
@@ -118,8 +120,7 @@ def eval_table(ordered: list[dict], rows: dict[int, list[dict]]) -> tuple[list[s
         if now:
             groups = [r.get("group", "") for r in now]
             intervals = {metric: bootstrap_ci([float(r[column]) for r in now], groups)
-                         for metric, column in (("utility_accuracy", "utility"), ("exact_match", "exact"),
-                                                ("token_f1", "token_f1"))}
+                         for metric, column in METRIC_FIELDS.items()}
             paired = paired_difference(base, now) if base and e["cycle"] > ordered[0]["cycle"] else None
         numbers.append({**e, "ci95": intervals, "vs_base": paired})
         if paired and paired["n"]:
