@@ -176,15 +176,26 @@ def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None) -> 
 
     tui = create_app(settings, task_pack, runlog, resume=resume_point, eval_sets=eval_sets)
     tui.run()
-    if tui.failure:
-        typer.echo(f"error: {tui.failure}", err=True)
-        raise typer.Exit(EXIT_USAGE if tui.return_code == EXIT_USAGE else 1)
+    if not tui.forced:
+        try:
+            tui.wait_for_engine(lambda message: typer.echo(message, err=True))
+        except KeyboardInterrupt:
+            if tui.engine is not None:
+                tui.engine.abandon()
+            tui.forced = True
     if tui.forced:
         # Forced quit while the engine is inside a model call: the worker thread cannot be
         # interrupted, and everything scored is already on disk (fsynced per batch).
         typer.echo(f"forced quit; scored candidates are saved in {runlog.directory}", err=True)
         sys.stderr.flush()
         os._exit(130)  # not sys.exit: interpreter teardown under a thread inside torch can crash
+    if tui.failure:
+        typer.echo(f"error: {tui.failure}", err=True)
+        raise typer.Exit(EXIT_USAGE if tui.return_code == EXIT_USAGE else 1)
+    if tui.return_code:  # the app itself crashed (Textual printed the traceback); the run was stopped
+        typer.echo(f"error: the workbench crashed; the run is {tui.finished_status or 'stopped'}, outputs in "
+                   f"{runlog.directory} (inversion-tui run --resume {runlog.directory} goes on)", err=True)
+        raise typer.Exit(tui.return_code)
     typer.echo(f"{tui.finished_status or 'stopped'}: outputs in {runlog.directory}", err=True)
 
 
@@ -332,6 +343,8 @@ def inspect(
     if tui.failure:
         typer.echo(f"error: {tui.failure}", err=True)
         raise typer.Exit(1)
+    if tui.return_code:  # the app crashed (Textual printed why); a replay writes nothing, so nothing is lost
+        raise typer.Exit(tui.return_code)
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from inversion_tui.evaluate import describe_evaluation
 from inversion_tui.loop import events as ev
+from inversion_tui.plain_text import plain, visible
 
 
 def _fmt(value: Any, spec: str = ".3f") -> str:
@@ -59,8 +61,9 @@ class HeadlessConsole:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
-    def log(self, message: str, style: str = "dim") -> None:
-        self.progress.console.print(f"[{style}]{message}[/]")
+    def log(self, message: str | Text, style: str = "dim") -> None:
+        """One line above the bars; a str is shown as it is, never as markup."""
+        self.progress.console.print(message if isinstance(message, Text) else plain(message, style))
 
     def __call__(self, event: ev.Event) -> None:
         handler = getattr(self, f"on_{type(event).__name__}", None)
@@ -87,8 +90,9 @@ class HeadlessConsole:
 
     def on_CandidateScored(self, e: ev.CandidateScored) -> None:
         if self.verbose:
-            mark = "[green]accept[/]" if e.accepted else "[red]reject[/]"
-            self.log(f"{mark} {e.score:.2f}  {e.task}  ->  {e.command}  ->  {e.reconstruction}", "")
+            line = Text("accept", style="green") if e.accepted else Text("reject", style="red")
+            line.append(visible(f" {e.score:.2f}  {e.task}  ->  {e.command}  ->  {e.reconstruction}"))
+            self.log(line)
 
     def on_TrainingStep(self, e: ev.TrainingStep) -> None:
         self.progress.update(self.task_id, total=e.total_steps, completed=e.step, note=f"loss {e.loss:.4f}")
@@ -121,7 +125,8 @@ class HeadlessConsole:
 
 def eval_table(summary: dict[str, Any]) -> Table:
     adapter = f" + {summary['adapter']}" if summary.get("adapter") else ""
-    table = Table(title=f"{summary['model']}{adapter}: {summary['n']} tasks ({summary['source']})", title_justify="left")
+    table = Table(title=plain(f"{summary['model']}{adapter}: {summary['n']} tasks ({summary['source']})"),
+                  title_justify="left")
     for column in ("metric", "value", "95% CI"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name in ("utility_accuracy", "exact_match", "token_f1"):

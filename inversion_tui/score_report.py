@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.guards import explain_flags
 from inversion_tui.loop.invert import invert_commands
 from inversion_tui.loop.score import SCORERS, combine, compute_components, contributions
+from inversion_tui.plain_text import plain, visible
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import Example
 
@@ -51,9 +52,11 @@ def score_one(
 
 def render_score(result: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(f"[bold]task[/]            {result['task']}")
-    console.print(f"[bold]command[/]         {result['command']}")
-    console.print(f"[bold]reconstruction[/]  {result['reconstruction'] or '[dim](empty)[/]'}")
+    for label, value in (("task", result["task"]), ("command", result["command"]),
+                         ("reconstruction", result["reconstruction"])):
+        line = Text(f"{label:<16}", style="bold")
+        line.append_text(plain(value) if value else Text("(empty)", style="dim"))
+        console.print(line, highlight=False)
     table = Table(show_header=True)
     for column in ("component", "value", "weight", "contribution"):
         table.add_column(column, justify="left" if column == "component" else "right")
@@ -67,4 +70,6 @@ def render_score(result: dict[str, Any], console: Console | None = None) -> None
     verdict = "[green]accepted[/]" if result["accepted"] else "[red]rejected[/]"
     console.print(f"[bold]score[/] {result['score']:.3f} (threshold {result['threshold']:.2f}): {verdict}")
     for flag in result["flags"]:
-        console.print(f"[yellow]flag {flag}[/]: {escape(result['flag_reasons'][flag])}", highlight=False)
+        line = Text(f"flag {flag}", style="yellow")
+        line.append(f": {visible(result['flag_reasons'][flag])}")
+        console.print(line, highlight=False)

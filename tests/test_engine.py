@@ -296,3 +296,50 @@ def test_held_out_evaluation_before_training_and_after_every_cycle(tmp_path, fak
     # evaluation prompts are greedy forward prompts: references never reach them
     forward_calls = [n for kind, n in fake_backend.calls if kind == "forward"]
     assert forward_calls.count(2) >= 3  # 3 evaluations x 2 batches of up to 2 tasks, plus the passes
+
+
+class FailingBackend:
+    """The fake backend until its `fail_at`-th model call, which raises."""
+
+    def __init__(self, inner, fail_at: int, error: BaseException):
+        self.inner, self.fail_at, self.error = inner, fail_at, error
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def complete(self, prompts, **kwargs):
+        if len(self.inner.calls) + 1 == self.fail_at:
+            raise self.error
+        return self.inner.complete(prompts, **kwargs)
+
+
+def test_a_crash_is_said_in_progress_and_frees_the_directory(tmp_path, fake_backend):
+    engine, _ = make_engine(tmp_path, FailingBackend(fake_backend, 3, RuntimeError("device lost")))
+    with pytest.raises(RuntimeError):
+        engine.run()
+    run = tmp_path / "run"
+    progress = json.loads((run / PROGRESS).read_text())
+    assert progress["status"] == "crashed" and progress["error"] == "RuntimeError: device lost"
+    assert not (run / "run.lock").exists()
+    assert len(read_candidates(run)) == 2 * 3  # the batch before the crash, whole
+
+
+def test_a_forced_interrupt_is_a_stop_not_a_crash(tmp_path, fake_backend):
+    engine, _ = make_engine(tmp_path, FailingBackend(fake_backend, 3, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        engine.run()
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert progress["status"] == "stopped" and "forced_stop" in progress
+
+
+def test_abandon_marks_the_run_stopped_and_no_later_write_undoes_it(tmp_path, fake_backend):
+    control = RunControl(0.3, build_settings(output="x").weights)
+    engine, _ = make_engine(tmp_path, fake_backend, control=control, cycles=1)
+    engine.write_progress("running")
+    engine.abandon()  # the UI thread, on a forced quit
+    run = tmp_path / "run"
+    progress = json.loads((run / PROGRESS).read_text())
+    assert progress["status"] == "stopped" and "forced_stop" in progress
+    assert not (run / "run.lock").exists()
+    engine.write_progress("running")  # the engine thread, still inside its model call, goes on
+    assert json.loads((run / PROGRESS).read_text()) == progress

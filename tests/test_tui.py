@@ -231,6 +231,61 @@ async def test_quit_stops_at_a_boundary_saves_and_exits(tmp_path):
     assert lines and len(lines) % 2 == 0  # whole batches only (2 candidates per task)
 
 
+@pytest.mark.parametrize("key", ["ctrl+q", "ctrl+c"])
+async def test_textuals_own_quit_keys_stop_the_run_too(tmp_path, key):
+    """Textual advertises ctrl+q (and hints at it on ctrl+c); both go through the run's stop."""
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.state.rows, what="a first candidate")
+        await pilot.press(key)
+        assert "STOPPING" in header_text(app) or "STOPPED" in header_text(app)
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.return_code == 0 and not app.forced and app.finished_status == "stopped"
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert progress["status"] == "stopped"
+    lines = read_candidates(tmp_path / "run")
+    assert lines and len(lines) % 2 == 0  # whole batches only
+
+
+async def test_the_palette_offers_one_quit_and_it_stops_the_run(tmp_path):
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test() as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert [t for t in titles if "quit" in t.lower()] == ["Quit the run"]
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+
+
+async def test_a_crash_of_the_app_stops_the_engine_cleanly(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10)
+
+    def broken(event):
+        raise RuntimeError("a widget bug")
+
+    app.on_engine_BatchDone = broken
+    with pytest.raises(RuntimeError, match="a widget bug"):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.return_code is not None, what="the crash")
+    assert app.return_code == 1
+    said = []
+    app.wait_for_engine(said.append)  # what the CLI does once the app has closed
+    assert not app.engine_thread.is_alive() and "stopping it at the next batch boundary" in said[0]
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert progress["status"] == "stopped"
+    assert len(read_candidates(tmp_path / "run")) % 2 == 0
+
+
+async def test_the_log_counts_verdicts_that_changed_not_reasons(tmp_path):
+    app = make_app(tmp_path, FakeBackend(), tasks=4, threshold=0.95)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        before = [(r.accepted, r.reason) for r in app.state.rows]
+        await pilot.press("minus")  # 0.95 -> 0.90: rejected rows' reasons name the new threshold
+        after = [(r.accepted, r.reason) for r in app.state.rows]
+        flipped = sum(a[0] != b[0] for a, b in zip(after, before))
+        assert sum(a[1] != b[1] for a, b in zip(after, before)) > flipped  # reasons changed alone
+        assert app.log_history[-1] == f"threshold set to 0.90: {flipped} verdict(s) changed"
+
+
 async def test_second_quit_forces(tmp_path):
     backend = FakeBackend(delay=0.4)
     app = make_app(tmp_path, backend, tasks=10)
@@ -241,6 +296,8 @@ async def test_second_quit_forces(tmp_path):
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")
     assert app.forced and app.return_code == 130
     assert app.engine_thread.daemon  # so the process can leave while a model call runs
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert progress["status"] == "stopped" and "forced_stop" in progress  # not left `running`
     # the engine thread still stops by itself at its next boundary and saves
     deadline = time.monotonic() + 10
     while not (tmp_path / "run" / "checkpoint_stopped").exists() and time.monotonic() < deadline:

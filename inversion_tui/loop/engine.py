@@ -7,6 +7,7 @@ boundaries. Everything it learns goes to the run directory as it goes.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -19,7 +20,7 @@ from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.invert import inverse_prompt, invert_commands
 from inversion_tui.loop.resume import ResumePoint
-from inversion_tui.loop.runlog import RunLog, read_eval_rows
+from inversion_tui.loop.runlog import PROGRESS, RunLog, read_eval_rows
 from inversion_tui.loop.score import Components, combine, compute_components, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
@@ -131,6 +132,9 @@ class Engine:
         self.task_limit: int | None = None  # tasks per generate call after running out of memory
         self.evaluations: list[dict[str, Any]] = []  # held-out summaries per (set, cycle); cycle 0 = base model
         self._base_rows: dict[str, list[dict[str, Any]]] = {}  # per set: the base model's rows, for pairing
+        # progress.json is written by this thread, and once by another on a forced quit (abandon).
+        self._progress_lock = threading.Lock()
+        self._abandoned = False
 
     # ------------------------------------------------------------------ run
 
@@ -157,6 +161,15 @@ class Engine:
             # The adapter as it is now, so a stop never loses a training step.
             stopped = self.runlog.save_checkpoint("checkpoint_stopped", self.backend.save_adapter)
             self.emit(ev.CheckpointSaved(self._cycle, str(stopped)))
+        except BaseException as error:
+            # Said in the file, not left to a dead lock to tell; --resume redoes the unfinished
+            # batch. A second Ctrl-C (headless) is a forced stop, not a crash.
+            if isinstance(error, KeyboardInterrupt):
+                self.write_progress("stopped", forced_stop=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            else:
+                self.write_progress("crashed", error=f"{type(error).__name__}: {error}"[:500])
+            self.runlog.release_lock()
+            raise
         self.write_progress(status)
         if status == "finished" and self.history:
             self.runlog.write_results(self.results())
@@ -458,8 +471,29 @@ class Engine:
 
     # ------------------------------------------------------------------ files
 
-    def write_progress(self, status: str) -> None:
-        self.runlog.write_progress({
+    def abandon(self) -> None:
+        """A forced quit, called from another thread: the process is about to leave without
+        waiting for the model call in flight. progress.json says `stopped` (with `forced_stop`)
+        and this engine never writes it again; the candidates on disk are whole batches (each
+        batch is one append), and --resume redoes the one that was running."""
+        with self._progress_lock:
+            if self._abandoned:
+                return
+            self._abandoned = True
+            # The last state written, whole and consistent; none yet if the run had not begun.
+            progress = self.runlog.read_json(PROGRESS) if self.runlog.path(PROGRESS).exists() else {}
+            if progress.get("status") == "running":
+                progress.update(status="stopped", forced_stop=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                self.runlog.write_progress(progress)
+            self.runlog.release_lock()
+
+    def write_progress(self, status: str, **extra: Any) -> None:
+        with self._progress_lock:
+            if not self._abandoned:
+                self.runlog.write_progress({**self._progress(status), **extra})
+
+    def _progress(self, status: str) -> dict[str, Any]:
+        return {
             "last_completed_cycle": self.history[-1]["cycle"] if self.history else 0,
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "status": status,
@@ -474,7 +508,7 @@ class Engine:
             "resumes": self.resumes,
             "evaluations": self.evaluations,
             "history": {"cycles": self.history},
-        })
+        }
 
     def results(self) -> dict[str, Any]:
         first, last = self.history[0], self.history[-1]

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -32,6 +33,7 @@ from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
 from inversion_tui.loop.scorer_check import check_pass
 from inversion_tui.marks import MarkBook
+from inversion_tui.plain_text import plain, visible
 from inversion_tui.replay import ReplaySource, RunRecord
 from inversion_tui.settings import RunSettings, build_settings, check_weights
 from inversion_tui.tasks import TaskPack
@@ -78,6 +80,7 @@ class InversionApp(ScorerDebugging, App[None]):
         Binding("g", "show_tab('charts')", "Charts"),
         Binding("l", "show_tab('log')", "Log"),
         Binding("q", "quit_run", "Quit"),
+        Binding("escape", "leave_filter", "Leave filter", show=False),
     ]
 
     def __init__(self, settings: RunSettings, engine_factory: EngineFactory,
@@ -101,6 +104,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.failure: str | None = None
         self.log_history: list[str] = []  # the RichLog renders lazily while its tab is hidden
         self.engine_thread: threading.Thread | None = None
+        self.engine: Engine | None = None  # set in the engine thread once the model has loaded
 
     # ------------------------------------------------------------------ layout
 
@@ -130,13 +134,15 @@ class InversionApp(ScorerDebugging, App[None]):
         self.query_one(LivePane).border_title = "live"
         self.query_one(StatsPanel).border_title = "stats"
         self.query_one(LivePane).show([], self.control.weights)
+        self.set_focus(self.query_one(CandidatesTable))  # arrows and Enter work from the start
         self.update_table_title()
         self.refresh_all()
         self.set_interval(1.0, self.refresh_header)
         self.run_engine()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own "Quit" is left out: "Quit the run" is the one way out (it stops the run).
+        yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
         yield SystemCommand("Pause / resume the loop", "Takes effect at the next batch boundary", self.action_toggle_pause)
         yield SystemCommand("Raise threshold", f"+{THRESHOLD_STEP}", self.action_threshold_up)
         yield SystemCommand("Lower threshold", f"-{THRESHOLD_STEP}", self.action_threshold_down)
@@ -174,7 +180,8 @@ class InversionApp(ScorerDebugging, App[None]):
 
         def target() -> None:
             try:
-                result = self.engine_factory(self.post_engine_event, self.control).run()
+                self.engine = self.engine_factory(self.post_engine_event, self.control)
+                result = self.engine.run()
             except BaseException as error:  # noqa: BLE001 - handed to the worker, which reports it
                 self._call_threadsafe(loop, settle, outcome.set_exception, error)
             else:
@@ -207,6 +214,26 @@ class InversionApp(ScorerDebugging, App[None]):
         self.run_state = "FAILED"
         self.refresh_header()
         self.notify(self.failure, title="engine failed", severity="error", timeout=30)
+
+    def wait_for_engine(self, say: Callable[[str], None]) -> None:
+        """After the app has closed: an engine still going (the app crashed, or closed some way
+        that did not stop the run) is stopped at its next batch boundary and waited for, so
+        progress.json ends `stopped` with whole batches, and the process does not leave while
+        the engine thread is inside torch. Ctrl-C here raises KeyboardInterrupt to the caller."""
+        thread = self.engine_thread
+        if thread is None or not thread.is_alive():
+            return
+        if self.finished_status is None:
+            self.control.request_stop()
+            say("the workbench closed while the run was going: stopping it at the next batch boundary "
+                "(Ctrl-C to leave at once)")
+        while thread.is_alive():
+            thread.join(0.2)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Not markup unless asked: notifications carry model output, paths and filter text."""
+        super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=markup)
 
     @property
     def engine_running(self) -> bool:
@@ -366,9 +393,11 @@ class InversionApp(ScorerDebugging, App[None]):
         if value == self.control.threshold:
             return
         self.control.set_threshold(value)  # the engine uses it from its next batch
+        accepted_before = {row.number: row.accepted for row in self.state.rows}
         changed = self.state.rethreshold(value)  # and the UI shows its effect now, from stored scores
-        self.query_one(CandidatesTable).refresh_rows(changed)
-        self.log_line(f"threshold set to {value:.2f}: {len(changed)} verdict(s) changed")
+        self.query_one(CandidatesTable).refresh_rows(changed)  # a reason's text may change alone
+        flipped = sum(row.accepted != accepted_before[row.number] for row in changed)
+        self.log_line(f"threshold set to {value:.2f}: {flipped} verdict(s) changed")
         self.refresh_views()
 
     def action_train_now(self) -> None:
@@ -386,9 +415,19 @@ class InversionApp(ScorerDebugging, App[None]):
         if tab == "scorer":
             self.refresh_scorer()
 
+    # Every way out goes through the run's own stop: Textual binds ctrl+q to `quit` (leave at
+    # once, the engine thread still in a model call) and ctrl+c to a hint about ctrl+q.
+    async def action_quit(self) -> None:
+        self.action_quit_run()
+
+    def action_help_quit(self) -> None:
+        self.action_quit_run()
+
     def action_quit_run(self) -> None:
         if self.stop_requested or not self.engine_running:
             self.forced = self.stop_requested and self.engine_running
+            if self.forced and self.engine is not None and not self.replay:
+                self.engine.abandon()  # progress.json says stopped before the process leaves
             self.exit(return_code=130 if self.forced else 0)
             return
         self.stop_requested = True
@@ -401,7 +440,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def log_line(self, text: str) -> None:
         self.log_history.append(text)
-        self.query_one("#log-pane", RichLog).write(text)
+        self.query_one("#log-pane", RichLog).write(plain(text))
 
     def refresh_header(self) -> None:
         progress = f"{self.state.tasks_done}/{self.state.tasks_total}" if self.state.tasks_total else ""

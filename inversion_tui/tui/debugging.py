@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
 
+from inversion_tui.plain_text import plain
 from inversion_tui.tui.query import SORT_KEYS, FilterError, parse_filter
 from inversion_tui.tui.state import CandidateRow
 from inversion_tui.tui.widgets.candidates import CandidatesTable
@@ -54,6 +55,11 @@ class ScorerDebugging:
         # would still go to the table (and act as bindings).
         self.set_focus(self.query_one("#filter", Input))
 
+    def action_leave_filter(self) -> None:
+        """Esc in the filter box: back to the table, the filter in force unchanged."""
+        if self.focused is not None and self.focused.id == "filter":
+            self.set_focus(self.query_one(CandidatesTable))
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "filter":
             return  # a dialog's field: its screen handles it
@@ -86,7 +92,7 @@ class ScorerDebugging:
         title = f"{table.row_count} of {len(self.state.rows)} · sort {table.sort_key} {arrow}"
         if self.filter_text:
             title += f" · filter: {self.filter_text}"
-        self.query_one("#table-info", Static).update(title)
+        self.query_one("#table-info", Static).update(plain(title, single_line=True))  # the filter is typed text
 
     # ------------------------------------------------------------------ weights
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from inversion_tui.plain_text import plain
 from inversion_tui.tui.query import Predicate, sort_value
 from inversion_tui.tui.state import CandidateRow
 
@@ -50,9 +51,12 @@ class CandidatesTable(DataTable):
             self.add_column(name, key=name, width=width)
 
     def _cells(self, row: CandidateRow) -> list:
+        # What the model wrote, the task and the tool are Texts: a str cell is parsed as markup.
         return [row.number, row.cycle, row.phase, f"{row.score:.3f}", verdict_cell(row), "✓" if row.trained else "",
-                mark_cell(row), row.tool, *(_number(row.components.get(c)) for c in COMPONENT_COLUMNS.values()),
-                row.command, row.reconstruction, row.task]
+                mark_cell(row), plain(row.tool, single_line=True),
+                *(_number(row.components.get(c)) for c in COMPONENT_COLUMNS.values()),
+                plain(row.command, single_line=True), plain(row.reconstruction, single_line=True),
+                plain(row.task, single_line=True)]
 
     def add_candidate(self, row: CandidateRow) -> None:
         """A new candidate from the engine: shown if the filter lets it through (sorted at the

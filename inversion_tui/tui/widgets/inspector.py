@@ -24,6 +24,7 @@ from inversion_tui.evaluate import judge
 from inversion_tui.loop.guards import GUARD_REASONS, explain_flags
 from inversion_tui.loop.literals import find_literals, mask_literals
 from inversion_tui.loop.score import contributions
+from inversion_tui.plain_text import plain, visible
 from inversion_tui.tui.state import CandidateRow
 from inversion_tui.tui.widgets.diff import ADDED, LOST, SAME, word_diff
 
@@ -42,7 +43,7 @@ def components_table(row: CandidateRow, weights: dict[str, float]) -> Table:
     for name, value in row.components.items():
         weight = weights.get(name, 0.0)
         style = "" if shares.get(name) is not None else "dim"
-        table.add_row(name, _value(value), f"{weight:.2f}", _value(shares.get(name)), style=style)
+        table.add_row(plain(name), _value(value), f"{weight:.2f}", _value(shares.get(name)), style=style)
     table.add_row("score", "", "", f"{row.score:.3f}", style="bold")
     return table
 
@@ -54,7 +55,7 @@ def flags_section(row: CandidateRow) -> Text:
         return Text("guards: no flag", style="green")
     for flag in current:
         text.append(f"flag {flag.name}", style="bold yellow")
-        text.append(f": {flag.detail}\n")
+        text.append(f": {visible(flag.detail)}\n")
     stale = set(row.flags) - {f.name for f in current}
     for name in sorted(stale):  # stored by an older guard version
         text.append(f"flag {name}", style="bold yellow")
@@ -71,7 +72,7 @@ def correctness_section(row: CandidateRow) -> Text:
     text.append(f", token F1 {verdict.token_f1:.2f}, exact match {'yes' if verdict.exact else 'no'}\n")
     for reference in row.references:
         text.append("  ref $ ", style="dim")
-        text.append(reference + "\n")
+        text.append(visible(reference) + "\n")
     return text
 
 
@@ -81,13 +82,13 @@ def render_candidate(row: CandidateRow, weights: dict[str, float], threshold: fl
     if row.accepted:
         head.append("accepted", style="bold green")
     else:
-        head.append(f"not accepted: {row.reason}", style="bold red")
+        head.append(f"not accepted: {visible(row.reason)}", style="bold red")
     head.append(f"   (threshold {threshold:.2f})")
     head.append(f"   trained: {'yes' if row.trained else 'no'}")
     head.append("   mark: ")
     head.append(row.mark or "-", style={"good": "bold green", "bad": "bold red"}.get(row.mark or "", "dim"))
 
-    task_text, reconstruction_text = word_diff(row.task, row.reconstruction or "")
+    task_text, reconstruction_text = word_diff(visible(row.task), visible(row.reconstruction))
     sides = Table.grid(expand=True, padding=(0, 1))
     sides.add_column(ratio=1)
     sides.add_column(ratio=1)
@@ -101,18 +102,18 @@ def render_candidate(row: CandidateRow, weights: dict[str, float], threshold: fl
     legend.append("added by it", style=ADDED)
 
     masked = Text("literals masked: ", style="dim")
-    masked.append(f"{mask_literals(row.task)}  |  {mask_literals(row.reconstruction)}")
+    masked.append(visible(f"{mask_literals(row.task)}  |  {mask_literals(row.reconstruction)}"))
     literals = find_literals(row.task)
     if literals:
-        masked.append(f"   (task literals: {', '.join(literals)})", style="dim")
+        masked.append(visible(f"   (task literals: {', '.join(literals)})"), style="dim")
 
     command = Text("command $ ", style="bold")
-    command.append(row.command or "(empty)")
+    command.append(visible(row.command) or "(empty)")
     if row.raw and row.raw.strip() != row.command:
         command.append("\nraw reply: ", style="dim")
-        command.append(row.raw.strip())
+        command.append(visible(row.raw.strip()))
 
-    prompts = [Panel(Text(text), title=f"{name} prompt (exact)", title_align="left", border_style="dim")
+    prompts = [Panel(plain(text), title=plain(f"{name} prompt (exact)"), title_align="left", border_style="dim")
                for name, text in row.prompts.items()]
     if not prompts:
         prompts = [Text("prompts: not stored with this run", style="dim")]
@@ -154,9 +155,9 @@ class CandidateScreen(Screen):
 
     def show_row(self) -> None:
         row = self.row
-        self.query_one("#inspect-title", Static).update(Text(
+        self.query_one("#inspect-title", Static).update(plain(
             f" candidate {self.position + 1}/{len(self.rows)} · #{row.number} · cycle {row.cycle} {row.phase} "
-            f"#{row.index} · tool {row.tool or '-'}", style="bold"))
+            f"#{row.index} · tool {row.tool or '-'}", "bold", single_line=True))
         self.query_one("#inspect-content", Static).update(render_candidate(row, self.weights, self.threshold))
         self.query_one("#inspect-body", VerticalScroll).scroll_home(animate=False)
 

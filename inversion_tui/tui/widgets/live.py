@@ -10,6 +10,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from inversion_tui.plain_text import visible
 from inversion_tui.tui.state import CandidateRow
 from inversion_tui.tui.widgets.bars import bar
 
@@ -19,7 +20,7 @@ COMPONENT_LABELS = {"embed": "emb", "overlap": "ovl", "difflib": "dif", "self_ra
 def verdict(row: CandidateRow) -> Text:
     if row.accepted:
         return Text("accepted", style="bold green")
-    return Text(f"rejected: {row.reason}", style="red")
+    return Text(f"rejected: {visible(row.reason)}", style="red")
 
 
 def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
@@ -27,9 +28,9 @@ def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
     block.append(f"{row.score:.2f} ", style="bold")
     block.append_text(verdict(row))
     block.append("\n  $ ", style="dim")
-    block.append(row.command or "(empty)", style="bold")
+    block.append(visible(row.command) or "(empty)", style="bold")
     block.append("\n  ↩ ", style="dim")
-    block.append(row.reconstruction or "(empty)", style="italic")
+    block.append(visible(row.reconstruction) or "(empty)", style="italic")
     block.append("\n  ")
     for name, label in COMPONENT_LABELS.items():
         value = row.components.get(name)
@@ -52,5 +53,5 @@ class LivePane(Static):
         same_task = [r for r in rows if r.task == newest.task and r.cycle == newest.cycle and r.phase == newest.phase]
         header = Text()
         header.append("task ", style="bold")
-        header.append(newest.task)
+        header.append(visible(newest.task))
         self.update(Group(header, *(candidate_block(r, weights) for r in same_task)))

@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from inversion_tui.plain_text import plain
+
 
 def parse_threshold(text: str) -> float | None:
     try:
@@ -33,7 +35,7 @@ class ThresholdScreen(ModalScreen[float | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = parse_threshold(event.value)
         if value is None:
-            self.query_one("#threshold-error", Label).update(f"{event.value!r} is not a number in [0, 1]")
+            self.query_one("#threshold-error", Label).update(plain(f"{event.value!r} is not a number in [0, 1]"))
             return
         self.dismiss(value)
 

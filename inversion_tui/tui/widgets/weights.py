@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from inversion_tui.plain_text import plain
 from inversion_tui.settings import COMPONENTS, check_weights
 
 
@@ -49,7 +50,7 @@ class WeightsScreen(ModalScreen[dict[str, float] | None]):
         try:
             weights = parse_weight_fields(fields)
         except ValueError as error:
-            self.query_one("#weights-error", Label).update(str(error))
+            self.query_one("#weights-error", Label).update(plain(str(error)))
             return
         self.dismiss(weights)
 
