@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -48,7 +49,8 @@ class HeadlessConsole:
         self.verbose = verbose
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[note]}"), console=self.console, transient=True,
+            TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=self.console,
+            transient=True,
         )
         self.task_id = None
         self.history: list[dict[str, Any]] = []
@@ -85,8 +87,12 @@ class HeadlessConsole:
     def on_TrainingStarted(self, e: ev.TrainingStarted) -> None:
         self._new_bar(f"cycle {e.cycle}/{self.cycles} training ({e.examples} pairs)", e.examples)
 
+    def on_StageStarted(self, e: ev.StageStarted) -> None:
+        # Inside a batch (minutes on a CPU): say what the model is doing, not only 0/N.
+        self.progress.update(self.task_id, note=f"{e.stage} {e.sequences} sequences")
+
     def on_BatchDone(self, e: ev.BatchDone) -> None:
-        self.progress.update(self.task_id, completed=e.tasks_done)
+        self.progress.update(self.task_id, completed=e.tasks_done, note="")
 
     def on_CandidateScored(self, e: ev.CandidateScored) -> None:
         if self.verbose:

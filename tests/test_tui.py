@@ -331,3 +331,82 @@ async def test_real_model_candidate_appears_and_quit_is_clean(tmp_path):
         await wait_for(pilot, lambda: app.return_code is not None, timeout=300, what="a clean exit")
     assert app.return_code == 0 and app.finished_status in ("stopped", "finished") and not app.failure
     assert read_candidates(tmp_path / "run")
+
+
+def footer_keys(app) -> set[str]:
+    """The keys the footer shows now."""
+    return {key for key, active in app.active_bindings.items() if active.binding.show and active.enabled
+            and app.check_action(active.binding.action, ()) is not False}
+
+
+async def test_keys_at_start_and_after_the_run(tmp_path):
+    from inversion_tui.tui.widgets.help import HelpScreen
+    from inversion_tui.tui.widgets.inspector import CandidateScreen
+
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=4)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert {"q", "question_mark", "p", "n", "f"} <= footer_keys(app)
+        await wait_for(pilot, lambda: app.state.rows, what="a first candidate")
+        await pilot.press("enter")  # no click or `c` first: the table has the focus from the start
+        assert isinstance(app.screen, CandidateScreen)
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = text_of(app.screen.query_one("#help-dialog Static:last-of-type"))
+        assert "Quit the run" in shown and "Train now" in shown and "ctrl+p" in shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        await pilot.pause()
+        assert "p" not in footer_keys(app) and "n" not in footer_keys(app)  # nothing left to pause or train
+        assert "q" in footer_keys(app)
+
+
+async def test_the_header_says_what_the_batch_is_doing_and_what_q_does_while_stopping(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.3), tasks=6)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: "generating 4 seq" in header_text(app) or "inverting 4 seq" in header_text(app),
+                       what="the stage in the header")
+        await wait_for(pilot, lambda: "left" in header_text(app), what="an estimate once a batch is done")
+        await pilot.press("q")
+        assert "q again leaves at once" in header_text(app)
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+async def test_the_header_shows_weights_that_are_not_the_defaults(tmp_path):
+    app = make_app(tmp_path, FakeBackend(), weights={"embed": 1.0, "overlap": 0.0, "difflib": 0.0})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        assert "weights embed=1" in header_text(app)
+
+
+async def test_the_live_pane_says_paused_before_the_first_candidate(tmp_path):
+    app = make_app(tmp_path, FakeBackend(delay=0.2), tasks=4)
+    app.control.pause()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.run_state == "PAUSED", what="PAUSED")
+        await pilot.pause()
+        assert "paused before this pass's first candidate" in text_of(app.query_one("#live"))
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+async def test_a_screenshot_goes_into_the_run_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home-without-downloads"))
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        [svg] = (tmp_path / "run" / "screenshots").glob("*.svg")
+        assert f"screenshot saved: {svg}" in app.log_history
+
+
+async def test_zoom_cycles_through_the_panes(tmp_path):
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        zoomed = []
+        for _ in range(4):
+            await pilot.press("z")
+            zoomed.append(app.screen.maximized.id if app.screen.maximized else None)
+        assert zoomed == ["bottom", "live", "stats", None]

@@ -396,6 +396,7 @@ class Engine:
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
     ) -> list[ScoredCandidate]:
         s = self.settings
+        self.emit(ev.StageStarted(cycle, phase, "generating", len(batch), len(batch) * s.candidates))
         generated = generate_commands(
             self.backend, [i.task for i in batch], candidates=s.candidates, temperature=s.temperature,
             max_new_tokens=s.max_new_tokens, examples=self.examples,
@@ -403,11 +404,13 @@ class Engine:
         pairs = [(instance, g) for instance, per_task in zip(batch, generated) for g in per_task]
         tasks = [instance.task for instance, _ in pairs]
         commands = [g.command for _, g in pairs]
+        self.emit(ev.StageStarted(cycle, phase, "inverting", len(batch), len(commands)))
         reconstructions = invert_commands(
             self.backend, commands, temperature=s.inverse_temperature, max_new_tokens=s.max_new_tokens,
             examples=self.examples,
         )
         weights = self.control.weights
+        self.emit(ev.StageStarted(cycle, phase, "scoring", len(batch), len(commands)))
         components = compute_components(tasks, reconstructions, commands, backend=self.backend, weights=weights)
         return [
             ScoredCandidate(cycle, phase, batch_index, instance, g.raw, g.command, reconstruction, comp,

@@ -46,6 +46,17 @@ class CandidateScored:
 
 
 @dataclass(frozen=True)
+class StageStarted:
+    """Inside a batch, which can take minutes on a CPU: what the model is doing now."""
+
+    cycle: int
+    phase: Phase
+    stage: str  # generating, inverting, scoring
+    tasks: int  # tasks in this batch
+    sequences: int  # sequences this stage runs through the model
+
+
+@dataclass(frozen=True)
 class BatchDone:
     cycle: int
     phase: Phase

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Iterable
 
 from textual import on, work
@@ -35,15 +36,17 @@ from inversion_tui.loop.scorer_check import check_pass
 from inversion_tui.marks import MarkBook
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.replay import ReplaySource, RunRecord
-from inversion_tui.settings import RunSettings, build_settings, check_weights
+from inversion_tui.settings import DEFAULT_WEIGHTS, RunSettings, build_settings, check_weights
 from inversion_tui.tasks import TaskPack
+from inversion_tui.tui.actions import bindings, engine_actions, palette_commands
 from inversion_tui.tui.debugging import ScorerDebugging
 from inversion_tui.tui.messages import EngineEvent
 from inversion_tui.tui.query import FILTER_HELP
 from inversion_tui.tui.state import RunState
 from inversion_tui.tui.widgets.candidates import CandidatesTable
 from inversion_tui.tui.widgets.charts import CycleChart, ScoreHistogram
-from inversion_tui.tui.widgets.header import RunHeader
+from inversion_tui.tui.widgets.header import RunHeader, format_elapsed, remaining
+from inversion_tui.tui.widgets.help import HelpScreen
 from inversion_tui.tui.widgets.live import LivePane
 from inversion_tui.tui.widgets.scorer import ScorerPanel
 from inversion_tui.tui.widgets.stats import StatsPanel
@@ -61,27 +64,7 @@ THRESHOLD_STEP = 0.05
 class InversionApp(ScorerDebugging, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "inversion-tui"
-    BINDINGS = [
-        Binding("p", "toggle_pause", "Pause"),
-        Binding("plus,equals_sign,right_square_bracket", "threshold_up", "Thr +"),
-        Binding("minus,left_square_bracket", "threshold_down", "Thr -"),
-        Binding("t", "type_threshold", "Threshold…"),
-        Binding("w", "weights", "Weights…"),
-        Binding("n", "train_now", "Train now"),
-        Binding("i", "inspect", "Inspect"),
-        Binding("f", "filter", "Filter"),
-        Binding("s", "sort", "Sort"),
-        Binding("S", "reverse_sort", "Reverse sort", show=False),
-        Binding("y", "mark('good')", "Good"),
-        Binding("x", "mark('bad')", "Bad"),
-        Binding("u", "mark(None)", "Unmark", show=False),
-        Binding("c", "show_tab('candidates')", "Table"),
-        Binding("a", "show_tab('scorer')", "Scorer"),
-        Binding("g", "show_tab('charts')", "Charts"),
-        Binding("l", "show_tab('log')", "Log"),
-        Binding("q", "quit_run", "Quit"),
-        Binding("escape", "leave_filter", "Leave filter", show=False),
-    ]
+    BINDINGS = [*bindings(), Binding("escape", "leave_filter", "Leave filter", show=False)]
 
     def __init__(self, settings: RunSettings, engine_factory: EngineFactory,
                  clock: Callable[[], float] = time.monotonic, control: RunControl | None = None,
@@ -105,6 +88,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.log_history: list[str] = []  # the RichLog renders lazily while its tab is hidden
         self.engine_thread: threading.Thread | None = None
         self.engine: Engine | None = None  # set in the engine thread once the model has loaded
+        self.pass_started = self.started
+        self.stage: tuple[ev.StageStarted, float] | None = None  # inside a batch: what, since when
 
     # ------------------------------------------------------------------ layout
 
@@ -128,7 +113,7 @@ class InversionApp(ScorerDebugging, App[None]):
                     yield ScoreHistogram(id="histogram")
             with TabPane("Log", id="log"):
                 yield RichLog(id="log-pane", wrap=True, markup=False, max_lines=5000)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # ? and the help screen name ctrl+p
 
     def on_mount(self) -> None:
         self.query_one(LivePane).border_title = "live"
@@ -141,24 +126,17 @@ class InversionApp(ScorerDebugging, App[None]):
         self.run_engine()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # Textual's own "Quit" is left out: "Quit the run" is the one way out (it stops the run).
-        yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
-        yield SystemCommand("Pause / resume the loop", "Takes effect at the next batch boundary", self.action_toggle_pause)
-        yield SystemCommand("Raise threshold", f"+{THRESHOLD_STEP}", self.action_threshold_up)
-        yield SystemCommand("Lower threshold", f"-{THRESHOLD_STEP}", self.action_threshold_down)
-        yield SystemCommand("Set threshold…", "Type a value in [0, 1]", self.action_type_threshold)
-        yield SystemCommand("Set weights…", "Re-score every candidate with new component weights", self.action_weights)
-        yield SystemCommand("Train now", "Train on the accepted pool so far", self.action_train_now)
-        yield SystemCommand("Inspect candidate", "Everything about the selected candidate", self.action_inspect)
-        yield SystemCommand("Filter candidates", FILTER_HELP, self.action_filter)
-        yield SystemCommand("Sort candidates", "Next sort order: newest, score, a component, cycle, tool", self.action_sort)
-        yield SystemCommand("Mark good", "Your verdict on the selected candidate", lambda: self.action_mark("good"))
-        yield SystemCommand("Mark bad", "Your verdict on the selected candidate", lambda: self.action_mark("bad"))
-        yield SystemCommand("Show scorer check", "Scorer vs references and your marks", lambda: self.action_show_tab("scorer"))
-        yield SystemCommand("Show candidates", "Candidates table", lambda: self.action_show_tab("candidates"))
-        yield SystemCommand("Show charts", "Score and acceptance charts", lambda: self.action_show_tab("charts"))
-        yield SystemCommand("Show log", "What the engine says", lambda: self.action_show_tab("log"))
-        yield SystemCommand("Quit the run", "Stop at the next batch boundary and save", self.action_quit_run)
+        # Textual's own Quit, Keys and Screenshot are left out: ours stop the run first, list every
+        # key, and save into the run directory.
+        theirs = super().get_system_commands(screen)
+        yield from (command for command in theirs if command.title not in ("Quit", "Keys", "Screenshot"))
+        yield from palette_commands(self)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Pause and train now leave the footer once nothing runs that they could act on."""
+        if action in engine_actions() and (self.replay or self.finished_status or self.stop_requested):
+            return False
+        return True
 
     # ------------------------------------------------------------------ engine worker
 
@@ -256,7 +234,12 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_PhaseStarted(self, e: ev.PhaseStarted) -> None:
         self.state.cycle, self.state.phase, self.state.activity = e.cycle, e.phase, e.phase
         self.state.tasks_done, self.state.tasks_total = 0, e.total
+        self.pass_started, self.stage = self.clock(), None
         self.refresh_all()
+
+    def on_engine_StageStarted(self, e: ev.StageStarted) -> None:
+        self.stage = (e, self.clock())
+        self.refresh_header()
 
     def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
         row = self.state.add(e)
@@ -273,6 +256,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_TrainingStarted(self, e: ev.TrainingStarted) -> None:
         self.state.activity = "training"
+        self.pass_started, self.stage = self.clock(), None
         kind = "train now" if e.manual else "training"
         self.log_line(f"cycle {e.cycle}: {kind} on {e.examples} accepted pairs")
         self.refresh_header()
@@ -340,6 +324,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_RunFinished(self, e: ev.RunFinished) -> None:
         self.finished_status = e.status
+        self.refresh_bindings()  # pause and train now leave the footer
         if self.replay:
             self.run_state = f"REPLAY: {e.status.upper()}"
             self.log_line(f"replay of {e.output}: {e.status}, {e.cycles_completed} cycle(s) completed, "
@@ -431,10 +416,40 @@ class InversionApp(ScorerDebugging, App[None]):
             self.exit(return_code=130 if self.forced else 0)
             return
         self.stop_requested = True
+        self.refresh_bindings()
         self.control.request_stop()
         self.run_state = "STOPPING…"
         self.log_line("stopping at the next batch boundary, then saving (q again to force)")
         self.refresh_header()
+
+    def action_show_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_zoom(self) -> None:
+        """Cycle the zoomed pane, for small terminals and projectors: the tabs (table, scorer,
+        charts, log), the live pane, the stats, then back to the whole workbench."""
+        order = [self.query_one("#bottom"), self.query_one(LivePane), self.query_one(StatsPanel)]
+        current = self.screen.maximized
+        if current is None:
+            self.screen.maximize(order[0], container=False)
+        elif current in order and current is not order[-1]:
+            self.screen.maximize(order[order.index(current) + 1], container=False)
+        else:
+            self.screen.minimize()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Into the run directory (Textual's default, ~/Downloads, may not exist), and say where."""
+        directory = Path(path) if path else Path(self.settings.output) / "screenshots"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(directory), time_format)
+        except OSError as error:
+            self.notify(f"screenshot not saved: {directory}: {error.strerror or error}", severity="error")
+            return None
+        self.notify(f"screenshot saved: {saved}", title="screenshot")
+        self.log_line(f"screenshot saved: {saved}")
+        return saved
 
     # ------------------------------------------------------------------ drawing
 
@@ -442,13 +457,49 @@ class InversionApp(ScorerDebugging, App[None]):
         self.log_history.append(text)
         self.query_one("#log-pane", RichLog).write(plain(text))
 
+    def live_waiting(self) -> str:
+        """What the live pane says before a pass's first candidate."""
+        if self.run_state in ("PAUSED", "PAUSING…"):
+            return "paused before this pass's first candidate: p resumes"
+        if self.run_state == "LOADING":
+            return "loading the model…"
+        if self.run_state == "RUNNING":
+            return f"{self.state.activity}: waiting for the first candidate…"
+        return ""
+
+    def header_detail(self, now: float) -> str:
+        """Inside a batch: the stage and for how long, and the pass's estimated time left; while
+        stopping, what q does now."""
+        if self.run_state == "STOPPING…":
+            return "stops after this batch, then saves; q again leaves at once"
+        if self.run_state != "RUNNING":
+            return ""
+        parts = []
+        if self.stage is not None and self.state.activity in ("before", "after"):
+            stage, since = self.stage
+            parts.append(f"{stage.stage} {stage.sequences} seq {format_elapsed(now - since)}")
+        left = remaining(now - self.pass_started, self.state.tasks_done, self.state.tasks_total)
+        if left is not None:
+            parts.append(f"~{format_elapsed(left)} left")
+        return " · ".join(parts)
+
+    def header_weights(self) -> str:
+        weights = self.control.weights
+        if weights == DEFAULT_WEIGHTS:
+            return ""
+        return "weights " + ",".join(f"{name}={value:g}" for name, value in weights.items() if value > 0)
+
     def refresh_header(self) -> None:
+        now = self.clock()
         progress = f"{self.state.tasks_done}/{self.state.tasks_total}" if self.state.tasks_total else ""
         self.query_one(RunHeader).show(
             model=self.backend["model"], quant=self.backend["quant"], device=self.backend["device"],
             cycle=self.state.cycle, cycles=self.settings.cycles, phase=self.state.activity, progress=progress,
-            threshold=self.control.threshold, elapsed=self.clock() - self.started, state=self.run_state,
+            threshold=self.control.threshold, elapsed=now - self.started, state=self.run_state,
+            detail=self.header_detail(now), weights=self.header_weights(),
         )
+        if not self.state.pass_rows():
+            self.query_one(LivePane).show([], self.control.weights, waiting=self.live_waiting())
 
     def refresh_all(self) -> None:
         self.refresh_header()

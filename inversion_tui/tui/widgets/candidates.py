@@ -11,8 +11,9 @@ from inversion_tui.tui.state import CandidateRow
 
 # Fixed widths: auto-width columns grow with whatever was on screen before a clear(), so the
 # layout jumped while streaming and depended on render timing.
-COLUMNS = {"#": 5, "cyc": 3, "phase": 6, "score": 5, "verdict": 8, "tr": 2, "mark": 4, "tool": 10,
-           "emb": 4, "ovl": 4, "dif": 4, "command": 44, "reconstruction": 44, "task": 56}
+# The command comes right after the verdict, so it stays on screen at 80 columns.
+COLUMNS = {"#": 5, "cyc": 3, "phase": 6, "score": 5, "verdict": 8, "command": 40, "reconstruction": 44,
+           "tool": 10, "emb": 4, "ovl": 4, "dif": 4, "tr": 2, "mark": 4, "task": 56}
 COMPONENT_COLUMNS = {"emb": "embed", "ovl": "overlap", "dif": "difflib"}
 
 
@@ -52,11 +53,13 @@ class CandidatesTable(DataTable):
 
     def _cells(self, row: CandidateRow) -> list:
         # What the model wrote, the task and the tool are Texts: a str cell is parsed as markup.
-        return [row.number, row.cycle, row.phase, f"{row.score:.3f}", verdict_cell(row), "✓" if row.trained else "",
-                mark_cell(row), plain(row.tool, single_line=True),
-                *(_number(row.components.get(c)) for c in COMPONENT_COLUMNS.values()),
-                plain(row.command, single_line=True), plain(row.reconstruction, single_line=True),
-                plain(row.task, single_line=True)]
+        cells = {"#": row.number, "cyc": row.cycle, "phase": row.phase, "score": f"{row.score:.3f}",
+                 "verdict": verdict_cell(row), "command": plain(row.command, single_line=True),
+                 "reconstruction": plain(row.reconstruction, single_line=True),
+                 "tool": plain(row.tool, single_line=True), "tr": "✓" if row.trained else "", "mark": mark_cell(row),
+                 "task": plain(row.task, single_line=True),
+                 **{column: _number(row.components.get(name)) for column, name in COMPONENT_COLUMNS.items()}}
+        return [cells[column] for column in COLUMNS]
 
     def add_candidate(self, row: CandidateRow) -> None:
         """A new candidate from the engine: shown if the filter lets it through (sorted at the

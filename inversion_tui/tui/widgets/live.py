@@ -32,22 +32,28 @@ def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
     block.append("\n  ↩ ", style="dim")
     block.append(visible(row.reconstruction) or "(empty)", style="italic")
     block.append("\n  ")
+    # Short bars, so three components fit one line of the pane at 80 columns.
     for name, label in COMPONENT_LABELS.items():
         value = row.components.get(name)
         if value is None and weights.get(name, 0) <= 0:
             continue  # an unweighted, uncomputed component is noise here
         block.append(f"{label} ")
-        block.append_text(bar(value, 6))
-        block.append(" -   " if value is None else f" {value:.2f}  ")
+        block.append_text(bar(value, 4))
+        block.append(" -     " if value is None else f" {value:.2f}  ")
+    block.rstrip()
     return block
 
 
 class LivePane(Static):
     """Shows the newest task and every candidate scored for it so far."""
 
-    def show(self, rows: list[CandidateRow], weights: dict[str, float]) -> None:
+    ALLOW_MAXIMIZE = True  # z zooms it (small terminals, projectors)
+
+    def show(self, rows: list[CandidateRow], weights: dict[str, float],
+             waiting: str = "waiting for the first candidate…") -> None:
+        """`waiting` says why there is nothing yet (loading, paused, generating)."""
         if not rows:
-            self.update(Text("waiting for the first candidate…", style="dim"))
+            self.update(Text(waiting, style="dim"))
             return
         newest = rows[-1]
         same_task = [r for r in rows if r.task == newest.task and r.cycle == newest.cycle and r.phase == newest.phase]

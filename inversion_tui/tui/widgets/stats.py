@@ -22,6 +22,8 @@ def _maybe(value: float | None) -> str:
 
 
 class StatsPanel(Static):
+    ALLOW_MAXIMIZE = True  # z zooms it (small terminals, projectors)
+
     def show(self, passes: dict[str, dict[str, Any]], cycle: int, threshold: float, last_loss: float | None,
              history: list[dict[str, Any]], evaluations: list[dict[str, Any]] = (), check: dict[str, Any] | None = None,
              agreement: dict[str, Any] | None = None) -> None:
