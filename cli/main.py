@@ -19,6 +19,11 @@ from inversion_tui.errors import InversionError, SettingsError
 from inversion_tui.loop.score import mask_weights
 from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, SELF_RATING_ON_WEIGHT, build_settings, parse_weights
 
+# typer 0.29 prints `<bool>` beside every on/off flag in --help (its own --help too), as if the
+# flag took a value; a flag takes none.
+_display_type_rich = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _display_type_rich(self, ctx)
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -66,39 +71,47 @@ def _stop_on_ctrl_c(control, say):
 @app.command()
 def run(
     ctx: typer.Context,
-    cycles: int = typer.Option(10, help="Before -> train -> after cycles."),
-    tasks: int = typer.Option(50, help="Tasks sampled per pass."),
-    candidates: int = typer.Option(3, help="Candidate commands per task."),
-    threshold: float = typer.Option(0.5, help="Accept candidates scoring at least this (0-1)."),
-    temperature: float = typer.Option(0.7, help="Forward sampling temperature (0 = greedy)."),
-    inverse_temperature: float = typer.Option(0.0, help="Inverse pass temperature (0 = greedy)."),
-    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id."),
-    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model for the embed component."),
-    quant: str = typer.Option("auto", help="auto | none | 4bit (NF4; auto = 4bit on CUDA, none on CPU)."),
-    output: Optional[Path] = typer.Option(None, help="Run directory (default ./output/<model>-<time>)."),
-    pack: str = typer.Option("pentest", help="Task pack name(s) or YAML path(s), comma-separated."),
-    lr: float = typer.Option(2e-4, help="LoRA learning rate."),
-    batch_size: int = typer.Option(4, help="Training batch size."),
-    gen_batch_size: int = typer.Option(8, help="Tasks per batched generate call."),
-    max_new_tokens: int = typer.Option(48, help="Token budget per generation."),
-    seed: int = typer.Option(0, help="Random seed."),
-    weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2"),
-    self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score."),
+    cycles: int = typer.Option(10, help="Before -> train -> after cycles.", rich_help_panel="Loop"),
+    tasks: int = typer.Option(50, help="Tasks sampled per pass.", rich_help_panel="Loop"),
+    candidates: int = typer.Option(3, help="Candidate commands per task.", rich_help_panel="Loop"),
+    threshold: float = typer.Option(0.5, help="Accept candidates scoring at least this (0-1).", rich_help_panel="Scoring"),
+    temperature: float = typer.Option(0.7, help="Forward sampling temperature (0 = greedy).", rich_help_panel="Loop"),
+    inverse_temperature: float = typer.Option(0.0, help="Inverse pass temperature (0 = greedy).", rich_help_panel="Loop"),
+    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id.", rich_help_panel="Model"),
+    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model for the embed component.", rich_help_panel="Model"),
+    quant: str = typer.Option("auto", help="auto | none | 4bit (NF4; auto = 4bit on CUDA, none on CPU).", rich_help_panel="Model"),
+    output: Optional[Path] = typer.Option(None, help="Run directory (default ./output/<model>-<time>).", rich_help_panel="Output"),
+    pack: str = typer.Option("pentest", help="Task pack name(s) or YAML path(s), comma-separated.", rich_help_panel="Loop"),
+    lr: float = typer.Option(2e-4, help="LoRA learning rate.", rich_help_panel="Model"),
+    batch_size: int = typer.Option(4, help="Training batch size.", rich_help_panel="Model"),
+    gen_batch_size: int = typer.Option(8, help="Tasks per batched generate call.", rich_help_panel="Model"),
+    max_new_tokens: int = typer.Option(48, help="Token budget per generation.", rich_help_panel="Loop"),
+    seed: int = typer.Option(0, help="Random seed.", rich_help_panel="Loop"),
+    weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2", rich_help_panel="Scoring"),
+    self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score.", rich_help_panel="Scoring"),
     mask_literals: bool = typer.Option(False, "--mask-literals",
-                                       help="Score overlap and difflib with IPs, ports, paths, URLs masked."),
+                                       help="Score overlap and difflib with IPs, ports, paths, URLs masked.", rich_help_panel="Scoring"),
     allow_flagged: bool = typer.Option(False, "--allow-flagged",
-                                       help="Let guard-flagged candidates be accepted and trained on."),
-    headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory."),
-    eval_file: Optional[Path] = typer.Option(None, "--eval-file", help="Held-out JSONL tasks, evaluated every cycle."),
+                                       help="Let guard-flagged candidates be accepted and trained on.", rich_help_panel="Scoring"),
+    headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI.", rich_help_panel="Output"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate.", rich_help_panel="Output"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory.", rich_help_panel="Output"),
+    eval_file: Optional[Path] = typer.Option(None, "--eval-file", help="Held-out JSONL tasks, evaluated every cycle.", rich_help_panel="Evaluation"),
     eval_suite: Optional[str] = typer.Option(None, "--eval-suite",
                                              help="Held-out suite(s) evaluated every cycle, comma-separated: "
-                                                  "intercode, holdout."),
-    holdout: float = typer.Option(0.0, "--holdout", help="Fraction of the pack's templates kept out of training."),
-    eval_limit: Optional[int] = typer.Option(None, "--eval-limit", help="Evaluate only the first N held-out tasks."),
+                                                  "intercode, holdout.", rich_help_panel="Evaluation"),
+    holdout: float = typer.Option(0.0, "--holdout", help="Fraction of the pack's templates kept out of training.", rich_help_panel="Evaluation"),
+    eval_limit: Optional[int] = typer.Option(None, "--eval-limit", help="Evaluate only the first N held-out tasks.", rich_help_panel="Evaluation"),
 ) -> None:
-    """Run the inversion loop (or --resume one)."""
+    """Run the inversion loop (or --resume one) in the workbench, or --headless.
+
+    \b
+    Examples (a first look on a CPU takes minutes; the third needs a GPU):
+      inversion-tui run --cycles 2 --tasks 8 --candidates 3
+      inversion-tui run --headless --eval-suite intercode --eval-limit 50
+      inversion-tui run --model mistralai/Mistral-7B-Instruct-v0.2 --quant 4bit
+      inversion-tui run --resume output/RUN_DIRECTORY
+    """
     from inversion_tui.console import HeadlessConsole
     from inversion_tui.evaluate import eval_sets_for
     from inversion_tui.hf_backend import HFBackend
@@ -196,7 +209,11 @@ def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None) -> 
         typer.echo(f"error: the workbench crashed; the run is {tui.finished_status or 'stopped'}, outputs in "
                    f"{runlog.directory} (inversion-tui run --resume {runlog.directory} goes on)", err=True)
         raise typer.Exit(tui.return_code)
-    typer.echo(f"{tui.finished_status or 'stopped'}: outputs in {runlog.directory}", err=True)
+    from inversion_tui.console import closing_lines
+
+    for line in closing_lines(tui.finished_status or "stopped", str(runlog.directory), tui.state.history,
+                              tui.state.evaluations):
+        typer.echo(line, err=True)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 from rich.text import Text
 
-from inversion_tui.evaluate import describe_evaluation
+from inversion_tui.evaluate import by_set, describe_evaluation
 from inversion_tui.loop import events as ev
 from inversion_tui.plain_text import plain, visible
 
@@ -41,6 +41,31 @@ def cycle_table(history: list[dict[str, Any]]) -> Table:
     return table
 
 
+def closing_lines(status: str, directory: str, history: list[dict[str, Any]],
+                  evaluations: list[dict[str, Any]] = ()) -> list[str]:
+    """What a run says as it ends, headless or after the workbench closes: how it went, and what
+    to do next. The intrinsic score and the held-out accuracy side by side, since only the
+    second says whether training helped."""
+    lines = [f"{status}: {len(history)} cycle(s) completed; outputs in {directory}"]
+    if history:
+        first, last = history[0], history[-1]
+        lines.append(f"  intrinsic score {first['before']['mean_score']:.3f} -> {last['after']['mean_score']:.3f}, "
+                     f"acceptance {first['before']['acceptance_rate']:.0%} -> {last['after']['acceptance_rate']:.0%}")
+    for name, ordered in by_set(evaluations).items():
+        base, latest = ordered[0], ordered[-1]
+        label = f"held-out {name}" if name else "held-out"
+        line = (f"  {label} accuracy {base['utility_accuracy']:.3f} (base) -> "
+                f"{latest['utility_accuracy']:.3f} (cycle {latest['cycle']})")
+        paired = latest.get("vs_base")
+        if paired and paired["n"]:
+            low, high = paired["ci95"]["utility_accuracy"]
+            line += f", paired {paired['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]"
+        lines.append(line)
+    lines.append(f"next: inversion-tui inspect {directory}"
+                 + (f"   or: inversion-tui run --resume {directory}" if status != "finished" else ""))
+    return lines
+
+
 class HeadlessConsole:
     """An EventSink that draws progress while the engine runs (on the same thread)."""
 
@@ -54,6 +79,7 @@ class HeadlessConsole:
         )
         self.task_id = None
         self.history: list[dict[str, Any]] = []
+        self.evaluations: list[dict[str, Any]] = []
         self.cycles = 0
 
     def __enter__(self) -> "HeadlessConsole":
@@ -65,7 +91,8 @@ class HeadlessConsole:
 
     def log(self, message: str | Text, style: str = "dim") -> None:
         """One line above the bars; a str is shown as it is, never as markup."""
-        self.progress.console.print(message if isinstance(message, Text) else plain(message, style))
+        # soft_wrap: the terminal wraps, not rich, so a path or a command copies whole
+        self.progress.console.print(message if isinstance(message, Text) else plain(message, style), soft_wrap=True)
 
     def __call__(self, event: ev.Event) -> None:
         handler = getattr(self, f"on_{type(event).__name__}", None)
@@ -116,6 +143,7 @@ class HeadlessConsole:
         self.progress.console.print(cycle_table(self.history[-1:]))
 
     def on_Evaluated(self, e: ev.Evaluated) -> None:
+        self.evaluations.append(e.summary)
         self.log(describe_evaluation(e.cycle, e.summary), "bold")
 
     def on_Log(self, e: ev.Log) -> None:
@@ -126,7 +154,8 @@ class HeadlessConsole:
             self.progress.remove_task(self.task_id)
         if len(self.history) > 1:  # a single cycle's table was printed when it ended
             self.progress.console.print(cycle_table(self.history))
-        self.log(f"{e.status}: {e.cycles_completed} cycle(s) completed; outputs in {e.output}", "bold")
+        for line in closing_lines(e.status, e.output, self.history, self.evaluations):
+            self.log(line, "bold")
 
 
 def eval_table(summary: dict[str, Any]) -> Table:

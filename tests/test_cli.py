@@ -217,3 +217,23 @@ def test_inspect_needs_a_terminal(tmp_path, fake_backend):
     directory = finished_run(tmp_path, fake_backend)
     result = invoke("inspect", str(directory))
     assert result.exit_code == 2 and "inspect needs a terminal" in result.output
+
+
+def test_run_help_groups_its_flags_and_shows_no_bool_placeholder():
+    result = invoke("run", "--help")
+    assert result.exit_code == 0
+    assert "<bool>" not in result.output  # a flag takes no value
+    for panel in ("Loop", "Scoring", "Model", "Evaluation", "Output", "Examples"):
+        assert panel in result.output, panel
+
+
+def test_a_headless_run_ends_with_a_summary_and_the_next_step(tmp_path, monkeypatch):
+    from tests.fakes import FakeBackend
+
+    monkeypatch.setattr("inversion_tui.hf_backend.HFBackend.load", lambda settings, log=None: FakeBackend())
+    result = invoke("run", "--headless", "--cycles", "1", "--tasks", "2", "--candidates", "1",
+                    "--output", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    assert "finished: 1 cycle(s) completed" in result.stderr
+    assert "intrinsic score" in result.stderr
+    assert f"next: inversion-tui inspect {tmp_path / 'run'}" in result.stderr

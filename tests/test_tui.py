@@ -410,3 +410,15 @@ async def test_zoom_cycles_through_the_panes(tmp_path):
             await pilot.press("z")
             zoomed.append(app.screen.maximized.id if app.screen.maximized else None)
         assert zoomed == ["bottom", "live", "stats", None]
+
+
+async def test_charts_at_80_columns_keep_their_legend_off_the_data(tmp_path):
+    app = make_app(tmp_path, FakeBackend(), cycles=2, tasks=2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        await pilot.press("g")
+        await pilot.pause()
+        legend = text_of(app.query_one("#cycle-legend"))
+        assert "score before" in legend and "accept" in legend and "after" in legend
+        assert app.query_one("#cycle-legend").region.height >= 1  # on screen, above the chart
+        assert len(app.state.losses) == sum(c["train_steps"] for c in app.state.history)  # the loss curve

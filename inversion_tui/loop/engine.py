@@ -454,6 +454,7 @@ class Engine:
         self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual, indices))
         # What selected this pool: the threshold and weights in force when the step ran.
         summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps,
+                   "losses": [round(loss, 5) for loss in result.losses],  # the loss curve, for inspect
                    "threshold": self.control.threshold, "weights": self.control.weights,
                    "trained_indices": list(indices)}
         if manual:

@@ -40,7 +40,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("plus,equals_sign,right_square_bracket", "threshold_up", "Thr", "Raise threshold",
             "Threshold +0.05: every verdict re-decided from stored scores", key_display="+/-"),
     Command("minus,left_square_bracket", "threshold_down", "Thr -", "Lower threshold",
-            "Threshold -0.05: every verdict re-decided from stored scores", footer=False),
+            "Threshold -0.05: every verdict re-decided from stored scores", footer=False, key_display="-"),
     Command("t", "type_threshold", "Thr…", "Set threshold…", "Type a threshold in [0, 1]"),
     Command("w", "weights", "Weights…", "Set weights…", "Re-score every candidate with new component weights"),
     Command("n", "train_now", "Train now", "Train now", "Train on the accepted pool so far, at the next boundary",

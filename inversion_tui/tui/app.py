@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static, TabbedContent, TabPane
@@ -44,7 +44,7 @@ from inversion_tui.tui.messages import EngineEvent
 from inversion_tui.tui.query import FILTER_HELP
 from inversion_tui.tui.state import RunState
 from inversion_tui.tui.widgets.candidates import CandidatesTable
-from inversion_tui.tui.widgets.charts import CycleChart, ScoreHistogram
+from inversion_tui.tui.widgets.charts import CycleChart, LossChart, ScoreHistogram
 from inversion_tui.tui.widgets.header import RunHeader, format_elapsed, remaining
 from inversion_tui.tui.widgets.help import HelpScreen
 from inversion_tui.tui.widgets.live import LivePane
@@ -109,8 +109,12 @@ class InversionApp(ScorerDebugging, App[None]):
                     yield ScorerPanel(id="scorer-panel")
             with TabPane("Charts", id="charts-tab"):
                 with Horizontal(id="charts"):
-                    yield CycleChart(id="cycle-chart")
-                    yield ScoreHistogram(id="histogram")
+                    with Vertical(id="charts-left"):
+                        yield Static(id="cycle-legend")
+                        yield CycleChart(id="cycle-chart")
+                    with Vertical(id="charts-right"):
+                        yield ScoreHistogram(id="histogram")
+                        yield LossChart(id="loss-chart")
             with TabPane("Log", id="log"):
                 yield RichLog(id="log-pane", wrap=True, markup=False, max_lines=5000)
         yield Footer(compact=True, show_command_palette=False)  # ? and the help screen name ctrl+p
@@ -120,6 +124,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.query_one(StatsPanel).border_title = "stats"
         self.query_one(LivePane).show([], self.control.weights)
         self.set_focus(self.query_one(CandidatesTable))  # arrows and Enter work from the start
+        self.refresh_cycle_chart()
+        self.query_one(LossChart).show([])
         self.update_table_title()
         self.refresh_all()
         self.set_interval(1.0, self.refresh_header)
@@ -264,6 +270,8 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_TrainingStep(self, e: ev.TrainingStep) -> None:
         self.state.tasks_done, self.state.tasks_total = e.step, e.total_steps
         self.state.last_loss = e.loss
+        self.state.losses.append((e.cycle, e.loss))
+        self.query_one(LossChart).show(self.state.losses)
         self.log_line(f"  step {e.step}/{e.total_steps} loss {e.loss:.4f}")
         self.refresh_header()
 
@@ -287,18 +295,21 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_CycleDone(self, e: ev.CycleDone) -> None:
         self.state.history.append(e.metrics)
         m = e.metrics
+        if not any(cycle == e.cycle for cycle, _ in self.state.losses):  # a replay: no live steps
+            self.state.losses += [(e.cycle, loss) for loss in (m.get("training") or {}).get("losses", [])]
+            self.query_one(LossChart).show(self.state.losses, empty="not in this run's files")
         if m.get("train_loss") is not None:
             self.state.last_loss = m["train_loss"]
         self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f}, "
                       f"acceptance {m['before']['acceptance_rate']:.0%} -> {m['after']['acceptance_rate']:.0%}")
-        self.query_one(CycleChart).show(self.state.history, self.state.evaluations)
+        self.refresh_cycle_chart()
         self.refresh_all()
 
     def on_engine_Evaluated(self, e: ev.Evaluated) -> None:
         key = (e.cycle, e.summary.get("set"))
         self.state.evaluations = [v for v in self.state.evaluations if (v["cycle"], v.get("set")) != key] + [e.summary]
         self.log_line(describe_evaluation(e.cycle, e.summary))
-        self.query_one(CycleChart).show(self.state.history, self.state.evaluations)
+        self.refresh_cycle_chart()
         self.refresh_all()
 
     def on_engine_Paused(self, e: ev.Paused) -> None:
@@ -512,6 +523,10 @@ class InversionApp(ScorerDebugging, App[None]):
         self.query_one(ScoreHistogram).show(scores, self.control.threshold)
         if self.query_one(TabbedContent).active == "scorer":
             self.refresh_scorer()
+
+    def refresh_cycle_chart(self) -> None:
+        legend = self.query_one(CycleChart).show(self.state.history, self.state.evaluations)
+        self.query_one("#cycle-legend", Static).update(legend)
 
     def refresh_views(self) -> None:
         """After a threshold, weights or mark change: everything computed from the rows."""

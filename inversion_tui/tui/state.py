@@ -60,6 +60,7 @@ class RunState:
     tasks_done: int = 0
     tasks_total: int = 0
     last_loss: float | None = None
+    losses: list[tuple[int, float]] = field(default_factory=list)  # (cycle, loss) per training step
 
     def add(self, event: ev.CandidateScored) -> CandidateRow:
         row = CandidateRow(len(self.rows) + 1, event.cycle, event.phase, event.index, event.task, event.tool,

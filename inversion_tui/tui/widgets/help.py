@@ -14,16 +14,19 @@ from inversion_tui.tui.actions import COMMANDS, key_of
 
 
 def keys_table() -> Table:
-    table = Table(box=None, expand=True, header_style="bold", pad_edge=False)
-    table.add_column("key", no_wrap=True, style="bold yellow")
-    table.add_column("command", no_wrap=True)
+    table = Table(box=None, expand=True, show_header=False, pad_edge=False)
+    table.add_column("key", no_wrap=True, style="bold yellow", width=14)
     table.add_column("what it does", ratio=1)
-    for command in COMMANDS:
-        table.add_row(key_of(command), command.title, command.help)
-    table.add_row("Enter", "Inspect candidate", "In the table: everything about the selected candidate")
-    table.add_row("↑ ↓", "Move", "In the table; ← → step through candidates in the inspector")
-    table.add_row("ctrl+p", "Command palette", "Every command by name")
-    table.add_row("ctrl+q, ctrl+c", "Quit the run", "As q")
+    rows = [(key_of(c), c.title, c.help) for c in COMMANDS] + [
+        ("Enter", "Inspect candidate", "in the table: everything about the selected candidate"),
+        ("↑ ↓ ← →", "Move", "in the table; ← → step through candidates in the inspector"),
+        ("ctrl+p", "Command palette", "every command by name"),
+        ("ctrl+q ctrl+c", "Quit the run", "as q"),
+    ]
+    for key, title, what in rows:
+        line = Text(title, style="bold")
+        line.append(f": {what}")
+        table.add_row(key, line)
     return table
 
 

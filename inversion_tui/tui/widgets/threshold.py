@@ -31,6 +31,7 @@ class ThresholdScreen(ModalScreen[float | None]):
             yield Label(f"New threshold (0-1), now {self.current:.2f}:")
             yield Input(placeholder=f"{self.current:.2f}", id="threshold-input")
             yield Label("", id="threshold-error")
+            yield Label("Enter applies · Esc cancels", classes="dialog-keys")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = parse_threshold(event.value)

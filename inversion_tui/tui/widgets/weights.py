@@ -44,6 +44,7 @@ class WeightsScreen(ModalScreen[dict[str, float] | None]):
             yield Label("self_rating is computed only while weighted (earlier candidates lack it). "
                         "*_masked: overlap/difflib with IPs, ports, paths masked.", id="weights-note")
             yield Label("", id="weights-error")
+            yield Label("Tab / shift+Tab: next / previous field · Enter applies · Esc cancels", classes="dialog-keys")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         fields = {name: self.query_one(f"#weight-{name}", Input).value for name in COMPONENTS}
