@@ -88,7 +88,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.log_history: list[str] = []  # the RichLog renders lazily while its tab is hidden
         self.engine_thread: threading.Thread | None = None
         self.engine: Engine | None = None  # set in the engine thread once the model has loaded
-        self.pass_started = self.started
+        self.pass_started = self.batch_started = self.started
         self.stage: tuple[ev.StageStarted, float] | None = None  # inside a batch: what, since when
 
     # ------------------------------------------------------------------ layout
@@ -245,6 +245,8 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_StageStarted(self, e: ev.StageStarted) -> None:
         self.stage = (e, self.clock())
+        if e.stage == "generating":
+            self.batch_started = self.clock()
         self.refresh_header()
 
     def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
@@ -482,7 +484,7 @@ class InversionApp(ScorerDebugging, App[None]):
         """Inside a batch: the stage and for how long, and the pass's estimated time left; while
         stopping, what q does now."""
         if self.run_state == "STOPPING…":
-            return "stops after this batch, then saves; q again leaves at once"
+            return f"stops after this batch{self.batch_left(now)}, then saves; q again leaves at once"
         if self.run_state != "RUNNING":
             return ""
         parts = []
@@ -493,6 +495,15 @@ class InversionApp(ScorerDebugging, App[None]):
         if left is not None:
             parts.append(f"~{format_elapsed(left)} left")
         return " · ".join(parts)
+
+    def batch_left(self, now: float) -> str:
+        """` (~0:00:12)`: the running batch's time left at the pass's pace so far, if known."""
+        if self.stage is None or not self.state.tasks_done:
+            return ""
+        stage, _ = self.stage
+        per_task = (self.batch_started - self.pass_started) / self.state.tasks_done
+        left = per_task * stage.tasks - (now - self.batch_started)
+        return f" (~{format_elapsed(left)})" if left > 0 else ""
 
     def header_weights(self) -> str:
         weights = self.control.weights
