@@ -8,6 +8,7 @@ from typing import Sequence
 import torch
 
 from inversion_tui import models
+from inversion_tui.chat_template import accepts_system_role, fold_system_message
 from inversion_tui.errors import ModelLoadError, first_line
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
 from inversion_tui.loop.train import train_lora
@@ -26,6 +27,8 @@ class HFBackend:
         # same workload decode the same number of tokens (benchmarks/loop_speed.py).
         self.force_length = False
         self.share_prefix = True  # run the prompts' common prefix once, generating and training (prefix_cache.py)
+        # Mistral's and Gemma's templates reject a system turn: found by trying, once.
+        self.system_role = bool(tokenizer.chat_template) and accepts_system_role(tokenizer)
 
     @classmethod
     def load(cls, settings: RunSettings, log: models.Logger = lambda _: None) -> "HFBackend":
@@ -51,7 +54,8 @@ class HFBackend:
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
         if self.tokenizer.chat_template:
-            return self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+            turns = list(messages) if self.system_role else fold_system_message(messages)
+            return self.tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
         # Base models without a template: a plain transcript that ends where the answer goes.
         lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
         return "\n".join(lines) + "\nAssistant:"
