@@ -162,6 +162,8 @@ def run(
                     status = engine.run()
         finally:
             runlog.release_lock()  # also when loading fails; a no-op once the engine released it
+            if resume is None:
+                runlog.discard_if_empty()  # loading failed before the run wrote a file
     if status == "stopped":
         raise typer.Exit(130)
 

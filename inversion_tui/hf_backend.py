@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Sequence
 
@@ -27,8 +28,6 @@ class HFBackend:
         # same workload decode the same number of tokens (benchmarks/loop_speed.py).
         self.force_length = False
         self.share_prefix = True  # run the prompts' common prefix once, generating and training (prefix_cache.py)
-        # Mistral's and Gemma's templates reject a system turn: found by trying, once.
-        self.system_role = bool(tokenizer.chat_template) and accepts_system_role(tokenizer)
 
     @classmethod
     def load(cls, settings: RunSettings, log: models.Logger = lambda _: None) -> "HFBackend":
@@ -51,6 +50,11 @@ class HFBackend:
         set_seed(settings.seed)
         description = {"model": settings.model, "quant": quant, "device": device}
         return cls(model, tokenizer, embedder, device, description)
+
+    @functools.cached_property
+    def system_role(self) -> bool:
+        """Mistral's and Gemma's templates reject a system turn: found by trying, once."""
+        return accepts_system_role(self.tokenizer)
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
         if self.tokenizer.chat_template:

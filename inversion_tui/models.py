@@ -7,12 +7,15 @@ because a packed GGUF model can be neither trained nor saved; later loads take ~
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
 import re
 import shutil
 import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -106,7 +109,44 @@ def _resolve_path_or_hub_id(name: str, what: str) -> str:
         return str(path)
     if name.startswith((".", "/", "~")) or not _HUB_ID.match(name):
         raise ModelLoadError(f"{what} {name!r}: no such directory, and not a hub id")
+    hub_local_only(name, what)  # fails now, in one line, when it can come from nowhere
     return name
+
+
+HUB_PROBE_TIMEOUT_S = 5.0
+
+
+@functools.lru_cache(maxsize=None)
+def hub_reachable(endpoint: str) -> bool:
+    """One quick request, no retries: without it, a hub id with no network meant a minute of
+    retry warnings on the terminal (garbling the workbench) before the same error."""
+    try:
+        urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=HUB_PROBE_TIMEOUT_S)
+    except urllib.error.HTTPError:
+        return True  # it answered
+    except (OSError, ValueError):
+        return False  # no route, no name resolution, refused, timed out
+    return True
+
+
+def hub_local_only(name: str, what: str = "model") -> bool:
+    """For a hub id: True when it must be read from the local cache (offline, or the hub cannot
+    be reached), False when it may be downloaded. ModelLoadError when it can be had neither way."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    cached = isinstance(try_to_load_from_cache(name, "config.json"), str)
+    if constants.HF_HUB_OFFLINE:
+        if cached:
+            return True
+        raise ModelLoadError(f"cannot load {what} {name!r}: not in the Hugging Face cache, and HF_HUB_OFFLINE is "
+                             "set; give a local directory, or download it once with a network")
+    if hub_reachable(constants.ENDPOINT):
+        return False
+    if cached:
+        return True
+    raise ModelLoadError(f"cannot load {what} {name!r}: {constants.ENDPOINT} cannot be reached (no network?) and "
+                         "it is not in the Hugging Face cache; give a local directory, or download it once with a "
+                         "network")
 
 
 def check_names(model: str, embedder: str) -> None:
@@ -159,6 +199,9 @@ def quiet_library_noise() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    # huggingface_hub's retry warnings would land on the workbench's screen; failures still
+    # reach the user, as one line, through the exceptions.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     # bitsandbytes tries to fetch a CPU kernel from the hub at import and warns when it cannot;
     # offline it never can, and the built-in CPU path it falls back to is the one we test.
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
@@ -175,11 +218,13 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = resolve_generator(name, log)
+    local_only = source == name and hub_local_only(name)  # a hub id; the probe is made once per process
     quantization = get_quantization_config(quant, device)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
         model = AutoModelForCausalLM.from_pretrained(
             source,
+            local_files_only=local_only,
             quantization_config=quantization,
             dtype=torch.bfloat16 if device == "cuda" else torch.float32,
             device_map={"": device},
@@ -204,7 +249,8 @@ def load_embedder(name: str, device: str):
     from sentence_transformers import SentenceTransformer
 
     source = resolve_embedder(name)
+    local_only = source == name and hub_local_only(name, "embedder")
     try:
-        return SentenceTransformer(source, device=device)
+        return SentenceTransformer(source, device=device, local_files_only=local_only)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load embedder {name!r}: {first_line(exc)}") from None

@@ -160,7 +160,7 @@ def test_resume_with_an_adapter_that_does_not_fit_the_model(tmp_path):
 def test_a_failed_start_leaves_no_lock(tmp_path):
     result = invoke("run", "--headless", "--output", str(tmp_path / "out"), "--model", "no-such-org/no-such-model")
     assert result.exit_code == 2
-    assert (tmp_path / "out").is_dir() and not (tmp_path / "out" / "run.lock").exists()
+    assert not (tmp_path / "out").exists()  # no lock, and no empty run directory either
 
 
 def test_an_adapter_error_with_no_message_is_still_one_line(tmp_path, monkeypatch):
@@ -237,3 +237,28 @@ def test_a_headless_run_ends_with_a_summary_and_the_next_step(tmp_path, monkeypa
     assert "finished: 1 cycle(s) completed" in result.stderr
     assert "intrinsic score" in result.stderr
     assert f"next: inversion-tui inspect {tmp_path / 'run'}" in result.stderr
+
+
+def test_a_hub_id_with_no_network_is_one_line_fast_and_leaves_nothing(tmp_path):
+    """As a user without network meets it: HF_HUB_OFFLINE unset, the hub unreachable (an
+    endpoint on this machine that refuses connections stands in for a missing network)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"
+    env["HF_HOME"] = str(tmp_path / "hf-home")  # an empty cache
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "cli.main", "run", "--headless", "--model",
+                             "mistralai/Mistral-7B-Instruct-v0.2", "--output", str(tmp_path / "out")],
+                            cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+                            timeout=120)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2 and elapsed < 15, (elapsed, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: cannot load model 'mistralai/Mistral-7B-Instruct-v0.2'")
+    assert "cannot be reached" in lines[0]
+    assert not (tmp_path / "out").exists()

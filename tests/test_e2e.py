@@ -71,6 +71,8 @@ def test_one_cycle_headless_run(tmp_path, quant):
                      "--eval-suite", "intercode", "--eval-limit", "4")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
+    for noise in ("Failed to load", "kernels-community", "Warning", "Retrying"):  # libraries keep quiet
+        assert noise not in result.stderr, noise
     assert "finished: 1 cycle(s) completed" in result.stderr
     assert "held-out intercode (base model, n=4): utility accuracy" in result.stderr
     check_run_directory(run, tasks=4, candidates=2, quant=quant)

@@ -159,6 +159,15 @@ class RunLog:
         if holder and holder.get("pid") == os.getpid():
             self.path(LOCK).unlink(missing_ok=True)
 
+    def discard_if_empty(self) -> None:
+        """A run that failed before writing anything (a model that would not load) leaves no
+        empty directory behind. Anything in it, even one file, is kept."""
+        self.release_lock()
+        try:
+            self.directory.rmdir()  # only succeeds on an empty directory
+        except OSError:
+            pass
+
     def path(self, name: str) -> Path:
         return self.directory / name
 
