@@ -218,7 +218,7 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = resolve_generator(name, log)
-    local_only = source == name and hub_local_only(name)  # a hub id; the probe is made once per process
+    local_only = not Path(source).exists() and hub_local_only(name)  # a hub id: probed once per process
     quantization = get_quantization_config(quant, device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
@@ -249,7 +249,7 @@ def load_embedder(name: str, device: str):
     from sentence_transformers import SentenceTransformer
 
     source = resolve_embedder(name)
-    local_only = source == name and hub_local_only(name, "embedder")
+    local_only = not Path(source).exists() and hub_local_only(name, "embedder")
     try:
         return SentenceTransformer(source, device=device, local_files_only=local_only)
     except (OSError, ValueError) as exc:
