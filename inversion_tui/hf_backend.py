@@ -11,8 +11,8 @@ import torch
 from inversion_tui import models
 from inversion_tui.chat_template import accepts_system_role, fold_system_message
 from inversion_tui.errors import ModelLoadError, first_line
-from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
-from inversion_tui.loop.train import train_lora
+from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback
+from inversion_tui.loop.train import release_cached_memory, train_lora
 from inversion_tui.prefix_cache import generate_with_shared_prefix
 from inversion_tui.settings import RunSettings
 
@@ -83,20 +83,15 @@ class HFBackend:
             eos_token_id=self.tokenizer.eos_token_id,
             use_cache=True,  # prepare_model_for_kbit_training turns the cache off for training
         )
-        try:
-            new_tokens = None
-            if self.share_prefix:
-                new_tokens = generate_with_shared_prefix(self.model, self.tokenizer, prompts, config,
-                                                         num_return_sequences, self.device)
-            if new_tokens is None:  # too little shared, or switched off: plain left-padded generate
-                encoded = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
-                encoded = encoded.to(self.device)
-                output = self.model.generate(**encoded, generation_config=config)
-                new_tokens = output[:, encoded["input_ids"].shape[1] :]
-        except out_of_memory_errors():
-            if self.device == "cuda":
-                torch.cuda.empty_cache()  # give the caller's smaller retry the memory back
-            raise
+        new_tokens = None
+        if self.share_prefix:
+            new_tokens = generate_with_shared_prefix(self.model, self.tokenizer, prompts, config,
+                                                     num_return_sequences, self.device)
+        if new_tokens is None:  # too little shared, or switched off: plain left-padded generate
+            encoded = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+            encoded = encoded.to(self.device)
+            output = self.model.generate(**encoded, generation_config=config)
+            new_tokens = output[:, encoded["input_ids"].shape[1] :]
         texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         # generate returns each prompt's sequences next to each other
         return [texts[i : i + num_return_sequences] for i in range(0, len(texts), num_return_sequences)]
@@ -140,3 +135,6 @@ class HFBackend:
         from transformers import set_seed
 
         set_seed(seed)
+
+    def release_memory(self) -> None:
+        release_cached_memory(self.device)

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import time
+import weakref
 from pathlib import Path
 from typing import Sequence
 
@@ -25,6 +26,10 @@ def _last_user_message(prompt: str) -> str:
     return prompt.rsplit("<user>", 1)[-1].split("</user>", 1)[0]
 
 
+class _Activations:
+    """Stands for the tensors a failed generate call had allocated."""
+
+
 class FakeBackend:
     description = {"model": "fake", "quant": "none", "device": "cpu"}
 
@@ -36,13 +41,19 @@ class FakeBackend:
         self.saved: list[Path] = []
         self.seeds: list[int] = []
         self.loaded: dict | None = None
+        self.released = 0  # release_memory calls (after out-of-memory errors)
+        self.attempts: list = []  # weak references to what each failed call held (OOM tests)
+        self.alive_at_call: list[int] = []  # how many of those were still alive as each call began
 
     def chat_prompt(self, messages):
         return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
 
     def complete(self, prompts: Sequence[str], *, num_return_sequences, temperature, max_new_tokens):
         kind = "forward" if FORWARD_SYSTEM in prompts[0] else "inverse" if INVERSE_SYSTEM in prompts[0] else "rating"
+        self.alive_at_call.append(sum(ref() is not None for ref in self.attempts))
         if self.max_prompts is not None and len(prompts) > self.max_prompts:
+            held = _Activations()  # what a real failed attempt holds in its frames
+            self.attempts.append(weakref.ref(held))
             raise MemoryError(f"fake: {len(prompts)} prompts > {self.max_prompts}")
         self.calls.append((kind, len(prompts)))
         time.sleep(self.delay)
@@ -91,3 +102,6 @@ class FakeBackend:
 
     def reseed(self, seed: int) -> None:
         self.seeds.append(seed)
+
+    def release_memory(self) -> None:
+        self.released += 1

@@ -37,6 +37,15 @@ def test_generation_halves_the_batch_until_it_fits(tmp_path):
     assert len(recorder.of(ev.RunFinished)) == 1 and recorder.of(ev.RunFinished)[0].status == "finished"
 
 
+def test_a_retry_runs_after_the_failed_attempt_is_released(tmp_path):
+    """Retrying inside the except block kept the failed attempt's frames (and on a GPU its
+    tensors) alive through the retry, which then ran out of memory too."""
+    backend = FakeBackend(max_prompts=2)
+    run_with(backend, tmp_path)
+    assert backend.attempts and backend.released == len(backend.attempts)
+    assert max(backend.alive_at_call) == 0  # at every later call, nothing of a failed one lives
+
+
 def test_one_task_that_does_not_fit_is_an_error(tmp_path):
     with pytest.raises(MemoryError):
         run_with(FakeBackend(max_prompts=0), tmp_path)
@@ -75,3 +84,25 @@ def test_training_splits_a_batch_that_does_not_fit_and_gets_the_same_loss():
                         "out of memory training on 2 examples at once; retrying with 1"]
     assert result.steps == baseline.steps == 1
     assert math.isclose(result.mean_loss, baseline.mean_loss, rel_tol=1e-4)  # token-weighted: same loss
+
+
+def test_a_training_retry_runs_after_the_failed_attempt_is_released():
+    import weakref
+
+    model, tokenizer = fresh_model()
+    forward = model.forward
+    failed: list = []
+    alive_at_retry: list[bool] = []
+
+    def forward_that_runs_out_of_memory(*args, **kwargs):
+        alive_at_retry.extend(ref() is not None for ref in failed)
+        if kwargs["input_ids"].shape[0] > 1:
+            activations = torch.empty(kwargs["input_ids"].shape[0], 1024)  # what the failed pass allocated
+            failed.append(weakref.ref(activations))
+            raise MemoryError("injected")
+        return forward(*args, **kwargs)
+
+    model.forward = forward_that_runs_out_of_memory
+    train_lora(model, tokenizer, PAIRS, lr=1e-3, batch_size=4, epochs=1, seed=0, device="cpu",
+               share_prefix=False)
+    assert failed and alive_at_retry and not any(alive_at_retry)

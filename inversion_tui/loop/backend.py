@@ -67,3 +67,7 @@ class Backend(Protocol):
 
     def reseed(self, seed: int) -> None:
         """Seed every RNG the next calls draw from (sampling, dropout)."""
+
+    def release_memory(self) -> None:
+        """After an out-of-memory error, once the failed attempt's tensors are gone: hand the
+        allocator's cached memory back (torch.cuda.empty_cache) before a smaller retry."""

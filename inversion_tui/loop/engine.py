@@ -385,12 +385,15 @@ class Engine:
         except out_of_memory_errors():
             if len(batch) == 1:
                 raise
-            half = (len(batch) + 1) // 2
-            self.task_limit = half
-            self.emit(ev.Log("warning", f"out of memory generating for {len(batch)} tasks at once; "
-                                        f"retrying with {half} (kept for the rest of the run)"))
-            return (self.score_piece(cycle, phase, batch_index, batch[:half])
-                    + self.score_piece(cycle, phase, batch_index, batch[half:]))
+        # The retry runs here, after the except block: inside it, the traceback would keep the
+        # failed attempt's frames, and the tensors they hold, alive through the retry.
+        self.backend.release_memory()
+        half = (len(batch) + 1) // 2
+        self.task_limit = half
+        self.emit(ev.Log("warning", f"out of memory generating for {len(batch)} tasks at once; "
+                                    f"retrying with {half} (kept for the rest of the run)"))
+        return (self.score_piece(cycle, phase, batch_index, batch[:half])
+                + self.score_piece(cycle, phase, batch_index, batch[half:]))
 
     def score_tasks(
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]

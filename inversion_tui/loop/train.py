@@ -127,22 +127,34 @@ class _Accumulator:
         # the (small, LoRA-only) gradients to go back to.
         saved = [None if p.grad is None else p.grad.clone() for p in self.params]
         try:
-            loss = shared_prefix_loss(self.model, piece, self.pad_id, self.device) if self.share_prefix else None
-            if loss is None:
-                inputs = {k: v.to(self.device) for k, v in collate(piece, self.pad_id).items()}
-                loss = self.model(**inputs).loss
-            loss = loss * (sum(supervised_tokens(e) for e in piece) / total)
-            loss.backward()
-            return float(loss.detach())
+            return self._forward_backward(piece, total)
         except self.oom:
             for param, grad in zip(self.params, saved):
                 param.grad = grad
             if len(piece) == 1:
                 raise
-            half = (len(piece) + 1) // 2
-            self.piece_limit = half
-            self.on_warning(f"out of memory training on {len(piece)} examples at once; retrying with {half}")
-            return self._piece(piece[:half], total) + self._piece(piece[half:], total)
+        # Retried after the except block, whose traceback holds the failed attempt's
+        # activations: they are freed by now, and the allocator's cache can be handed back.
+        release_cached_memory(self.device)
+        half = (len(piece) + 1) // 2
+        self.piece_limit = half
+        self.on_warning(f"out of memory training on {len(piece)} examples at once; retrying with {half}")
+        return self._piece(piece[:half], total) + self._piece(piece[half:], total)
+
+    def _forward_backward(self, piece: list[EncodedPair], total: int) -> float:
+        loss = shared_prefix_loss(self.model, piece, self.pad_id, self.device) if self.share_prefix else None
+        if loss is None:
+            inputs = {k: v.to(self.device) for k, v in collate(piece, self.pad_id).items()}
+            loss = self.model(**inputs).loss
+        loss = loss * (sum(supervised_tokens(e) for e in piece) / total)
+        loss.backward()
+        return float(loss.detach())
+
+
+def release_cached_memory(device) -> None:
+    """Hand the CUDA allocator's cached blocks back, so a smaller retry can use them."""
+    if str(device).startswith("cuda"):
+        torch.cuda.empty_cache()
 
 
 def train_lora(
