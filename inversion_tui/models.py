@@ -231,6 +231,8 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
         )
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load model {name!r}: {first_line(exc)}") from None
+    if quantization is not None and device == "cpu":
+        keep_4bit_weights_trainable_on_cpu(model)
     tokenizer.padding_side = "left"  # decoder-only generation continues from the right edge
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -243,6 +245,18 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
     model = get_peft_model(model, get_lora_config(model, *lora))
     model.eval()
     return model, tokenizer
+
+
+def keep_4bit_weights_trainable_on_cpu(model) -> None:
+    """bitsandbytes repacks a 4-bit layer's weights for its fast CPU inference kernel on the
+    first no-grad call (CPUs with AVX512-BF16). That kernel has no autograd, so after the first
+    generate every LoRA gradient through the layer came out silently wrong (norms off up to 7x).
+    Turning the repack off keeps one weight layout, the one training needs."""
+    from bitsandbytes.nn import Linear4bit
+
+    for module in model.modules():
+        if isinstance(module, Linear4bit):
+            module.support_avx512bf16_for_cpu = False
 
 
 def load_embedder(name: str, device: str):
