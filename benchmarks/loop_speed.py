@@ -272,6 +272,11 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--gradient-checkpointing", default="auto", choices=["auto", "on", "off"])
+    parser.add_argument("--memory-cap-gb", type=float,
+                        help="CUDA only: cap this process's GPU memory (torch.cuda.set_per_process_memory_fraction), "
+                             "to check that a run fits a smaller card, e.g. 24")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--no-ablation", action="store_true",
                         help="skip the third run (ours without the shared-prefix cache)")
@@ -279,8 +284,14 @@ def main() -> None:
     if args.rating_tokens != 4:
         parser.error("--rating-tokens must stay 4: the engine's rating call asks for 4 tokens")
 
+    if args.memory_cap_gb is not None:
+        if not torch.cuda.is_available():
+            parser.error("--memory-cap-gb needs a CUDA GPU")
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, args.memory_cap_gb * 2**30 / total))
     settings = build_settings(model=args.model, quant=args.quant, pack=args.pack, output=Path("unused"),
-                              seed=args.seed, gen_batch_size=args.gen_batch_size)
+                              seed=args.seed, gen_batch_size=args.gen_batch_size, batch_size=args.batch_size,
+                              dtype=args.dtype, gradient_checkpointing=args.gradient_checkpointing)
     started = time.time()
     backend = HFBackend.load(settings, log=lambda m: print(m, file=sys.stderr))
     backend.force_length = True
@@ -322,6 +333,7 @@ def main() -> None:
             "tokens_per_second": {k: round(generated[k] / watch.seconds[k], 1) for k in generated},
             "training": training,
             "peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated() / 2**30, 3) if device == "cuda" else None,
+            "peak_gpu_reserved_gb": round(torch.cuda.max_memory_reserved() / 2**30, 3) if device == "cuda" else None,
         }
 
     seed, ours = results["seed"], results["ours"]
@@ -337,6 +349,8 @@ def main() -> None:
         "device": device,
         "model": args.model,
         "quant": backend.description["quant"],
+        "backend": backend.description,  # dtype and gradient checkpointing as chosen
+        "memory_cap_gb": args.memory_cap_gb,
         "workload": {"tasks": args.tasks, "candidates": args.candidates, "max_new_tokens": args.max_new_tokens,
                      "rating_tokens": args.rating_tokens, "gen_batch_size": args.gen_batch_size,
                      "train_batch_size": args.batch_size, "forced_lengths": True},
@@ -363,7 +377,8 @@ def main() -> None:
           f"({floor['seed_over_floor']}x, 1 token/step), ours {floor['ours_ms_per_step']} ms/step "
           f"({floor['ours_over_floor']}x, {floor['ours_tokens_per_step']} tokens/step)")
     if device == "cuda":
-        print(f"  peak GPU memory: seed {seed['peak_gpu_memory_gb']} GB, ours {ours['peak_gpu_memory_gb']} GB")
+        print(f"  peak GPU memory: seed {seed['peak_gpu_memory_gb']} GB, ours {ours['peak_gpu_memory_gb']} GB "
+              f"allocated, {ours['peak_gpu_reserved_gb']} GB reserved (cap {args.memory_cap_gb or 'none'})")
     if ablation is not None:
         for line in stage_table("no-pc", ablation["seconds"], ablation["generated_tokens"]):
             print(line)

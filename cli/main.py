@@ -79,7 +79,14 @@ def run(
     inverse_temperature: float = typer.Option(0.0, help="Inverse pass temperature (0 = greedy).", rich_help_panel="Loop"),
     model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id.", rich_help_panel="Model"),
     embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model for the embed component.", rich_help_panel="Model"),
-    quant: str = typer.Option("auto", help="auto | none | 4bit (NF4; auto = 4bit on CUDA, none on CPU).", rich_help_panel="Model"),
+    quant: str = typer.Option("auto", help="auto | none | 4bit (NF4; auto = 4bit only on a GPU the dense model "
+                                           "would crowd, none otherwise).", rich_help_panel="Model"),
+    dtype: str = typer.Option("auto", help="auto | float32 | bfloat16 | float16 (auto = bf16 on GPUs that have it, "
+                                           "else fp16; fp32 on CPU).", rich_help_panel="Model"),
+    gradient_checkpointing: str = typer.Option("auto", "--gradient-checkpointing",
+                                               help="auto | on | off (auto = on only where a training batch's "
+                                                    "activations would not fit on the GPU).",
+                                               rich_help_panel="Model"),
     output: Optional[Path] = typer.Option(None, help="Run directory (default ./output/<model>-<time>).", rich_help_panel="Output"),
     pack: str = typer.Option("pentest", help="Task pack name(s) or YAML path(s), comma-separated.", rich_help_panel="Loop"),
     lr: float = typer.Option(2e-4, help="LoRA learning rate.", rich_help_panel="Model"),
@@ -124,7 +131,8 @@ def run(
     with user_errors():
         values = dict(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, temperature=temperature,
-            inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, output=output,
+            inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, dtype=dtype,
+            gradient_checkpointing=gradient_checkpointing, output=output,
             pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
             eval_suite=None if eval_suite is None else [p.strip() for p in eval_suite.split(",") if p.strip()],

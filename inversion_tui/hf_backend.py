@@ -38,17 +38,20 @@ class HFBackend:
         # and an unseeded draw made two runs with the same --seed diverge after training.
         set_seed(settings.seed)
         device = models.resolve_device()
-        quant = models.resolve_quant(settings.quant, device)
-        log(f"loading {settings.model} ({quant}) on {device}")
+        choice = models.resolve_choices(settings, device, log)
+        log(f"loading {settings.model} ({choice['quant']}, {choice['dtype']}) on {device}"
+            + (", gradient checkpointing on" if choice["checkpointing"] else ""))
         model, tokenizer = models.load_generator(
-            settings.model, quant, device, (settings.lora_r, settings.lora_alpha, settings.lora_dropout), log
+            settings.model, choice["quant"], device, (settings.lora_r, settings.lora_alpha, settings.lora_dropout),
+            log, dtype=choice["dtype"], checkpointing=choice["checkpointing"],
         )
         log(f"loading embedder {settings.embedder}")
         embedder = models.load_embedder(settings.embedder, device)
         # And again once everything is loaded: loading draws from the RNG a varying amount
         # (seen: two same-seed runs sampled different first candidates), generation must not.
         set_seed(settings.seed)
-        description = {"model": settings.model, "quant": quant, "device": device}
+        description = {"model": settings.model, "quant": choice["quant"], "device": device, "dtype": choice["dtype"],
+                       "gradient_checkpointing": "on" if choice["checkpointing"] else "off"}
         return cls(model, tokenizer, embedder, device, description)
 
     @functools.cached_property

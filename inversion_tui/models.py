@@ -163,12 +163,80 @@ def resolve_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_quant(quant: str, device: str) -> str:
-    return ("4bit" if device == "cuda" else "none") if quant == "auto" else quant
+QUANT_PAYS_ABOVE = 0.4
+"""--quant auto: 4-bit when the dense weights would fill more than this share of the GPU's
+memory. A 7B model (14.5 GB in bf16) on a 24 GB card: 4-bit; on an 80 GB card, or SmolLM2 on
+any: dense, which generates faster and trains without dequantizing."""
 
 
-def get_quantization_config(quant: str, device: str):
-    """NF4 with double quantization; bf16 compute on CUDA, fp32 on CPU (bf16 matmuls are slow there)."""
+def resolve_dtype(dtype: str, device: str) -> str:
+    if dtype != "auto":
+        return dtype
+    if device != "cuda":
+        return "float32"
+    import torch
+
+    return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+
+
+def estimated_parameters(config) -> int:
+    """Parameters of a decoder-only transformer from its config, without loading it."""
+    hidden, layers = config.hidden_size, config.num_hidden_layers
+    intermediate = getattr(config, "intermediate_size", None) or 4 * hidden
+    heads = config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    attention = 2 * hidden * hidden + 2 * hidden * (hidden * kv_heads // heads)
+    embeddings = config.vocab_size * hidden * (1 if getattr(config, "tie_word_embeddings", False) else 2)
+    return layers * (attention + 3 * hidden * intermediate) + embeddings
+
+
+def quant_pays(parameters: int, dense_bytes_per_parameter: int, gpu_bytes: int) -> bool:
+    return parameters * dense_bytes_per_parameter > QUANT_PAYS_ABOVE * gpu_bytes
+
+
+ACTIVATION_BYTES = 80
+"""Training activations per token, layer and hidden unit without checkpointing, in bf16: about
+10 GiB for a 7B model (hidden 4096, 32 layers) at batch 4 of 256 tokens."""
+TRAINING_TOKENS = 256  # a generous length for a few-shot prompt and its command
+NF4_BYTES_PER_PARAMETER = 0.56  # 4 bits, plus double-quantized scales and the dense layers
+
+
+def activation_bytes(config, batch_size: int) -> int:
+    return ACTIVATION_BYTES * batch_size * TRAINING_TOKENS * config.hidden_size * config.num_hidden_layers
+
+
+def checkpointing_needed(config, batch_size: int, weight_bytes: float, gpu_free_bytes: int) -> bool:
+    """Recompute activations only when a training batch's would not fit in 80% of what the
+    weights leave free."""
+    return activation_bytes(config, batch_size) > 0.8 * (gpu_free_bytes - weight_bytes)
+
+
+def resolve_choices(settings, device: str, log: Logger = lambda _: None) -> dict:
+    """What `auto` becomes for this model on this device, decided before loading from the
+    model's config alone: quant, dtype and gradient checkpointing (recorded with the run)."""
+    dtype = resolve_dtype(settings.dtype, device)
+    quant = settings.quant if settings.quant != "auto" else "none"
+    checkpointing = settings.gradient_checkpointing == "on"
+    if device == "cuda" and "auto" in (settings.quant, settings.gradient_checkpointing):
+        import torch
+        from transformers import AutoConfig
+
+        source = resolve_generator(settings.model, log)
+        local_only = not Path(source).exists() and hub_local_only(settings.model)
+        config = AutoConfig.from_pretrained(source, local_files_only=local_only)
+        parameters = estimated_parameters(config)
+        dense_bytes = 4 if dtype == "float32" else 2
+        if settings.quant == "auto":
+            quant = "4bit" if quant_pays(parameters, dense_bytes, torch.cuda.get_device_properties(0).total_memory) \
+                else "none"
+        if settings.gradient_checkpointing == "auto":
+            weights = parameters * (NF4_BYTES_PER_PARAMETER if quant == "4bit" else dense_bytes)
+            checkpointing = checkpointing_needed(config, settings.batch_size, weights, torch.cuda.mem_get_info()[0])
+    return {"quant": quant, "dtype": dtype, "checkpointing": checkpointing}
+
+
+def get_quantization_config(quant: str, dtype: str):
+    """NF4 with double quantization, computing in the run's dtype."""
     if quant != "4bit":
         return None
     if importlib.util.find_spec("bitsandbytes") is None:
@@ -180,7 +248,7 @@ def get_quantization_config(quant: str, device: str):
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=torch.bfloat16 if device == "cuda" else torch.float32,
+        bnb_4bit_compute_dtype=getattr(torch, dtype),
     )
 
 
@@ -209,9 +277,15 @@ def quiet_library_noise() -> None:
                             category=FutureWarning)
 
 
-def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, float], log: Logger = lambda _: None):
+def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, float], log: Logger = lambda _: None,
+                   dtype: str = "float32", checkpointing: bool = False):
     """(peft model in eval mode, tokenizer). LoRA is attached from the start: its B matrices are
-    zero, so the untrained model generates exactly as the base model does."""
+    zero, so the untrained model generates exactly as the base model does.
+
+    The residual stream stays in `dtype`: peft's prepare_model_for_kbit_training would upcast
+    every non-quantized weight (norms, embeddings, head) to float32, which costs memory and time
+    for nothing in bfloat16. It is used for float16 only, whose narrow range makes those
+    upcasts the tested way to train stably."""
     quiet_library_noise()
     import torch
     from peft import get_peft_model, prepare_model_for_kbit_training
@@ -219,14 +293,14 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
 
     source = resolve_generator(name, log)
     local_only = not Path(source).exists() and hub_local_only(name)  # a hub id: probed once per process
-    quantization = get_quantization_config(quant, device)
+    quantization = get_quantization_config(quant, dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
         model = AutoModelForCausalLM.from_pretrained(
             source,
             local_files_only=local_only,
             quantization_config=quantization,
-            dtype=torch.bfloat16 if device == "cuda" else torch.float32,
+            dtype=getattr(torch, dtype),
             device_map={"": device},
         )
     except (OSError, ValueError) as exc:
@@ -236,12 +310,12 @@ def load_generator(name: str, quant: str, device: str, lora: tuple[int, int, flo
     tokenizer.padding_side = "left"  # decoder-only generation continues from the right edge
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if quantization is not None:
-        # Non-reentrant checkpointing: the reentrant default is deprecated, and it needs inputs
-        # that require grad, which frozen embeddings in front of LoRA layers do not give.
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False}
-        )
+    if quantization is not None and dtype == "float16":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    if checkpointing:
+        # Non-reentrant: the reentrant default is deprecated, and it needs inputs that require
+        # grad, which frozen embeddings in front of LoRA layers do not give.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model = get_peft_model(model, get_lora_config(model, *lora))
     model.eval()
     return model, tokenizer

@@ -54,7 +54,15 @@ class RunSettings(BaseModel):
     embedder: str = BUNDLED_EMBEDDER
     """Sentence-transformers model for the embedding-cosine component."""
     quant: Literal["auto", "none", "4bit"] = "auto"
-    """4bit = bitsandbytes NF4 with double quantization; auto = 4bit on CUDA, none on CPU."""
+    """4bit = bitsandbytes NF4 with double quantization; auto = 4bit only where it pays: on a GPU,
+    for a model whose dense weights would fill more than 40% of its memory; none otherwise."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Compute dtype: auto = bfloat16 on a GPU that has it, float16 on one that does not (Turing
+    and older), float32 on a CPU (where bf16 matmuls are slow)."""
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
+    """Recompute activations in training to save memory. auto = on only on a GPU where a
+    training batch's activations would not fit beside the model; off keeps training's faster
+    shared-prefix path."""
     output: Path | None = None
     """Run directory; default ./output/<model>-<timestamp>."""
     pack: str = "pentest"
