@@ -56,13 +56,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--shape", choices=sorted(SHAPES), default="mistral-7b")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tokenizer", type=Path,
+                        help="a tokenizer directory (default: the bundled SmolLM2's); lets a GPU machine without "
+                             "the bundled model packages build the model from a few MB of tokenizer files")
     args = parser.parse_args()
 
     from transformers import AutoTokenizer
 
-    from inversion_tui.models import ensure_bundled_generator
+    if args.tokenizer is None:
+        from inversion_tui.models import ensure_bundled_generator
 
-    tokenizer = AutoTokenizer.from_pretrained(ensure_bundled_generator())
+        args.tokenizer = ensure_bundled_generator()
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = build_model(args.shape, tokenizer, args.seed, device)
     if args.out.exists():

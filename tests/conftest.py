@@ -31,8 +31,10 @@ def tokenizer(bundled_model_dir):
 
 @pytest.fixture(scope="session")
 def real_backend():
-    """The real bundled model and embedder, shared by the tests that need real outputs."""
+    """The real bundled model and embedder, shared by the tests that need real outputs. In
+    float32 on any device: the tests that compare two ways of computing the same thing compare
+    exactly or within fp32 tolerances, which bf16 on a GPU would not meet."""
     from inversion_tui.hf_backend import HFBackend
     from inversion_tui.settings import build_settings
 
-    return HFBackend.load(build_settings(output="unused", quant="none"))
+    return HFBackend.load(build_settings(output="unused", quant="none", dtype="float32"))

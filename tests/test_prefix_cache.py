@@ -78,10 +78,10 @@ def test_training_with_the_shared_prefix_gives_the_plain_loss_and_gradients(real
     for name in ("plain", "shared"):
         model.zero_grad(set_to_none=True)
         if name == "plain":
-            inputs = collate(batch, tokenizer.pad_token_id)
+            inputs = {k: v.to(real_backend.device) for k, v in collate(batch, tokenizer.pad_token_id).items()}
             loss = model(**inputs).loss
         else:
-            loss = shared_prefix_loss(model, batch, tokenizer.pad_token_id, "cpu")
+            loss = shared_prefix_loss(model, batch, tokenizer.pad_token_id, real_backend.device)
             assert loss is not None  # the shared path is the one taken
         loss.backward()
         grads[name] = (loss.item(), [p.grad.clone() for p in params])

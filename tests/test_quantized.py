@@ -88,6 +88,7 @@ def test_auto_dtype_is_bf16_where_the_gpu_has_it_and_fp16_where_not(monkeypatch)
     assert resolve_dtype("float32", "cuda") == "float32"
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks what auto becomes on a machine without a GPU")
 def test_on_a_cpu_auto_is_dense_fp32_without_checkpointing_and_it_is_recorded(tmp_path):
     from inversion_tui.hf_backend import HFBackend
     from inversion_tui.settings import build_settings

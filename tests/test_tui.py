@@ -320,13 +320,15 @@ async def test_a_user_error_in_the_worker_exits_with_code_2(tmp_path):
 
 @pytest.mark.slow
 async def test_real_model_candidate_appears_and_quit_is_clean(tmp_path):
+    from inversion_tui.models import resolve_device
+
     settings = build_settings(cycles=1, tasks=2, candidates=2, max_new_tokens=24, output=tmp_path / "run")
     app = create_app(settings, load_packs("pentest"), RunLog.create(settings.output))
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.state.rows, timeout=300, what="a real candidate")
         row = app.state.rows[0]
         assert row.task and 0.0 <= row.score <= 1.0 and set(row.components) >= {"embed", "overlap", "difflib"}
-        assert app.backend["device"] == "cpu" and "smollm2" in header_text(app)
+        assert app.backend["device"] == resolve_device() and "smollm2" in header_text(app)
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, timeout=300, what="a clean exit")
     assert app.return_code == 0 and app.finished_status in ("stopped", "finished") and not app.failure
