@@ -5,7 +5,7 @@ This is a consumer of the event stream, like the TUI; the engine knows nothing o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
@@ -81,6 +81,7 @@ class HeadlessConsole:
         self.history: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, Any]] = []
         self.cycles = 0
+        self._handlers = self.handlers()
 
     def __enter__(self) -> "HeadlessConsole":
         self.progress.start()
@@ -94,8 +95,27 @@ class HeadlessConsole:
         # soft_wrap: the terminal wraps, not rich, so a path or a command copies whole
         self.progress.console.print(message if isinstance(message, Text) else plain(message, style), soft_wrap=True)
 
+    def handlers(self) -> dict[type, Callable[[Any], None]]:
+        """The events headless mode shows, by type; the others (pause, threshold changes, which
+        only the workbench can cause) pass silently."""
+        return {
+            ev.RunStarted: self.on_RunStarted,
+            ev.PhaseStarted: self.on_PhaseStarted,
+            ev.TrainingStarted: self.on_TrainingStarted,
+            ev.StageStarted: self.on_StageStarted,
+            ev.BatchDone: self.on_BatchDone,
+            ev.CandidateScored: self.on_CandidateScored,
+            ev.TrainingStep: self.on_TrainingStep,
+            ev.TrainingDone: self.on_TrainingDone,
+            ev.CheckpointSaved: self.on_CheckpointSaved,
+            ev.CycleDone: self.on_CycleDone,
+            ev.Evaluated: self.on_Evaluated,
+            ev.Log: self.on_Log,
+            ev.RunFinished: self.on_RunFinished,
+        }
+
     def __call__(self, event: ev.Event) -> None:
-        handler = getattr(self, f"on_{type(event).__name__}", None)
+        handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
 

@@ -424,3 +424,13 @@ async def test_charts_at_80_columns_keep_their_legend_off_the_data(tmp_path):
         assert "score before" in legend and "accept" in legend and "after" in legend
         assert app.query_one("#cycle-legend").region.height >= 1  # on screen, above the chart
         assert len(app.state.losses) == sum(c["train_steps"] for c in app.state.history)  # the loss curve
+
+
+def test_every_engine_event_has_a_handler_by_type(tmp_path):
+    """Dispatch is by type, not by a method name built from the event's name: an event added
+    or renamed without its handler fails here."""
+    from inversion_tui.console import HeadlessConsole
+
+    app = make_app(tmp_path, FakeBackend())
+    assert set(app.engine_handlers()) == set(ev.EVENT_TYPES)
+    assert set(HeadlessConsole(Console(file=io.StringIO())).handlers()) <= set(ev.EVENT_TYPES)

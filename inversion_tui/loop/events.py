@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, get_args
 
 Phase = Literal["before", "after"]
 
@@ -147,11 +147,12 @@ class Log:
 
 
 Event = (
-    RunStarted | PhaseStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
+    RunStarted | PhaseStarted | StageStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
     | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log | Paused | Resumed | ThresholdChanged
     | WeightsChanged | Evaluated
 )
 EventSink = Callable[[Event], None]
+EVENT_TYPES: tuple[type, ...] = get_args(Event)
 
 
 @dataclass
