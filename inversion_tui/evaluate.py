@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Sequence
 
 from inversion_tui.errors import TaskPackError
+from inversion_tui.loop import shell
+from inversion_tui.loop.shell import program_name
 
 # Programs whose usual short flags take no argument, so flag order and clustering carry no
 # meaning. Elsewhere (tar -f FILE, grep -e PAT, head -n N) reordering could change meaning.
 ORDER_FREE_FLAG_PROGRAMS = {"ls", "df", "wc", "rm", "cat", "free"}
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SEPARATORS = {"|", "||", "&&", ";", "&"}
 
 
@@ -148,33 +149,8 @@ def eval_sets_for(settings, heldout_pack=None) -> dict[str, list[EvalTask]]:
 # ---------------------------------------------------------------- metrics
 
 
-def shell_tokens(command: str) -> list[str]:
-    try:
-        return shlex.split(command, comments=False)
-    except ValueError:  # unbalanced quotes: fall back to whitespace
-        return command.split()
-
-
-_WRAPPERS = {"sudo", "env", "nohup", "time", "command", "exec"}
-_SUDO_OPTIONS_WITH_ARGUMENT = {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"}
-
-
-def program_name(command: str) -> str:
-    """The program that runs, past wrappers (sudo -u root, env, VAR=value) and its path."""
-    tokens = iter(shell_tokens(command))
-    for token in tokens:
-        if token in _WRAPPERS or _ASSIGNMENT.match(token):
-            continue
-        if token.startswith("-"):  # a wrapper's own option
-            if token in _SUDO_OPTIONS_WITH_ARGUMENT:
-                next(tokens, None)
-            continue
-        return token.rsplit("/", 1)[-1]
-    return ""
-
-
 def token_f1(prediction: str, reference: str) -> float:
-    predicted, wanted = Counter(shell_tokens(prediction)), Counter(shell_tokens(reference))
+    predicted, wanted = Counter(shell.words(prediction)), Counter(shell.words(reference))
     common = sum((predicted & wanted).values())
     if not common:
         return 0.0
@@ -186,7 +162,7 @@ def normalize_command(command: str) -> tuple:
     """Canonical form: shell tokens, per simple command, clustered flags split for programs that
     allow it, and each run of bare flags sorted."""
     segments, current = [], []
-    for token in shell_tokens(command):
+    for token in shell.words(command):
         if token in _SEPARATORS:
             segments.append(current)
             segments.append([token])

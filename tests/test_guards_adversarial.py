@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from inversion_tui.evaluate import load_intercode
-from inversion_tui.loop.guards import GUARD_REASONS, explain_flags, guard_flags, segments
+from inversion_tui.loop.guards import GUARD_REASONS, explain_flags, guard_flags
+from inversion_tui.loop.shell import segments
 from inversion_tui.loop.literals import find_literals, mask_literals
 from inversion_tui.loop.score import difflib_ratio, difflib_ratio_masked, mask_weights, token_overlap, token_overlap_masked
 from inversion_tui.loop.select import decide

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import difflib
 import re
-import shlex
 from dataclasses import dataclass
 
+from inversion_tui.loop import shell
 from inversion_tui.loop.literals import MASK, mask_literals
 from inversion_tui.loop.score import tokens
 
@@ -55,13 +55,10 @@ _FUNCTION_WORDS = {
 _REFUSAL = re.compile(
     r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:no|')t|i can not|i am unable|i'?m unable|"
     r"as an ai|i won'?t|not able to (?:help|assist)|cannot (?:help|assist))\b", re.I)
-_OPERATORS = ("&&", "||", ";", "|", "\n")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BARE_LITERAL = re.compile(r"(?=\S*\d)[\d.:/]+|[a-z]+://\S*", re.I)  # 10.1.1.1, 80, http://x: never a program
 _CODE = re.compile(r"[{}$;=()<>|\\\[\]]")
 _WORD = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # as score.tokens, in order
-_WRAPPERS = {"sudo", "env", "nohup", "time", "command", "exec", "nice"}
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # `_` or `-` between two word characters: `print_first_20_lines_data.csv` is the task's words
 # joined into one file name (seen from SmolLM2). A leading `-` (an option) is not a joiner.
 _JOINER = re.compile(r"(?<=[A-Za-z0-9])[_-](?=[A-Za-z0-9])")
@@ -81,40 +78,6 @@ def tokens_in_order(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text, comments=False)
-    except ValueError:  # an unbalanced quote: fall back to whitespace
-        return text.split()
-
-
-def segments(command: str) -> list[str]:
-    """The simple commands of a command line: split at &&, ||, ;, | and newlines outside quotes
-    and not escaped."""
-    parts, current, quote, i = [], [], "", 0
-    while i < len(command):
-        char = command[i]
-        if char == "\\" and quote != "'" and i + 1 < len(command):  # an escaped character: `-exec rm {} \;`
-            current.append(command[i : i + 2])
-            i += 2
-            continue
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        else:
-            operator = next((op for op in _OPERATORS if command.startswith(op, i)), None)
-            if operator:
-                parts.append("".join(current))
-                current = []
-                i += len(operator)
-                continue
-        current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
-
-
 def prose_of(command: str) -> str:
     """The parts of a command that are free text rather than program and arguments: the
     comment, what echo-like programs print, and quoted strings of more than one word that
@@ -124,8 +87,8 @@ def prose_of(command: str) -> str:
     if command.lstrip().startswith("#"):
         body, comment = "", command
     parts.append(comment.lstrip("#"))
-    for segment in segments(body):
-        words = _split(segment)
+    for segment in shell.segments(body):
+        words = shell.words(segment)
         if words and words[0] in _ECHO_LIKE:
             parts.extend(words[1:])
         parts.extend(w for w in words if " " in w.strip() and not _CODE.search(w))
@@ -185,22 +148,12 @@ def _unquoted_words(segment: str) -> list[str]:
     return segment.split()
 
 
-def _program_position(words: list[str]) -> int:
-    """Index of the program word, past sudo/env wrappers and VAR=value assignments."""
-    i = 0
-    while i < len(words) and (words[i] in _WRAPPERS or _ASSIGNMENT.match(words[i])):
-        i += 1
-        while i < len(words) and words[i].startswith("-"):  # sudo -u user, env -i
-            i += 2 if words[i] in {"-u", "-g"} else 1
-    return min(i, len(words) - 1) if words else 0
-
-
 def _prose_segment(segment: str) -> str | None:
     """Why a segment of a command line reads as prose, or None."""
     words = _unquoted_words(segment)
     if not words:
         return None
-    first = words[_program_position(words)]
+    first = words[min(shell.program_index(words), len(words) - 1)]  # all wrappers: the last one
     first_lower = first.lower().strip(".,:!?")
     if first_lower in _SHELL_KEYWORDS:
         return None
@@ -230,7 +183,7 @@ def not_a_command(command: str) -> Flag | None:
         return Flag("not_a_command", f"a refusal: {refusal.group(0)!r}")
     if command.lstrip()[:1] in ("|", "&", ";", ")"):
         return Flag("not_a_command", f"starts with {command.lstrip()[0]!r}, an operator, not a program")
-    parts = segments(command)
+    parts = shell.segments(command)
     for number, segment in enumerate(parts, 1):
         why = _prose_segment(segment)
         if why:
