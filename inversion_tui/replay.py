@@ -17,7 +17,7 @@ from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, SETTINGS, RunLog
-from inversion_tui.loop.score import SCORERS, compute_components
+from inversion_tui.loop.score import REGISTRY, compute_components
 
 
 @dataclass
@@ -101,18 +101,18 @@ def trained_positions(progress: dict[str, Any]) -> set[tuple[int, int]]:
 
 
 def rescore_text(run: RunRecord) -> None:
-    """Recompute the guards and the text components (overlap, difflib and their literal-masked
-    variants) of every stored candidate with the current code; embed and self_rating keep
-    their stored values, since they need a model. For runs made before a guard or component
+    """Recompute the guards and the text components (those registered with cost "text") of
+    every stored candidate with the current code; the others keep their stored values, since
+    they need a model. For runs made before a guard or component
     existed. Changes the records in memory only."""
-    text_components = {"overlap", "difflib", "overlap_masked", "difflib_masked"}
+    text_components = {name for name, spec in REGISTRY.items() if spec.cost == "text"}
     tasks = [r["task"] for r in run.records]
     reconstructions = [r["reconstruction"] for r in run.records]
     commands = [r["command"] for r in run.records]
     fresh = compute_components(tasks, reconstructions, commands, backend=None, weights={},
                                always=tuple(text_components))
     for record, components in zip(run.records, fresh):
-        record["components"] = {**{name: None for name in SCORERS}, **record["components"],
+        record["components"] = {**{name: None for name in REGISTRY}, **record["components"],
                                 **{name: components[name] for name in text_components}}
         record["flags"] = list(guard_flags(record["task"], record["command"]))
     run.notes.append(f"re-scored {len(run.records)} candidates' guards and text components with the current code")

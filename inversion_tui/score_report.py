@@ -15,7 +15,7 @@ from rich.text import Text
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.guards import explain_flags
 from inversion_tui.loop.invert import invert_commands
-from inversion_tui.loop.score import SCORERS, combine, compute_components, contributions
+from inversion_tui.loop.score import combine, component_names, compute_components, contributions
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import Example
@@ -30,7 +30,7 @@ def score_one(
         examples=examples,
     )
     [components] = compute_components(
-        [task], [reconstruction], [command], backend=backend, weights=settings.weights, always=tuple(SCORERS)
+        [task], [reconstruction], [command], backend=backend, weights=settings.weights, always=component_names()
     )
     value = combine(components, settings.weights)
     explained = explain_flags(task, command)

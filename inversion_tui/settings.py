@@ -12,14 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from inversion_tui.errors import SettingsError
+from inversion_tui.loop.score import component_names, default_weights
 
-COMPONENTS = ("embed", "overlap", "difflib", "self_rating", "overlap_masked", "difflib_masked")
-
-DEFAULT_WEIGHTS: dict[str, float] = {"embed": 0.6, "overlap": 0.2, "difflib": 0.2, "self_rating": 0.0,
-                                     "overlap_masked": 0.0, "difflib_masked": 0.0}
-"""Embedding cosine carries most weight: on SmolLM2 it is the component that best predicts a
-right program name (see DESIGN.md). self_rating costs a generate call, so it is off by default.
-The *_masked variants are overlap and difflib with literals masked (`--mask-literals`)."""
+# Score components, their default weights and what they measure: loop/score.py's REGISTRY.
 
 SELF_RATING_ON_WEIGHT = 0.2
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
@@ -79,7 +74,7 @@ class RunSettings(BaseModel):
     """Token budget for a generated command or reconstruction."""
     seed: int = 0
     """Seeds task sampling, generation sampling and training order."""
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights: dict[str, float] = Field(default_factory=default_weights)
     """Score component weights; the score is the weighted mean over the components present."""
     few_shot: int = Field(2, ge=0, le=8)
     """Demonstrations from the task pack put in the forward and inverse prompts."""
@@ -140,12 +135,13 @@ class RunSettings(BaseModel):
 def check_weights(weights: dict[str, float]) -> dict[str, float]:
     """Every component named, none unknown, none negative, not all zero. Raises ValueError;
     used for --weights and for weights typed in the UI alike."""
-    unknown = sorted(set(weights) - set(COMPONENTS))
+    names = component_names()
+    unknown = sorted(set(weights) - set(names))
     if unknown:
-        raise ValueError(f"unknown component {unknown[0]!r} (known: {', '.join(COMPONENTS)})")
+        raise ValueError(f"unknown component {unknown[0]!r} (known: {', '.join(names)})")
     if any(w < 0 for w in weights.values()):
         raise ValueError("weights must be >= 0")
-    full = {name: float(weights.get(name, 0.0)) for name in COMPONENTS}
+    full = {name: float(weights.get(name, 0.0)) for name in names}
     if sum(full.values()) <= 0:
         raise ValueError("at least one weight must be > 0")
     return full
@@ -162,7 +158,7 @@ def parse_weights(text: str) -> dict[str, float]:
             weights[name.strip()] = float(value)
         except ValueError:
             raise SettingsError(f"--weights: {name.strip()}={value!r} is not a number") from None
-    return {**DEFAULT_WEIGHTS, **weights}
+    return {**default_weights(), **weights}
 
 
 def build_settings(**values) -> RunSettings:

@@ -9,7 +9,8 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidates, read_eval_rows
-from inversion_tui.settings import COMPONENTS, build_settings
+from inversion_tui.loop.score import component_names
+from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 from inversion_tui.errors import RunDirectoryError
 
@@ -49,7 +50,7 @@ def test_full_run_writes_seed_compatible_files(tmp_path, fake_backend):
     assert len(lines) == 2 * 2 * 5 * 3  # cycles x passes x tasks x candidates
     for line in lines:
         assert {"cycle", "phase", "task", "command", "reconstruction", "components", "score", "accepted"} <= set(line)
-        assert set(line["components"]) == set(COMPONENTS)
+        assert set(line["components"]) == set(component_names())
         assert line["accepted"] == (line["reason"] is None)
     # the per-cycle numbers are exactly what the candidate lines say
     for entry in cycles:

@@ -21,10 +21,10 @@ def test_text_scorers_are_in_unit_range_or_none(task, reconstruction):
 @settings(max_examples=100, deadline=None)
 @given(st.text(), st.text())
 def test_embedding_cosine_is_in_unit_range(task, reconstruction):
-    from inversion_tui.loop.score import embedding_cosine
+    from inversion_tui.loop.score import ScoringContext, embedding_cosine
     from tests.fakes import FakeBackend
 
-    [value] = embedding_cosine([task], [reconstruction], backend=FakeBackend())
+    [value] = embedding_cosine([task], [reconstruction], ScoringContext(backend=FakeBackend()))
     assert value is None or 0.0 <= value <= 1.0
 
 

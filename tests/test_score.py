@@ -1,7 +1,7 @@
 import pytest
 
 from inversion_tui.loop.score import (
-    combine, compute_components, difflib_ratio, embedding_cosine, parse_rating, token_overlap, tokens,
+    ScoringContext, combine, compute_components, difflib_ratio, embedding_cosine, parse_rating, token_overlap, tokens,
 )
 
 
@@ -26,7 +26,7 @@ def test_embedding_cosine_with_real_embedder(real_backend):
     values = embedding_cosine(
         ["Scan port 80 on 192.168.1.1", "Scan port 80 on 192.168.1.1", "Scan port 80 on 192.168.1.1"],
         ["Check whether port 80 is open on host 192.168.1.1", "Bake a chocolate cake", ""],
-        backend=real_backend,
+        ScoringContext(backend=real_backend),
     )
     assert all(0.0 <= v <= 1.0 for v in values)
     assert values[0] > 0.6 > values[1]

@@ -1,6 +1,11 @@
 """Scoring: per-candidate components, combined by weights that are data.
 
-Every scorer has one signature, `scorer(tasks, reconstructions, **kw) -> list[float | None]`,
+Every component is registered once, as a ScorerSpec in REGISTRY (at the end of this file):
+its callable, what it costs, its default weight, its label on screen. Settings, `--weights`,
+the TUI's columns and labels, the weights dialog, the filter, replay's re-scoring and the
+README's table all derive from the registry, so a new component is one `register` call.
+
+Every scorer has one signature, `scorer(tasks, reconstructions, context) -> list[float | None]`,
 and returns values in [0, 1]. None means "could not judge" and is skipped by `combine`, not
 counted as zero. Components are stored per candidate, so a new weighting re-scores a whole
 run without a model call.
@@ -10,13 +15,26 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Sequence
 
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.literals import mask_literals
 
 Components = dict[str, float | None]
-Scorer = Callable[..., list[float | None]]
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """Everything a scorer may need beside the task and its reconstruction, in one object, so
+    a new scorer needs no new keyword threaded through every caller."""
+
+    backend: Backend | None = None  # None where no model is loaded (replay's text re-scoring)
+    commands: Sequence[str] = ()  # the candidates' commands, aligned with the tasks
+    examples: Sequence[Any] = ()  # the few-shot demonstrations the prompts carry
+
+
+Scorer = Callable[[Sequence[str], Sequence[str], ScoringContext], list[float | None]]
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # keeps 192.168.1.1 and /var/log whole
 
@@ -25,7 +43,8 @@ def tokens(text: str) -> set[str]:
     return set(_TOKEN.findall(text.lower()))
 
 
-def token_overlap(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+def token_overlap(tasks: Sequence[str], reconstructions: Sequence[str],
+                  context: ScoringContext | None = None) -> list[float | None]:
     """Jaccard overlap of word sets: symmetric, so padding a reconstruction with words does not pay."""
     scores: list[float | None] = []
     for task, reconstruction in zip(tasks, reconstructions):
@@ -34,7 +53,8 @@ def token_overlap(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> 
     return scores
 
 
-def difflib_ratio(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+def difflib_ratio(tasks: Sequence[str], reconstructions: Sequence[str],
+                  context: ScoringContext | None = None) -> list[float | None]:
     """Character-level similarity, as in the seed (case-folded)."""
     return [
         difflib.SequenceMatcher(None, task.lower(), reconstruction.lower()).ratio()
@@ -42,24 +62,24 @@ def difflib_ratio(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> 
     ]
 
 
-def token_overlap_masked(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+def token_overlap_masked(tasks: Sequence[str], reconstructions: Sequence[str],
+                         context: ScoringContext | None = None) -> list[float | None]:
     """Token overlap with literals (IPs, ports, paths, URLs, file names) masked on both sides:
     credit only for the words that say what is done, not for literals the inverse copied."""
     return token_overlap([mask_literals(t) for t in tasks], [mask_literals(r) for r in reconstructions])
 
 
-def difflib_ratio_masked(tasks: Sequence[str], reconstructions: Sequence[str], **_) -> list[float | None]:
+def difflib_ratio_masked(tasks: Sequence[str], reconstructions: Sequence[str],
+                         context: ScoringContext | None = None) -> list[float | None]:
     """difflib with literals masked on both sides (see token_overlap_masked)."""
     return difflib_ratio([mask_literals(t) for t in tasks], [mask_literals(r) for r in reconstructions])
 
 
-def embedding_cosine(
-    tasks: Sequence[str], reconstructions: Sequence[str], *, backend: Backend, **_
-) -> list[float | None]:
+def embedding_cosine(tasks: Sequence[str], reconstructions: Sequence[str], context: ScoringContext) -> list[float | None]:
     """Cosine of sentence embeddings, one batched embed call, clipped to [0, 1]."""
     if not tasks:
         return []
-    vectors = backend.embed(list(tasks) + list(reconstructions))
+    vectors = context.backend.embed(list(tasks) + list(reconstructions))
     half = len(tasks)
     scores: list[float | None] = []
     for i, reconstruction in enumerate(reconstructions):
@@ -101,30 +121,71 @@ def parse_rating(reply: str) -> float | None:
     return value / 10.0 if 0.0 <= value <= 10.0 else None
 
 
-def self_rating(
-    tasks: Sequence[str], reconstructions: Sequence[str], *, backend: Backend, commands: Sequence[str], **_
-) -> list[float | None]:
+def self_rating(tasks: Sequence[str], reconstructions: Sequence[str], context: ScoringContext) -> list[float | None]:
     """The model's own 0-10 grade of (task, command), the seed's third signal. One batched call."""
-    prompts = [rating_prompt(backend, t, c) for t, c in zip(tasks, commands)]
+    prompts = [rating_prompt(context.backend, t, c) for t, c in zip(tasks, context.commands)]
     if not prompts:
         return []
-    replies = backend.complete(prompts, num_return_sequences=1, temperature=0.0, max_new_tokens=4)
+    replies = context.backend.complete(prompts, num_return_sequences=1, temperature=0.0, max_new_tokens=4)
     return [parse_rating(reply[0]) for reply in replies]
 
 
-SCORERS: dict[str, Scorer] = {
-    "embed": embedding_cosine,
-    "overlap": token_overlap,
-    "difflib": difflib_ratio,
-    "self_rating": self_rating,
-    "overlap_masked": token_overlap_masked,
-    "difflib_masked": difflib_ratio_masked,
-}
+Cost = Literal["text", "embedding", "forward", "generation"]
 
-ALWAYS_COMPUTED = ("embed", "overlap", "difflib", "overlap_masked", "difflib_masked")
-"""Components computed for every candidate whatever their weight, so that a re-weighting
-(live, or in a replay) has them to work with: all cheap, one batched embed call at most.
-self_rating costs a generate call, so it is computed only while it has a weight."""
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """One score component: everything the rest of the program knows about it."""
+
+    name: str  # stored per candidate under this name; used in --weights
+    scorer: Scorer
+    cost: Cost  # text: no model; embedding: one embed call; forward: one forward pass; generation: decoding
+    default_weight: float
+    help: str  # what it measures, in one line (the README's table and the weights dialog)
+    label: str | None = None  # short name in the live pane; None: not shown there
+    column: bool = False  # a column of its own in the candidates table (label as header)
+    always: bool = True  # computed for every candidate whatever its weight, so a re-weighting
+    # (live or in a replay) has it; False for a costly one, computed only while weighted
+
+
+REGISTRY: dict[str, ScorerSpec] = {}
+"""Every component, in display order. Add one with `register`."""
+
+
+def register(spec: ScorerSpec) -> ScorerSpec:
+    if spec.name in REGISTRY:
+        raise ValueError(f"score component {spec.name!r} is registered twice")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def component_names() -> tuple[str, ...]:
+    return tuple(REGISTRY)
+
+
+def default_weights() -> dict[str, float]:
+    return {name: spec.default_weight for name, spec in REGISTRY.items()}
+
+
+def always_computed() -> tuple[str, ...]:
+    return tuple(name for name, spec in REGISTRY.items() if spec.always)
+
+
+register(ScorerSpec("embed", embedding_cosine, "embedding", 0.6, label="emb", column=True,
+                    help="cosine of sentence embeddings (all-MiniLM-L6-v2), clipped at 0"))
+register(ScorerSpec("overlap", token_overlap, "text", 0.2, label="ovl", column=True,
+                    help="Jaccard overlap of word sets (IPs and paths stay whole tokens)"))
+register(ScorerSpec("difflib", difflib_ratio, "text", 0.2, label="dif", column=True,
+                    help="`difflib.SequenceMatcher` ratio, case-folded (as in the seed)"))
+register(ScorerSpec("self_rating", self_rating, "generation", 0.0, label="self", always=False,
+                    help="the model's own 0-10 grade of (task, command), /10. Off by default because it "
+                         "costs a generate call"))
+register(ScorerSpec("overlap_masked", token_overlap_masked, "text", 0.0,
+                    help="`overlap` with literals masked on both sides"))
+register(ScorerSpec("difflib_masked", difflib_ratio_masked, "text", 0.0,
+                    help="`difflib` with literals masked on both sides"))
+# Embedding cosine carries most weight: on SmolLM2 it is the component that best predicts a
+# right program name (DESIGN.md). The *_masked variants are for `--mask-literals`.
 
 MASKED_VARIANTS = {"overlap": "overlap_masked", "difflib": "difflib_masked"}
 
@@ -140,17 +201,21 @@ def mask_weights(weights: dict[str, float]) -> dict[str, float]:
 
 def compute_components(
     tasks: Sequence[str], reconstructions: Sequence[str], commands: Sequence[str], *,
-    backend: Backend, weights: dict[str, float], always: Sequence[str] = ALWAYS_COMPUTED,
+    backend: Backend | None, weights: dict[str, float], always: Sequence[str] | None = None,
+    examples: Sequence[Any] = (),
 ) -> list[Components]:
     """Components for each candidate. A component with zero weight that is not named in
-    `always` (the costly self-rating) is not computed, and is stored as None."""
+    `always` (default: those registered as always computed) is not computed, and is stored
+    as None."""
+    always = always_computed() if always is None else always
+    context = ScoringContext(backend=backend, commands=commands, examples=examples)
     columns: dict[str, list[float | None]] = {}
-    for name, scorer in SCORERS.items():
+    for name, spec in REGISTRY.items():
         if weights.get(name, 0.0) > 0 or name in always:
-            columns[name] = scorer(tasks, reconstructions, backend=backend, commands=commands)
+            columns[name] = spec.scorer(tasks, reconstructions, context)
         else:
             columns[name] = [None] * len(tasks)
-    return [{name: columns[name][i] for name in SCORERS} for i in range(len(tasks))]
+    return [{name: columns[name][i] for name in REGISTRY} for i in range(len(tasks))]
 
 
 def contributions(components: Components, weights: dict[str, float]) -> dict[str, float | None]:

@@ -36,7 +36,8 @@ from inversion_tui.loop.scorer_check import check_pass
 from inversion_tui.marks import MarkBook
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.replay import ReplaySource, RunRecord
-from inversion_tui.settings import DEFAULT_WEIGHTS, RunSettings, build_settings, check_weights
+from inversion_tui.loop.score import default_weights
+from inversion_tui.settings import RunSettings, build_settings, check_weights
 from inversion_tui.tasks import TaskPack
 from inversion_tui.tui.actions import bindings, engine_actions, palette_commands
 from inversion_tui.tui.debugging import ScorerDebugging
@@ -529,7 +530,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def header_weights(self) -> str:
         weights = self.control.weights
-        if weights == DEFAULT_WEIGHTS:
+        if weights == default_weights():
             return ""
         return "weights " + ",".join(f"{name}={value:g}" for name, value in weights.items() if value > 0)
 

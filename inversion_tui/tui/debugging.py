@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Static
 
 from inversion_tui.plain_text import plain
-from inversion_tui.tui.query import SORT_KEYS, FilterError, parse_filter
+from inversion_tui.tui.query import FilterError, parse_filter, sort_keys
 from inversion_tui.tui.state import CandidateRow
 from inversion_tui.tui.widgets.candidates import CandidatesTable
 from inversion_tui.tui.widgets.inspector import CandidateScreen
@@ -76,7 +76,8 @@ class ScorerDebugging:
 
     def action_sort(self, step: int = 1) -> None:
         table = self.query_one(CandidatesTable)
-        key = SORT_KEYS[(SORT_KEYS.index(table.sort_key) + step) % len(SORT_KEYS)]
+        keys = sort_keys()
+        key = keys[(keys.index(table.sort_key) + step) % len(keys)]
         table.set_order(key, table.descending)
         self.update_table_title()
 

@@ -18,15 +18,16 @@ import re
 from typing import Callable
 
 from inversion_tui.evaluate import judge
-from inversion_tui.loop.score import SCORERS
+from inversion_tui.loop.score import component_names
 from inversion_tui.tui.state import CandidateRow
 
 Predicate = Callable[[CandidateRow], bool]
 
 FILTER_HELP = "accepted cycle:2 tool:nmap score>0.5 flag:copies_task !good text…"
 
-SORT_KEYS = ("newest", "score", *SCORERS, "cycle", "tool")
-"""What `s` cycles through; `newest` is the order candidates arrived in."""
+def sort_keys() -> tuple[str, ...]:
+    """What `s` cycles through; `newest` is the order candidates arrived in."""
+    return ("newest", "score", *component_names(), "cycle", "tool")
 
 _COMPARISON = re.compile(r"^([a-z_]+)(<=|>=|<|>|=)(.+)$")
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq}
@@ -70,8 +71,8 @@ def _term(term: str) -> Predicate:
 
 
 def _comparison(name: str, op: str, text: str) -> Predicate:
-    if name != "score" and name not in SCORERS:
-        raise FilterError(f"unknown field {name!r} in a comparison (use score or {', '.join(SCORERS)})")
+    if name != "score" and name not in component_names():
+        raise FilterError(f"unknown field {name!r} in a comparison (use score or {', '.join(component_names())})")
     try:
         value = float(text)
     except ValueError:

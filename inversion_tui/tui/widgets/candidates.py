@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from inversion_tui.loop.score import REGISTRY
 from inversion_tui.plain_text import plain
 from inversion_tui.tui.query import Predicate, sort_value
 from inversion_tui.tui.state import CandidateRow
@@ -12,9 +13,17 @@ from inversion_tui.tui.state import CandidateRow
 # Fixed widths: auto-width columns grow with whatever was on screen before a clear(), so the
 # layout jumped while streaming and depended on render timing.
 # The command comes right after the verdict, so it stays on screen at 80 columns.
-COLUMNS = {"#": 5, "cyc": 3, "phase": 6, "score": 5, "verdict": 8, "command": 40, "reconstruction": 44,
-           "tool": 10, "emb": 4, "ovl": 4, "dif": 4, "tr": 2, "mark": 4, "task": 56}
-COMPONENT_COLUMNS = {"emb": "embed", "ovl": "overlap", "dif": "difflib"}
+LEADING = {"#": 5, "cyc": 3, "phase": 6, "score": 5, "verdict": 8, "command": 40, "reconstruction": 44, "tool": 10}
+TRAILING = {"tr": 2, "mark": 4, "task": 56}
+
+
+def component_columns() -> dict[str, str]:
+    """Column header -> component: every registered component that asks for a column."""
+    return {spec.label or name: name for name, spec in REGISTRY.items() if spec.column}
+
+
+def columns() -> dict[str, int]:
+    return {**LEADING, **{header: 4 for header in component_columns()}, **TRAILING}
 
 
 def verdict_cell(row: CandidateRow) -> Text:
@@ -48,7 +57,8 @@ class CandidatesTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for name, width in COLUMNS.items():
+        self.columns_shown = columns()
+        for name, width in self.columns_shown.items():
             self.add_column(name, key=name, width=width)
 
     def _cells(self, row: CandidateRow) -> list:
@@ -58,8 +68,8 @@ class CandidatesTable(DataTable):
                  "reconstruction": plain(row.reconstruction, single_line=True),
                  "tool": plain(row.tool, single_line=True), "tr": "✓" if row.trained else "", "mark": mark_cell(row),
                  "task": plain(row.task, single_line=True),
-                 **{column: _number(row.components.get(name)) for column, name in COMPONENT_COLUMNS.items()}}
-        return [cells[column] for column in COLUMNS]
+                 **{column: _number(row.components.get(name)) for column, name in component_columns().items()}}
+        return [cells[column] for column in self.columns_shown]
 
     def add_candidate(self, row: CandidateRow) -> None:
         """A new candidate from the engine: shown if the filter lets it through (sorted at the
@@ -94,7 +104,7 @@ class CandidatesTable(DataTable):
         for row in rows:
             if str(row.number) not in self.rows:
                 continue
-            for column, value in zip(COLUMNS, self._cells(row)):
+            for column, value in zip(self.columns_shown, self._cells(row)):
                 if column in ("score", "verdict", "tr", "mark"):
                     self.update_cell(str(row.number), column, value)
 

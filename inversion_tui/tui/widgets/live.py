@@ -10,11 +10,11 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from inversion_tui.loop.score import REGISTRY
 from inversion_tui.plain_text import visible
 from inversion_tui.tui.state import CandidateRow
 from inversion_tui.tui.widgets.bars import bar
 
-COMPONENT_LABELS = {"embed": "emb", "overlap": "ovl", "difflib": "dif", "self_rating": "self"}
 
 
 def verdict(row: CandidateRow) -> Text:
@@ -33,8 +33,10 @@ def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
     block.append(visible(row.reconstruction) or "(empty)", style="italic")
     block.append("\n  ")
     # Short bars, so three components fit one line of the pane at 80 columns.
-    for name, label in COMPONENT_LABELS.items():
-        value = row.components.get(name)
+    for name, spec in REGISTRY.items():
+        if spec.label is None:
+            continue
+        label, value = spec.label, row.components.get(name)
         if value is None and weights.get(name, 0) <= 0:
             continue  # an unweighted, uncomputed component is noise here
         block.append(f"{label} ")

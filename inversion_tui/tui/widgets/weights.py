@@ -9,7 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from inversion_tui.plain_text import plain
-from inversion_tui.settings import COMPONENTS, check_weights
+from inversion_tui.loop.score import component_names
+from inversion_tui.settings import check_weights
 
 
 def parse_weight_fields(values: dict[str, str]) -> dict[str, float]:
@@ -37,7 +38,7 @@ class WeightsScreen(ModalScreen[dict[str, float] | None]):
         with Vertical(id="weights-dialog"):
             yield Label("Score = weighted mean of the components present. Enter re-scores every "
                         "stored candidate at once; new batches use the weights too.")
-            for name in COMPONENTS:
+            for name in component_names():
                 with Horizontal(classes="weight-row"):
                     yield Label(f"{name:<15}", classes="weight-name")
                     yield Input(value=f"{self.current.get(name, 0.0):g}", id=f"weight-{name}", classes="weight-input")
@@ -47,7 +48,7 @@ class WeightsScreen(ModalScreen[dict[str, float] | None]):
             yield Label("Tab / shift+Tab: next / previous field · Enter applies · Esc cancels", classes="dialog-keys")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        fields = {name: self.query_one(f"#weight-{name}", Input).value for name in COMPONENTS}
+        fields = {name: self.query_one(f"#weight-{name}", Input).value for name in component_names()}
         try:
             weights = parse_weight_fields(fields)
         except ValueError as error:
