@@ -23,6 +23,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inversion_tui.loop.progress import Progress  # noqa: E402
+from inversion_tui.loop.runlog import PROGRESS  # noqa: E402
+
 SESSION = "inversion-tui-overhead"
 CLI = str(ROOT / ".venv" / "bin" / "inversion-tui")
 
@@ -33,8 +38,7 @@ def run_args(output: Path, args) -> list[str]:
 
 
 def cycle_seconds(output: Path) -> float:
-    progress = json.loads((output / "progress.json").read_text())
-    return progress["history"]["cycles"][0]["duration_s"]
+    return Progress.read(output).cycles[0]["duration_s"]
 
 
 def headless(output: Path, args) -> float:
@@ -49,8 +53,7 @@ def in_tui(output: Path, args) -> float:
     try:
         deadline = time.monotonic() + 1800
         while True:
-            path = output / "progress.json"
-            if path.exists() and json.loads(path.read_text()).get("status") == "finished":
+            if (output / PROGRESS).exists() and Progress.read(output).status == "finished":
                 break
             if time.monotonic() > deadline:
                 raise SystemExit("the TUI run did not finish in 30 minutes")

@@ -33,6 +33,7 @@ from inversion_tui.evaluate import (  # noqa: E402
     METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, eval_sets_for, judge, paired_difference,
 )
 from inversion_tui.loop.guards import guard_flags  # noqa: E402
+from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
 from inversion_tui.tasks import load_packs  # noqa: E402
@@ -141,7 +142,7 @@ def report(runs: list[Path]) -> tuple[str, dict]:
     out, data = [], {}
     last_rows = {}
     for run in runs:
-        progress = json.loads((run / "progress.json").read_text(encoding="utf-8"))
+        progress = Progress.read(run).to_json()
         settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
         rows = read_eval_rows(run)
         groups = holdout_groups(settings)

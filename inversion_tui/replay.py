@@ -16,7 +16,8 @@ from typing import Any, Iterator
 from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.guards import guard_flags
-from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, SETTINGS, RunLog
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.runlog import CANDIDATES, SETTINGS, RunLog, read_json_object
 from inversion_tui.loop.score import REGISTRY, compute_components
 
 
@@ -24,7 +25,7 @@ from inversion_tui.loop.score import REGISTRY, compute_components
 class RunRecord:
     directory: Path
     settings: dict[str, Any]
-    progress: dict[str, Any]
+    progress: Progress
     records: list[dict[str, Any]]
     skipped_lines: int = 0  # unreadable candidates.jsonl lines (a torn tail after a crash)
     notes: list[str] = field(default_factory=list)  # what a user should know about this replay
@@ -32,23 +33,11 @@ class RunRecord:
     @property
     def status(self) -> str:
         """finished, stopped, running (its process is alive) or crashed."""
-        status = self.progress.get("status", "unknown")
+        status = self.progress.status
         if status != "running":
             return status
         holder = RunLog(self.directory)._read_lock()
         return "running" if holder and RunLog._lock_is_live(holder) else "crashed"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RunDirectoryError(f"{path}: unreadable ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise RunDirectoryError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise RunDirectoryError(f"{path}: expected a JSON object")
-    return data
 
 
 def load_run(directory: Path) -> RunRecord:
@@ -57,8 +46,8 @@ def load_run(directory: Path) -> RunRecord:
         raise RunDirectoryError(f"{directory}: no such run directory")
     if not (directory / SETTINGS).is_file():
         raise RunDirectoryError(f"{directory} is not a run directory (no {SETTINGS})")
-    settings = _read_json(directory / SETTINGS)
-    progress = _read_json(directory / PROGRESS) if (directory / PROGRESS).is_file() else {}
+    settings = read_json_object(directory / SETTINGS)
+    progress = Progress.read(directory)
     records, skipped = [], 0
     path = directory / CANDIDATES
     if path.exists():
@@ -89,15 +78,9 @@ def _check_record(record: dict[str, Any]) -> None:
 
 
 def trained_positions(progress: dict[str, Any]) -> set[tuple[int, int]]:
-    """(cycle, index in its BEFORE pass) of every candidate a training step used: the
-    end-of-pass steps, train-now steps, and the current cycle's step if the run stopped after it."""
-    steps = [{"cycle": entry["cycle"], **(entry.get("training") or {})}
-             for entry in progress.get("history", {}).get("cycles", [])]
-    steps += progress.get("manual_trainings", [])
-    current = progress.get("current") or {}
-    if current.get("training"):
-        steps.append({"cycle": current.get("cycle"), **current["training"]})
-    return {(step["cycle"], index) for step in steps for index in step.get("trained_indices", ())}
+    """(cycle, index in its BEFORE pass) of every candidate trained on, from progress.json's
+    contents (Progress.trained_positions)."""
+    return Progress.from_json(progress).trained_positions()
 
 
 def rescore_text(run: RunRecord) -> None:
@@ -121,13 +104,13 @@ def rescore_text(run: RunRecord) -> None:
 def replay_events(run: RunRecord) -> Iterator[ev.Event]:
     """The event stream of the run as far as its files go."""
     settings, progress = run.settings, run.progress
-    backend = progress.get("backend") or {}
+    backend = progress.backend
     yield ev.RunStarted(str(run.directory), settings.get("model", "?"), backend.get("quant", "?"),
                         backend.get("device", "?"), settings.get("cycles", 0), settings)
     for note in run.notes:
         yield ev.Log("warning", note)
-    trained = trained_positions(progress)
-    history = {entry["cycle"]: entry for entry in progress.get("history", {}).get("cycles", [])}
+    trained = progress.trained_positions()
+    history = {entry["cycle"]: entry for entry in progress.cycles}
     passes: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for record in run.records:
         passes.setdefault((record["cycle"], record["phase"]), []).append(record)
@@ -145,7 +128,7 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
         yield ev.BatchDone(cycle, phase, min(tasks, -(-len(records) // candidates)), tasks)
         if phase == "after" and cycle in history:
             yield ev.CycleDone(cycle, history[cycle])
-    for evaluation in progress.get("evaluations", []):
+    for evaluation in progress.evaluations:
         yield ev.Evaluated(evaluation["cycle"], evaluation)
     yield ev.RunFinished(run.status, len(history), str(run.directory))
 

@@ -6,6 +6,7 @@ whatever its weight), so a user sees what each signal thinks, and which ones cou
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 from rich.console import Console
@@ -16,6 +17,7 @@ from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.guards import explain_flags
 from inversion_tui.loop.invert import invert_commands
 from inversion_tui.loop.score import combine, component_names, compute_components, contributions
+from inversion_tui.loop.select import Selector
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import Example
@@ -35,7 +37,8 @@ def score_one(
     value = combine(components, settings.weights)
     explained = explain_flags(task, command)
     flags = [flag.name for flag in explained]
-    blocking = [f for f in flags if f == "empty" or not settings.allow_flagged]
+    candidate = SimpleNamespace(task=task, command=command, score=value, flags=tuple(flags))
+    [reason] = Selector.from_settings(settings).decide([candidate])
     return {
         "task": task,
         "command": command,
@@ -46,7 +49,8 @@ def score_one(
         "threshold": settings.threshold,
         "flags": flags,
         "flag_reasons": {flag.name: flag.detail for flag in explained},
-        "accepted": value >= settings.threshold and not blocking,
+        "accepted": reason is None,
+        "reason": reason,  # why not, as the run would say
     }
 
 

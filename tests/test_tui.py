@@ -261,7 +261,7 @@ async def test_a_crash_of_the_app_stops_the_engine_cleanly(tmp_path):
     def broken(event):
         raise RuntimeError("a widget bug")
 
-    app.on_engine_BatchDone = broken
+    app._engine_handlers[ev.BatchDone] = broken  # a handler that raises, as a widget bug would
     with pytest.raises(RuntimeError, match="a widget bug"):
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: app.return_code is not None, what="the crash")

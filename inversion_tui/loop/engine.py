@@ -19,12 +19,13 @@ from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.invert import inverse_prompt, invert_commands
+from inversion_tui.loop.progress import Progress, now
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import PROGRESS, RunLog, read_eval_rows
 from inversion_tui.loop.score import Components, combine, compute_components, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
-from inversion_tui.loop.select import decide
+from inversion_tui.loop.select import Selector
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskInstance, TaskPack
 
@@ -165,7 +166,7 @@ class Engine:
             # Said in the file, not left to a dead lock to tell; --resume redoes the unfinished
             # batch. A second Ctrl-C (headless) is a forced stop, not a crash.
             if isinstance(error, KeyboardInterrupt):
-                self.write_progress("stopped", forced_stop=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                self.write_progress("stopped", forced_stop=now())
             else:
                 self.write_progress("crashed", error=f"{type(error).__name__}: {error}"[:500])
             self.runlog.release_lock()
@@ -278,7 +279,7 @@ class Engine:
 
     def select(self, candidates: list[ScoredCandidate]) -> None:
         """Re-decide a pass's acceptance under the threshold in force now."""
-        reasons = decide(candidates, self.control.threshold, allow_flagged=self.settings.allow_flagged)
+        reasons = Selector.from_settings(self.settings, self.control.threshold).decide(candidates)
         for candidate, reason in zip(candidates, reasons):
             candidate.accepted, candidate.reason = reason is None, reason
 
@@ -487,35 +488,37 @@ class Engine:
             if self._abandoned:
                 return
             self._abandoned = True
-            # The last state written, whole and consistent; none yet if the run had not begun.
-            progress = self.runlog.read_json(PROGRESS) if self.runlog.path(PROGRESS).exists() else {}
-            if progress.get("status") == "running":
-                progress.update(status="stopped", forced_stop=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-                self.runlog.write_progress(progress)
+            progress = Progress.read(self.runlog.directory)  # the last state written, whole
+            if self.runlog.path(PROGRESS).exists() and progress.status == "running":
+                progress.status = "stopped"
+                progress.extra["forced_stop"] = now()
+                progress.write(self.runlog.directory)
             self.runlog.release_lock()
 
     def write_progress(self, status: str, **extra: Any) -> None:
+        """`extra`: keys said only at the end (forced_stop, error)."""
         with self._progress_lock:
             if not self._abandoned:
-                self.runlog.write_progress({**self._progress(status), **extra})
+                self.progress(status, extra).write(self.runlog.directory)
 
-    def _progress(self, status: str) -> dict[str, Any]:
-        return {
-            "last_completed_cycle": self.history[-1]["cycle"] if self.history else 0,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "status": status,
-            "backend": self.backend.description,
-            "threshold": self.control.threshold,
-            "threshold_changes": self.control.threshold_changes,
-            "weights": self.control.weights,
-            "weight_changes": self.control.weight_changes,
-            "latest_adapter": self.latest_adapter,
-            "current": {"cycle": self._cycle, "training": self.current_training},
-            "manual_trainings": self.manual_trainings,
-            "resumes": self.resumes,
-            "evaluations": self.evaluations,
-            "history": {"cycles": self.history},
-        }
+    def progress(self, status: str, extra: dict[str, Any] | None = None) -> Progress:
+        return Progress(
+            status=status,
+            last_completed_cycle=self.history[-1]["cycle"] if self.history else 0,
+            timestamp=now(),
+            backend=self.backend.description,
+            threshold=self.control.threshold,
+            threshold_changes=self.control.threshold_changes,
+            weights=self.control.weights,
+            weight_changes=self.control.weight_changes,
+            latest_adapter=self.latest_adapter,
+            current={"cycle": self._cycle, "training": self.current_training},
+            manual_trainings=self.manual_trainings,
+            resumes=self.resumes,
+            evaluations=self.evaluations,
+            cycles=self.history,
+            extra=extra or {},
+        )
 
     def results(self) -> dict[str, Any]:
         first, last = self.history[0], self.history[-1]

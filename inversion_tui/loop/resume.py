@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from inversion_tui.errors import InversionError, SettingsError
-from inversion_tui.loop.runlog import PROGRESS, SETTINGS, RunLog
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.runlog import SETTINGS, RunLog
 from inversion_tui.settings import RunSettings, build_settings
 
 CHANGEABLE_ON_RESUME = ("threshold", "cycles")
@@ -57,30 +58,29 @@ def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSett
                                 f"{saved[name]!r}; a resumed run may change only {allowed})")
         changes[name] = {"from": saved[name], "to": value}
     settings = build_settings(**{**saved, **{k: v["to"] for k, v in changes.items()}})
-    progress = runlog.read_json(PROGRESS)
-    if settings.cycles < progress.get("last_completed_cycle", 0):
-        raise SettingsError(f"--cycles {settings.cycles} is below the {progress['last_completed_cycle']} "
+    progress = Progress.read(runlog.directory)
+    if settings.cycles < progress.last_completed_cycle:
+        raise SettingsError(f"--cycles {settings.cycles} is below the {progress.last_completed_cycle} "
                             "cycles this run has already completed")
     return settings, changes
 
 
 def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
-    progress = runlog.read_json(PROGRESS)
+    progress = Progress.read(runlog.directory)
     kept, dropped = runlog.repair_candidates(lines_per_batch(settings))
-    cycle = progress.get("last_completed_cycle", 0) + 1
-    current = progress.get("current") or {}
+    cycle = progress.first_open_cycle
     return ResumePoint(
         cycle=cycle,
-        history=progress.get("history", {}).get("cycles", []),
-        manual_trainings=progress.get("manual_trainings", []),
-        threshold_changes=progress.get("threshold_changes", []),
+        history=progress.cycles,
+        manual_trainings=progress.manual_trainings,
+        threshold_changes=progress.threshold_changes,
         records=[r for r in kept if r["cycle"] == cycle],
-        training=current.get("training") if current.get("cycle") == cycle else None,
-        latest_adapter=progress.get("latest_adapter"),
+        training=progress.training_of(cycle),
+        latest_adapter=progress.latest_adapter,
         dropped_lines=dropped,
-        resumes=progress.get("resumes", []),
-        evaluations=progress.get("evaluations", []),
-        weight_changes=progress.get("weight_changes", []),
+        resumes=progress.resumes,
+        evaluations=progress.evaluations,
+        weight_changes=progress.weight_changes,
     )
 
 

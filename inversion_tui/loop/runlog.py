@@ -54,6 +54,19 @@ def append_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
         os.fsync(handle.fileno())
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A run file holding one JSON object; RunDirectoryError saying what is wrong with it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RunDirectoryError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise RunDirectoryError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunDirectoryError(f"{path}: expected a JSON object")
+    return data
+
+
 def read_eval_rows(directory: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """evaluations.jsonl grouped by (set, cycle), in task order. An evaluation redone after a
     crash appends its rows again: the last row for each task wins. A torn line is skipped."""
@@ -183,17 +196,11 @@ class RunLog:
     def append_eval_rows(self, records: Iterable[dict[str, Any]]) -> None:
         append_jsonl(self.path(EVAL_ROWS), records)
 
-    def write_progress(self, progress: dict[str, Any]) -> None:
-        atomic_write_json(self.path(PROGRESS), progress)
-
     def write_results(self, results: dict[str, Any]) -> None:
         atomic_write_json(self.path(RESULTS), results)
 
     def read_json(self, name: str) -> dict[str, Any]:
-        try:
-            return json.loads(self.path(name).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise RunDirectoryError(f"{self.path(name)}: unreadable ({exc})") from None
+        return read_json_object(self.path(name))
 
     def save_checkpoint(self, name: str, save) -> Path:
         """Write an adapter beside its final place, then rename: a directory with the final name

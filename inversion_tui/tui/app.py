@@ -598,9 +598,10 @@ def create_replay_app(run: RunRecord, clock: Callable[[], float] = time.monotoni
     with the threshold and weights last in force in the run."""
     try:
         settings = build_settings(**{**run.settings, "output": run.directory})
-        weights = check_weights(run.progress.get("weights") or settings.weights)
+        weights = check_weights(run.progress.weights or settings.weights)
     except (SettingsError, ValueError) as error:
         raise RunDirectoryError(f"{run.directory}: its settings cannot be read ({first_line(error)})") from None
-    control = RunControl(run.progress.get("threshold", settings.threshold), weights)
+    threshold = run.progress.threshold if run.progress.threshold is not None else settings.threshold
+    control = RunControl(threshold, weights)
     return InversionApp(settings, lambda emit, _control: ReplaySource(run, emit), clock=clock, control=control,
                         marks=MarkBook(run.directory), replay=True)

@@ -15,7 +15,7 @@ from typing import Any
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
-from inversion_tui.loop.select import decide
+from inversion_tui.loop.select import Selector
 
 
 @dataclass
@@ -90,7 +90,7 @@ class RunState:
         changed = []
         for cycle, phase in self.passes():
             rows = self.pass_rows(cycle, phase)
-            for row, reason in zip(rows, decide(rows, self.threshold, allow_flagged=self.allow_flagged)):
+            for row, reason in zip(rows, Selector(self.threshold, self.allow_flagged).decide(rows)):
                 accepted = reason is None
                 if (accepted, reason) != (row.accepted, row.reason):
                     row.accepted, row.reason = accepted, reason
