@@ -45,7 +45,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from inversion_tui.hf_backend import HFBackend  # noqa: E402
+from inversion_tui.hf.backend import HFBackend  # noqa: E402
 from inversion_tui.loop.backend import TrainingPair  # noqa: E402
 from inversion_tui.loop.generate import forward_prompt, generate_commands  # noqa: E402
 from inversion_tui.loop.extract import extract_command  # noqa: E402
@@ -53,7 +53,7 @@ from inversion_tui.loop.invert import clean_reconstruction, inverse_prompt, inve
 from inversion_tui.loop.score import (  # noqa: E402
     combine, compute_components, difflib_ratio, parse_rating, rating_prompt, token_overlap,
 )
-from inversion_tui.loop.train import encode_pair, train_lora  # noqa: E402
+from inversion_tui.hf.train import encode_pair, train_lora  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
 from inversion_tui.tasks import load_packs  # noqa: E402
 

@@ -64,7 +64,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     if args.tokenizer is None:
-        from inversion_tui.models import ensure_bundled_generator
+        from inversion_tui.hf.models import ensure_bundled_generator
 
         args.tokenizer = ensure_bundled_generator()
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)

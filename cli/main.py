@@ -120,12 +120,12 @@ def run(
       inversion-tui run --resume output/RUN_DIRECTORY
     """
     from inversion_tui.console import HeadlessConsole
-    from inversion_tui.evaluate import eval_sets_for
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.eval_sets import eval_sets_for
+    from inversion_tui.hf.backend import HFBackend
     from inversion_tui.loop.control import RunControl
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog
-    from inversion_tui.models import check_names
+    from inversion_tui.hf.models import check_names
     from inversion_tui.tasks import load_packs
 
     with user_errors():
@@ -242,7 +242,7 @@ def score(
     max_new_tokens: int = typer.Option(48, help="Token budget for the reconstruction."),
 ) -> None:
     """Invert one command and show the reconstruction and every score component."""
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.hf.backend import HFBackend
     from inversion_tui.score_report import score_one
     from inversion_tui.tasks import load_packs
 
@@ -288,12 +288,13 @@ def eval_command(
     With --paired-with, the change against an earlier evaluation of the same tasks, task by task."""
     import random
 
-    from inversion_tui.evaluate import (EvalTask, evaluate_model, load_eval_rows, load_intercode, load_tasks_file,
-                                        paired_difference)
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.loop.evaluation import EvalTask, evaluate_model
+    from inversion_tui.eval_sets import load_eval_rows, load_intercode, load_tasks_file
+    from inversion_tui.loop.metrics import paired_difference
+    from inversion_tui.hf.backend import HFBackend
     from inversion_tui.loop.runlog import append_jsonl
     from inversion_tui.loop.seeding import derive_seed
-    from inversion_tui.models import check_names
+    from inversion_tui.hf.models import check_names
     from inversion_tui.tasks import load_packs
 
     with user_errors():

@@ -29,10 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inversion_tui.evaluate import (  # noqa: E402
-    METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, eval_sets_for, judge, paired_difference,
-)
+from inversion_tui.eval_sets import eval_sets_for  # noqa: E402
 from inversion_tui.loop.guards import guard_flags  # noqa: E402
+from inversion_tui.loop.metrics import (  # noqa: E402
+    METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, judge, paired_difference,
+)
 from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inversion_tui.evaluate import auroc, judge  # noqa: E402
+from inversion_tui.loop.metrics import auroc, judge  # noqa: E402
 from inversion_tui.loop.guards import guard_flags  # noqa: E402
 from inversion_tui.loop.score import combine  # noqa: E402
 from inversion_tui.replay import load_run, rescore_text  # noqa: E402

@@ -13,7 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 from rich.text import Text
 
-from inversion_tui.evaluate import by_set, describe_evaluation
+from inversion_tui.loop.metrics import by_set, describe_evaluation
 from inversion_tui.loop import events as ev
 from inversion_tui.plain_text import plain, visible
 

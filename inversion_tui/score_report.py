@@ -15,8 +15,8 @@ from rich.text import Text
 
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.guards import explain_flags
-from inversion_tui.loop.invert import invert_commands
-from inversion_tui.loop.score import combine, component_names, compute_components, contributions
+from inversion_tui.loop.pipeline import score_commands
+from inversion_tui.loop.score import component_names, contributions
 from inversion_tui.loop.select import Selector
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.settings import RunSettings
@@ -27,28 +27,21 @@ def score_one(
     backend: Backend, task: str, command: str, settings: RunSettings, examples: Sequence[Example]
 ) -> dict[str, Any]:
     command = command.strip()
-    [reconstruction] = invert_commands(
-        backend, [command], temperature=settings.inverse_temperature, max_new_tokens=settings.max_new_tokens,
-        examples=examples,
-    )
-    [components] = compute_components(
-        [task], [reconstruction], [command], backend=backend, weights=settings.weights, always=component_names()
-    )
-    value = combine(components, settings.weights)
-    explained = explain_flags(task, command)
-    flags = [flag.name for flag in explained]
-    candidate = SimpleNamespace(task=task, command=command, score=value, flags=tuple(flags))
-    [reason] = Selector.from_settings(settings).decide([candidate])
+    # Every component, self-rating included whatever its weight: what each signal thinks.
+    [scored] = score_commands(backend, [task], [command], weights=settings.weights, examples=examples,
+                              max_new_tokens=settings.max_new_tokens, temperature=settings.inverse_temperature,
+                              always=component_names())
+    [reason] = Selector.from_settings(settings).decide([SimpleNamespace(task=task, **vars(scored))])
     return {
         "task": task,
         "command": command,
-        "reconstruction": reconstruction,
-        "components": components,
+        "reconstruction": scored.reconstruction,
+        "components": scored.components,
         "weights": settings.weights,
-        "score": value,
+        "score": scored.score,
         "threshold": settings.threshold,
-        "flags": flags,
-        "flag_reasons": {flag.name: flag.detail for flag in explained},
+        "flags": list(scored.flags),
+        "flag_reasons": {flag.name: flag.detail for flag in explain_flags(task, command)},
         "accepted": reason is None,
         "reason": reason,  # why not, as the run would say
     }

@@ -20,7 +20,7 @@ SELF_RATING_ON_WEIGHT = 0.2
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
 
 EVAL_SUITES = ("intercode", "holdout")
-"""Held-out suites a run can evaluate on besides a task file (see evaluate.py)."""
+"""Held-out suites a run can evaluate on besides a task file (see eval_sets.py)."""
 
 BUNDLED_GENERATOR = "smollm2-135m-instruct"
 BUNDLED_EMBEDDER = "all-minilm-l6-v2"

@@ -17,7 +17,7 @@ def fake_backend():
 @pytest.fixture(scope="session")
 def bundled_model_dir():
     """The dense bundled model (converted once into the user cache)."""
-    from inversion_tui.models import ensure_bundled_generator
+    from inversion_tui.hf.models import ensure_bundled_generator
 
     return ensure_bundled_generator()
 
@@ -34,7 +34,7 @@ def real_backend():
     """The real bundled model and embedder, shared by the tests that need real outputs. In
     float32 on any device: the tests that compare two ways of computing the same thing compare
     exactly or within fp32 tolerances, which bf16 on a GPU would not meet."""
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.hf.backend import HFBackend
     from inversion_tui.settings import build_settings
 
     return HFBackend.load(build_settings(output="unused", quant="none", dtype="float32"))

@@ -16,12 +16,46 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_engine_imports_without_textual_or_rich():
     code = textwrap.dedent("""
         import sys
-        import inversion_tui.loop.engine, inversion_tui.loop.train, inversion_tui.hf_backend
+        import inversion_tui.loop.engine, inversion_tui.hf.train, inversion_tui.hf.backend
         bad = sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'rich'})
         print(','.join(bad))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == ""
+
+
+# What the loop may not import, at module level or inside a function: the layers above it.
+ABOVE_THE_LOOP = ("inversion_tui.eval_sets", "inversion_tui.hf.backend", "inversion_tui.hf.models",
+                  "inversion_tui.hf.prefix_cache", "inversion_tui.tui", "inversion_tui.console",
+                  "inversion_tui.replay", "inversion_tui.score_report", "inversion_tui.marks", "cli",
+                  "textual", "rich")
+
+
+def imported_modules(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_the_loop_imports_nothing_above_it():
+    for path in sorted((ROOT / "inversion_tui" / "loop").glob("*.py")):
+        for module in imported_modules(path):
+            assert not any(module == layer or module.startswith(layer + ".") for layer in ABOVE_THE_LOOP), (
+                f"{path.relative_to(ROOT)} imports {module}")
+
+
+def test_metrics_need_only_the_standard_library():
+    stdlib = set(sys.stdlib_module_names)
+    for module in imported_modules(ROOT / "inversion_tui" / "loop" / "metrics.py"):
+        assert module.split(".")[0] in stdlib or module in ("inversion_tui.loop", "inversion_tui.loop.shell"), module
+    for module in imported_modules(ROOT / "inversion_tui" / "loop" / "shell.py"):
+        assert module.split(".")[0] in stdlib, module
 
 
 def test_no_process_api_in_the_product():
@@ -65,7 +99,7 @@ def test_full_loop_with_process_apis_patched_to_raise(tmp_path, monkeypatch, fak
 def test_real_model_loop_with_process_apis_patched_to_raise(tmp_path, monkeypatch):
     """The real stack (transformers, peft, sentence-transformers) through a whole cycle, with
     every way to start a process refusing: generated commands are only ever text."""
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.hf.backend import HFBackend
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog, read_candidates
     from inversion_tui.settings import build_settings

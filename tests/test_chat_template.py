@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from inversion_tui.chat_template import accepts_system_role, fold_system_message
-from inversion_tui.hf_backend import HFBackend
+from inversion_tui.hf.backend import HFBackend
 from inversion_tui.loop.generate import FORWARD_SYSTEM, forward_messages
 from inversion_tui.tasks import load_packs
 

@@ -167,7 +167,7 @@ def test_an_adapter_error_with_no_message_is_still_one_line(tmp_path, monkeypatc
     import safetensors.torch
 
     from inversion_tui.errors import ModelLoadError
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.hf.backend import HFBackend
 
     def silent_failure(path):
         raise RuntimeError()
@@ -230,7 +230,7 @@ def test_run_help_groups_its_flags_and_shows_no_bool_placeholder():
 def test_a_headless_run_ends_with_a_summary_and_the_next_step(tmp_path, monkeypatch):
     from tests.fakes import FakeBackend
 
-    monkeypatch.setattr("inversion_tui.hf_backend.HFBackend.load", lambda settings, log=None: FakeBackend())
+    monkeypatch.setattr("inversion_tui.hf.backend.HFBackend.load", lambda settings, log=None: FakeBackend())
     result = invoke("run", "--headless", "--cycles", "1", "--tasks", "2", "--candidates", "1",
                     "--output", str(tmp_path / "run"))
     assert result.exit_code == 0, result.output

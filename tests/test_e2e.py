@@ -50,7 +50,7 @@ def check_adapter_reloads_and_was_trained(run: Path) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from inversion_tui.models import ensure_bundled_generator
+    from inversion_tui.hf.models import ensure_bundled_generator
 
     checkpoint = run / "checkpoint_cycle_1"
     assert (checkpoint / "adapter_config.json").is_file()

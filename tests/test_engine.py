@@ -261,7 +261,7 @@ def test_stop_saves_the_adapter(tmp_path, fake_backend):
 
 
 def test_held_out_evaluation_before_training_and_after_every_cycle(tmp_path, fake_backend):
-    from inversion_tui.evaluate import EvalTask
+    from inversion_tui.loop.evaluation import EvalTask
 
     held_out = [EvalTask("List files in /tmp", ("ls /tmp",)), EvalTask("Count lines in a.txt", ("wc -l a.txt",)),
                 EvalTask("Scan port 22 on 10.0.0.9", ("nmap -p 22 10.0.0.9",))]

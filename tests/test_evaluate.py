@@ -4,10 +4,10 @@ import random
 import pytest
 
 from inversion_tui.errors import TaskPackError
-from inversion_tui.evaluate import (
-    auroc, bootstrap_ci, clusters_of, exact_match, judge, load_intercode, load_tasks_file, paired_difference, program_name, summarize,
-    token_f1,
+from inversion_tui.loop.metrics import (
+    auroc, bootstrap_ci, clusters_of, exact_match, judge, paired_difference, program_name, summarize, token_f1,
 )
+from inversion_tui.eval_sets import load_intercode, load_tasks_file
 
 
 @pytest.mark.parametrize("command,program", [
@@ -216,7 +216,7 @@ def test_a_tasks_file_may_group_its_tasks(tmp_path):
 
 
 def test_eval_json_on_the_real_model_and_an_untrained_adapter_changes_nothing(tmp_path):
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.hf.backend import HFBackend
     from inversion_tui.settings import build_settings
 
     base = invoke("--suite", "intercode", "--limit", "6", "--json", "--max-new-tokens", "16",

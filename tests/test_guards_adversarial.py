@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inversion_tui.evaluate import load_intercode
+from inversion_tui.eval_sets import load_intercode
 from inversion_tui.loop.guards import GUARD_REASONS, explain_flags, guard_flags
 from inversion_tui.loop.shell import segments
 from inversion_tui.loop.literals import find_literals, mask_literals

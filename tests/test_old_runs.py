@@ -55,7 +55,7 @@ def test_an_old_stopped_run_resumes(tmp_path, monkeypatch):
     run = unpack(next(a for a in RUNS if a.name == "exp6.tar.gz"), tmp_path)  # stopped after 2 of 3 cycles
     before = Progress.read(run)
     backend = NoAdapterFake()
-    monkeypatch.setattr("inversion_tui.hf_backend.HFBackend.load", lambda settings, log=None: backend)
+    monkeypatch.setattr("inversion_tui.hf.backend.HFBackend.load", lambda settings, log=None: backend)
     result = CliRunner().invoke(app, ["run", "--headless", "--resume", str(run)])
     assert result.exit_code == 0, result.output
     after = Progress.read(run)

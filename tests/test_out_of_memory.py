@@ -9,7 +9,7 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.backend import TrainingPair
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.runlog import RunLog, read_candidates
-from inversion_tui.loop.train import train_lora
+from inversion_tui.hf.train import train_lora
 from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 from tests.fakes import FakeBackend
@@ -58,7 +58,7 @@ PAIRS = [TrainingPair(PROMPT.format(t), c) for t, c in [
 
 
 def fresh_model():
-    from inversion_tui.models import load_generator
+    from inversion_tui.hf.models import load_generator
 
     torch.manual_seed(0)
     return load_generator("smollm2-135m-instruct", "none", "cpu", (8, 16, 0.0))  # no dropout: comparable

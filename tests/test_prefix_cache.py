@@ -6,7 +6,7 @@ import pytest
 
 from inversion_tui.loop.generate import forward_prompt
 from inversion_tui.loop.invert import inverse_prompt
-from inversion_tui.prefix_cache import MIN_SHARED_PREFIX, prefix_layout, shared_prefix_length
+from inversion_tui.hf.prefix_cache import MIN_SHARED_PREFIX, prefix_layout, shared_prefix_length
 from inversion_tui.tasks import load_packs
 
 
@@ -66,7 +66,7 @@ def test_training_with_the_shared_prefix_gives_the_plain_loss_and_gradients(real
     import torch
 
     from inversion_tui.loop.backend import TrainingPair
-    from inversion_tui.loop.train import collate, encode_pair, shared_prefix_loss
+    from inversion_tui.hf.train import collate, encode_pair, shared_prefix_loss
 
     forward, _ = prompts
     model, tokenizer = real_backend.model, real_backend.tokenizer

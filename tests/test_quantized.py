@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from inversion_tui.loop.backend import TrainingPair
-from inversion_tui.loop.train import collate, encode_pair
+from inversion_tui.hf.train import collate, encode_pair
 
 PROMPT = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
 PAIRS = [TrainingPair(PROMPT.format("Count the lines in a.txt"), "wc -l a.txt"),
@@ -27,7 +27,7 @@ def test_lora_gradients_after_a_generate_call_equal_those_before_it():
     """bitsandbytes repacks 4-bit weights for CPU inference on the first no-grad call (on CPUs
     with AVX512-BF16); the backward pass then went through a kernel without autograd and LoRA
     gradients came out wrong (norms off up to 7x) without a word."""
-    from inversion_tui.models import load_generator
+    from inversion_tui.hf.models import load_generator
 
     torch.manual_seed(0)
     model, tokenizer = load_generator("smollm2-135m-instruct", "4bit", "cpu", (8, 16, 0.0))
@@ -53,13 +53,13 @@ def mistral_7b_config():
 
 
 def test_parameters_are_estimated_from_the_config_alone():
-    from inversion_tui.models import estimated_parameters
+    from inversion_tui.hf.models import estimated_parameters
 
     assert estimated_parameters(mistral_7b_config()) == pytest.approx(7.24e9, rel=0.01)  # published: 7.24 B
 
 
 def test_4bit_only_where_it_pays():
-    from inversion_tui.models import quant_pays
+    from inversion_tui.hf.models import quant_pays
 
     gib = 2**30
     assert quant_pays(7_240_000_000, 2, 24 * gib)  # 7B on a 24 GB card: 14.5 GB of weights dense
@@ -68,7 +68,7 @@ def test_4bit_only_where_it_pays():
 
 
 def test_checkpointing_only_where_activations_would_not_fit():
-    from inversion_tui.models import NF4_BYTES_PER_PARAMETER, checkpointing_needed
+    from inversion_tui.hf.models import NF4_BYTES_PER_PARAMETER, checkpointing_needed
 
     gib, config = 2**30, mistral_7b_config()
     nf4_weights = 7.24e9 * NF4_BYTES_PER_PARAMETER
@@ -78,7 +78,7 @@ def test_checkpointing_only_where_activations_would_not_fit():
 
 
 def test_auto_dtype_is_bf16_where_the_gpu_has_it_and_fp16_where_not(monkeypatch):
-    from inversion_tui.models import resolve_dtype
+    from inversion_tui.hf.models import resolve_dtype
 
     assert resolve_dtype("auto", "cpu") == "float32"
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
@@ -90,7 +90,7 @@ def test_auto_dtype_is_bf16_where_the_gpu_has_it_and_fp16_where_not(monkeypatch)
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks what auto becomes on a machine without a GPU")
 def test_on_a_cpu_auto_is_dense_fp32_without_checkpointing_and_it_is_recorded(tmp_path):
-    from inversion_tui.hf_backend import HFBackend
+    from inversion_tui.hf.backend import HFBackend
     from inversion_tui.settings import build_settings
 
     backend = HFBackend.load(build_settings(output=tmp_path))
@@ -120,8 +120,8 @@ def tiny_model_dir(tmp_path_factory, tokenizer):
 
 @pytest.mark.parametrize("checkpointing", [False, True])
 def test_4bit_keeps_the_residual_stream_in_the_compute_dtype_and_trains(tiny_model_dir, checkpointing):
-    from inversion_tui.loop.train import _checkpointing, train_lora
-    from inversion_tui.models import load_generator
+    from inversion_tui.hf.train import _checkpointing, train_lora
+    from inversion_tui.hf.models import load_generator
 
     model, tokenizer = load_generator(str(tiny_model_dir), "4bit", "cpu", (4, 8, 0.0), dtype="bfloat16",
                                       checkpointing=checkpointing)

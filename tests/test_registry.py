@@ -44,7 +44,7 @@ def test_a_registered_component_is_stored_with_every_candidate(toy, tmp_path):
 def test_a_registered_component_is_in_score_json(toy, monkeypatch):
     from cli.main import app
 
-    monkeypatch.setattr("inversion_tui.hf_backend.HFBackend.load", lambda settings, log=None: FakeBackend())
+    monkeypatch.setattr("inversion_tui.hf.backend.HFBackend.load", lambda settings, log=None: FakeBackend())
     result = CliRunner().invoke(app, ["score", "List files in /tmp", "ls /tmp", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -259,7 +259,7 @@ def stop_evaluated_run_in_cycle_2(directory, eval_sets):
 
 
 def test_resume_keeps_the_baseline_evaluation(tmp_path):
-    from inversion_tui.evaluate import EvalTask
+    from inversion_tui.loop.evaluation import EvalTask
 
     held_out = {"held": [EvalTask("List files in /tmp", ("ls /tmp",)), EvalTask("Show disk usage", ("df -h",))]}
     stop_evaluated_run_in_cycle_2(tmp_path / "cut", held_out)
@@ -278,7 +278,7 @@ def test_resume_keeps_the_baseline_evaluation(tmp_path):
 
 
 def test_resume_of_a_run_saved_before_evaluations_had_set_names(tmp_path):
-    from inversion_tui.evaluate import EvalTask
+    from inversion_tui.loop.evaluation import EvalTask
 
     held_out = {"holdout": [EvalTask("List files in /tmp", ("ls /tmp",))]}
     stop_evaluated_run_in_cycle_2(tmp_path / "old", held_out)

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from inversion_tui.evaluate import EvalTask, judge
+from inversion_tui.loop.evaluation import EvalTask
+from inversion_tui.loop.metrics import judge
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.runlog import CANDIDATES, RunLog, read_candidates
@@ -67,7 +68,8 @@ def test_a_directory_that_is_not_a_run_is_a_one_line_error(tmp_path):
 
 
 def test_holdout_rows_written_without_their_template_are_regrouped_from_the_settings(tmp_path, fake_backend):
-    from inversion_tui.evaluate import bootstrap_ci, eval_sets_for
+    from inversion_tui.loop.metrics import bootstrap_ci
+    from inversion_tui.eval_sets import eval_sets_for
     from inversion_tui.loop.runlog import EVAL_ROWS, read_eval_rows
 
     directory = tmp_path / "run"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from inversion_tui.evaluate import judge
+from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.guards import explain_flags
 from inversion_tui.loop.shell import program_index, program_name, segments, words
 

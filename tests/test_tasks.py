@@ -130,7 +130,7 @@ def test_holdout_split_is_stable_and_disjoint():
 
 
 def test_holdout_eval_tasks_come_only_from_held_out_templates():
-    from inversion_tui.evaluate import eval_sets_for
+    from inversion_tui.eval_sets import eval_sets_for
     from inversion_tui.settings import build_settings
 
     pack = load_packs("pentest,shell")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from inversion_tui.loop.backend import TrainingPair
-from inversion_tui.loop.train import IGNORE_INDEX, collate, encode_pair, train_lora
+from inversion_tui.hf.train import IGNORE_INDEX, collate, encode_pair, train_lora
 
 PROMPT = "<|im_start|>user\nCount the lines in a.txt<|im_end|>\n<|im_start|>assistant\n"
 
@@ -46,7 +46,7 @@ def test_collate_pads_to_the_batch_longest_and_masks_padding(tokenizer):
 
 @pytest.mark.parametrize("quant", ["none", "4bit"])
 def test_real_lora_step_changes_only_lora_weights_and_returns_eval_mode(quant):
-    from inversion_tui.models import load_generator
+    from inversion_tui.hf.models import load_generator
 
     model, tok = load_generator("smollm2-135m-instruct", quant, "cpu", (16, 32, 0.05))
     lora_before = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}

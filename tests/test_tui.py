@@ -78,7 +78,7 @@ async def test_events_reach_every_widget(tmp_path):
 
 
 async def test_every_held_out_set_shows_per_cycle_with_its_paired_change(tmp_path):
-    from inversion_tui.evaluate import EvalTask
+    from inversion_tui.loop.evaluation import EvalTask
 
     sets = {"suite-a": [EvalTask("List files in /tmp", ("listctl /tmp",)), EvalTask("Show disk usage", ("df",))],
             "suite-b": [EvalTask("Count lines in a.txt", ("wc -l a.txt",))]}
@@ -320,7 +320,7 @@ async def test_a_user_error_in_the_worker_exits_with_code_2(tmp_path):
 
 @pytest.mark.slow
 async def test_real_model_candidate_appears_and_quit_is_clean(tmp_path):
-    from inversion_tui.models import resolve_device
+    from inversion_tui.hf.models import resolve_device
 
     settings = build_settings(cycles=1, tasks=2, candidates=2, max_new_tokens=24, output=tmp_path / "run")
     app = create_app(settings, load_packs("pentest"), RunLog.create(settings.output))

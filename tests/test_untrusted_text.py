@@ -15,11 +15,10 @@ import json
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from rich.console import Console
-from textual.widgets import RichLog
 
 from inversion_tui.console import HeadlessConsole
 from inversion_tui.loop import events as ev
-from inversion_tui.loop.runlog import CANDIDATES, PROGRESS
+from inversion_tui.loop.runlog import CANDIDATES
 from inversion_tui.plain_text import one_line, plain, visible
 from inversion_tui.replay import load_run
 from inversion_tui.score_report import render_score

@@ -1,7 +1,7 @@
 """What the engine needs from a model: a Protocol, so tests can pass a fast fake backend.
 
 The real implementation (transformers + peft + sentence-transformers) is
-inversion_tui.hf_backend.HFBackend.
+inversion_tui.hf.backend.HFBackend.
 """
 
 from __future__ import annotations

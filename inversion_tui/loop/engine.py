@@ -12,17 +12,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from inversion_tui.evaluate import EvalTask, evaluate_model, paired_difference
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_errors
 from inversion_tui.loop.control import RunControl, RunStopped
+from inversion_tui.loop.evaluation import EvalTask, evaluate_model
 from inversion_tui.loop.generate import forward_prompt, generate_commands
-from inversion_tui.loop.guards import guard_flags
-from inversion_tui.loop.invert import inverse_prompt, invert_commands
+from inversion_tui.loop.invert import inverse_prompt
+from inversion_tui.loop.metrics import paired_difference
+from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import Progress, now
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import PROGRESS, RunLog, read_eval_rows
-from inversion_tui.loop.score import Components, combine, compute_components, rating_prompt
+from inversion_tui.loop.score import Components, combine, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop.select import Selector
@@ -406,21 +407,16 @@ class Engine:
             max_new_tokens=s.max_new_tokens, examples=self.examples,
         )
         pairs = [(instance, g) for instance, per_task in zip(batch, generated) for g in per_task]
-        tasks = [instance.task for instance, _ in pairs]
-        commands = [g.command for _, g in pairs]
-        self.emit(ev.StageStarted(cycle, phase, "inverting", len(batch), len(commands)))
-        reconstructions = invert_commands(
-            self.backend, commands, temperature=s.inverse_temperature, max_new_tokens=s.max_new_tokens,
-            examples=self.examples,
+        scored = score_commands(
+            self.backend, [instance.task for instance, _ in pairs], [g.command for _, g in pairs],
+            weights=self.control.weights, examples=self.examples, max_new_tokens=s.max_new_tokens,
+            temperature=s.inverse_temperature,
+            on_stage=lambda stage, sequences: self.emit(ev.StageStarted(cycle, phase, stage, len(batch), sequences)),
         )
-        weights = self.control.weights
-        self.emit(ev.StageStarted(cycle, phase, "scoring", len(batch), len(commands)))
-        components = compute_components(tasks, reconstructions, commands, backend=self.backend, weights=weights)
         return [
-            ScoredCandidate(cycle, phase, batch_index, instance, g.raw, g.command, reconstruction, comp,
-                            combine(comp, weights), guard_flags(instance.task, g.command),
-                            prompts=self.prompts_of(instance.task, g.command, comp))
-            for (instance, g), reconstruction, comp in zip(pairs, reconstructions, components)
+            ScoredCandidate(cycle, phase, batch_index, instance, g.raw, c.command, c.reconstruction, c.components,
+                            c.score, c.flags, prompts=self.prompts_of(instance.task, c.command, c.components))
+            for (instance, g), c in zip(pairs, scored)
         ]
 
     def prompts_of(self, task: str, command: str, components: Components) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Does the scorer track reality? Its verdicts set against two outside views:
 
 - correctness against the pack template's reference commands (program name, token F1,
-  normalized exact match: the held-out metrics of evaluate.py), for tasks that have them;
+  normalized exact match: the held-out metrics of metrics.py), for tasks that have them;
 - a person's good/bad marks.
 
 Pure functions over anything with the candidate's attributes, so the engine (per cycle, into
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Protocol, Sequence
 
-from inversion_tui.evaluate import auroc, judge
+from inversion_tui.loop.metrics import auroc, judge
 
 DIVERSITY_ALARM = 0.5
 """Distinct commands per candidate below this, or below half of the run's first pass, raises

@@ -25,7 +25,8 @@ from textual.widgets import Footer, Input, RichLog, Static, TabbedContent, TabPa
 from textual.worker import Worker, WorkerState
 
 from inversion_tui.errors import InversionError, RunDirectoryError, SettingsError, first_line
-from inversion_tui.evaluate import EvalTask, describe_evaluation
+from inversion_tui.loop.evaluation import EvalTask
+from inversion_tui.loop.metrics import describe_evaluation
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.backend import Backend
@@ -580,7 +581,7 @@ def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backe
     """The one way the CLI and the tests build the live app. The model loads inside the worker,
     so the screen is up at once and the log pane shows the loading."""
     if load_backend is None:
-        from inversion_tui.hf_backend import HFBackend
+        from inversion_tui.hf.backend import HFBackend
 
         load_backend = HFBackend.load
 

@@ -17,7 +17,7 @@ import operator
 import re
 from typing import Callable
 
-from inversion_tui.evaluate import judge
+from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.score import component_names
 from inversion_tui.tui.state import CandidateRow
 

@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from inversion_tui.evaluate import by_set
+from inversion_tui.loop.metrics import by_set
 from inversion_tui.plain_text import visible
 
 # One colour per series, none repeated (plotext's defaults gave two series the same red), named

@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from inversion_tui.evaluate import judge
+from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.guards import GUARD_REASONS, explain_flags
 from inversion_tui.loop.literals import find_literals, mask_literals
 from inversion_tui.loop.score import contributions

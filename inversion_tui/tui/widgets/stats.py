@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from inversion_tui.evaluate import by_set
+from inversion_tui.loop.metrics import by_set
 from inversion_tui.loop.scorer_check import DIVERSITY_ALARM
 
 

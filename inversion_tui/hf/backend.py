@@ -8,12 +8,12 @@ from typing import Sequence
 
 import torch
 
-from inversion_tui import models
 from inversion_tui.chat_template import accepts_system_role, fold_system_message
 from inversion_tui.errors import ModelLoadError, first_line
+from inversion_tui.hf import models
+from inversion_tui.hf.prefix_cache import generate_with_shared_prefix
+from inversion_tui.hf.train import release_cached_memory, train_lora
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback
-from inversion_tui.loop.train import release_cached_memory, train_lora
-from inversion_tui.prefix_cache import generate_with_shared_prefix
 from inversion_tui.settings import RunSettings
 
 

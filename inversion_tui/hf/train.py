@@ -14,8 +14,8 @@ from typing import Sequence
 
 import torch
 
+from inversion_tui.hf.prefix_cache import MIN_SHARED_PREFIX, prefill, shared_prefix_length
 from inversion_tui.loop.backend import StepCallback, TrainingPair, TrainResult, WarningCallback, out_of_memory_errors
-from inversion_tui.prefix_cache import MIN_SHARED_PREFIX, prefill, shared_prefix_length
 
 IGNORE_INDEX = -100
 
