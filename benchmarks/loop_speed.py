@@ -45,7 +45,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from inversion_tui.hf.backend import HFBackend  # noqa: E402
+from inversion_tui.backends import load_backend  # noqa: E402
 from inversion_tui.loop.backend import TrainingPair  # noqa: E402
 from inversion_tui.loop.generate import forward_prompt, generate_commands  # noqa: E402
 from inversion_tui.loop.extract import extract_command  # noqa: E402
@@ -293,7 +293,7 @@ def main() -> None:
                               seed=args.seed, gen_batch_size=args.gen_batch_size, batch_size=args.batch_size,
                               dtype=args.dtype, gradient_checkpointing=args.gradient_checkpointing)
     started = time.time()
-    backend = HFBackend.load(settings, log=lambda m: print(m, file=sys.stderr))
+    backend = load_backend(settings, log=lambda m: print(m, file=sys.stderr))
     backend.force_length = True
     device = backend.device
     pack = load_packs(settings.pack)

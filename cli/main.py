@@ -121,7 +121,7 @@ def run(
     """
     from inversion_tui.console import HeadlessConsole
     from inversion_tui.eval_sets import eval_sets_for
-    from inversion_tui.hf.backend import HFBackend
+    from inversion_tui.backends import load_backend
     from inversion_tui.loop.control import RunControl
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog
@@ -162,7 +162,7 @@ def run(
                 _run_tui(settings, task_pack, runlog, resume_point, eval_sets)
                 return
             with HeadlessConsole(verbose=verbose) as console:
-                backend = HFBackend.load(settings, log=console.log)
+                backend = load_backend(settings, log=console.log)
                 control = RunControl.for_run(settings, resume_point)
                 engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control,
                                 resume=resume_point, eval_sets=eval_sets)
@@ -242,7 +242,7 @@ def score(
     max_new_tokens: int = typer.Option(48, help="Token budget for the reconstruction."),
 ) -> None:
     """Invert one command and show the reconstruction and every score component."""
-    from inversion_tui.hf.backend import HFBackend
+    from inversion_tui.backends import load_backend
     from inversion_tui.score_report import score_one
     from inversion_tui.tasks import load_packs
 
@@ -253,7 +253,7 @@ def score(
             allow_flagged=allow_flagged,
         )
         examples = load_packs(settings.pack).examples[: settings.few_shot]
-        backend = HFBackend.load(settings)
+        backend = load_backend(settings)
         result = score_one(backend, task, command, settings, examples)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
@@ -291,7 +291,7 @@ def eval_command(
     from inversion_tui.loop.evaluation import EvalTask, evaluate_model
     from inversion_tui.eval_sets import load_eval_rows, load_intercode, load_tasks_file
     from inversion_tui.loop.metrics import paired_difference
-    from inversion_tui.hf.backend import HFBackend
+    from inversion_tui.backends import load_backend
     from inversion_tui.loop.runlog import append_jsonl
     from inversion_tui.loop.seeding import derive_seed
     from inversion_tui.hf.models import check_names
@@ -328,7 +328,7 @@ def eval_command(
                                   gen_batch_size=batch_size, output=Path("."))
         examples = load_packs(settings.pack).examples[: settings.few_shot]
         check_names(settings.model, settings.embedder)
-        backend = HFBackend.load(settings, log=lambda m: typer.echo(m, err=True))
+        backend = load_backend(settings, log=lambda m: typer.echo(m, err=True))
         if adapter is not None:
             backend.load_adapter(adapter)
         summary, rows = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,

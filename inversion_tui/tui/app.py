@@ -58,7 +58,7 @@ EngineFactory = Callable[[ev.EventSink, RunControl], Engine]
 """Builds the engine (loading the model) inside the worker thread: (emit, control) -> Engine."""
 
 BackendLoader = Callable[[RunSettings, Callable[[str], None]], Backend]
-"""(settings, log) -> Backend; HFBackend.load in the product, a fake in tests."""
+"""(settings, log) -> Backend; backends.load_backend in the product, a fake in tests."""
 
 THRESHOLD_STEP = 0.05
 
@@ -581,9 +581,7 @@ def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backe
     """The one way the CLI and the tests build the live app. The model loads inside the worker,
     so the screen is up at once and the log pane shows the loading."""
     if load_backend is None:
-        from inversion_tui.hf.backend import HFBackend
-
-        load_backend = HFBackend.load
+        from inversion_tui.backends import load_backend
 
     def engine_factory(emit: ev.EventSink, control: RunControl) -> Engine:
         backend = load_backend(settings, lambda message: emit(ev.Log("info", message)))

@@ -1,0 +1,20 @@
+"""The one way the program builds a Backend from settings: `run` (headless and in the
+workbench), `score`, `eval` and the benchmarks all call load_backend.
+
+Every model runs through the Hugging Face layer today (inversion_tui/hf). A generator on
+another engine, vLLM for users who outgrow one GPU, would be one new module implementing the
+Backend protocol (loop/backend.py), chosen here from a setting.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from inversion_tui.loop.backend import Backend
+from inversion_tui.settings import RunSettings
+
+
+def load_backend(settings: RunSettings, log: Callable[[str], None] = lambda _: None) -> Backend:
+    from inversion_tui.hf.backend import HFBackend  # torch and transformers load only when a model does
+
+    return HFBackend.load(settings, log)
