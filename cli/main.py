@@ -210,6 +210,9 @@ def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None) -> 
         # Forced quit while the engine is inside a model call: the worker thread cannot be
         # interrupted, and everything scored is already on disk (fsynced per batch).
         typer.echo(f"forced quit; scored candidates are saved in {runlog.directory}", err=True)
+        runlog.release_lock()
+        if tui.engine is None and resume_point is None:
+            runlog.discard_if_empty()  # quit while the model was still loading: nothing was written
         sys.stderr.flush()
         os._exit(130)  # not sys.exit: interpreter teardown under a thread inside torch can crash
     if tui.failure:
