@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import CANDIDATES, SETTINGS, RunLog, read_json_object
@@ -57,7 +58,7 @@ def load_run(directory: Path) -> RunRecord:
                     continue
                 try:
                     record = json.loads(line)
-                    _check_record(record)
+                    Candidate.from_json(record)  # raises for a line that is not a candidate
                 except (ValueError, KeyError, TypeError):
                     skipped += 1
                     continue
@@ -68,13 +69,6 @@ def load_run(directory: Path) -> RunRecord:
     if run.status == "running":
         run.notes.append("the run is still going: this is a snapshot of its files")
     return run
-
-
-def _check_record(record: dict[str, Any]) -> None:
-    for name in ("cycle", "phase", "index", "task", "command", "reconstruction", "components", "score"):
-        record[name]  # noqa: B018 - raises KeyError for a line that is not a candidate
-    if record["phase"] not in ("before", "after"):
-        raise ValueError(record["phase"])
 
 
 def trained_positions(progress: dict[str, Any]) -> set[tuple[int, int]]:
@@ -119,11 +113,7 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
         tasks = settings.get("tasks", len(records))
         yield ev.PhaseStarted(cycle, phase, tasks)
         for r in records:
-            yield ev.CandidateScored(
-                cycle, phase, r["task"], r["command"], r["reconstruction"], r["components"], r["score"],
-                tuple(r.get("flags", ())), bool(r.get("accepted")), r.get("reason"), r["index"], r.get("tool", ""),
-                tuple(r.get("references", ())), r.get("prompts") or {}, r.get("raw_output", ""),
-                phase == "before" and (cycle, r["index"]) in trained)
+            yield ev.CandidateScored(Candidate.from_json(r, trained=phase == "before" and (cycle, r["index"]) in trained))
         candidates = max(1, settings.get("candidates", 1))
         yield ev.BatchDone(cycle, phase, min(tasks, -(-len(records) // candidates)), tasks)
         if phase == "after" and cycle in history:

@@ -7,6 +7,7 @@ import pytest
 
 from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.generate import forward_prompt
 from inversion_tui.loop.invert import inverse_prompt
@@ -28,7 +29,12 @@ def row(number, command, score, accepted, references=("nmap -p 80 10.0.0.1",), c
                   command=command, reconstruction="r", components={"embed": score, "overlap": 0.1}, score=score,
                   flags=(), accepted=accepted, reason=None if accepted else "low", references=references)
     values.update(kw)
-    return CandidateRow(**values)
+    verdict = {name: values.pop(name) for name in ("number", "score", "accepted", "reason")}
+    extra = {name: values.pop(name) for name in ("mark",) if name in values}
+    candidate = Candidate(batch=0, **values, score=verdict["score"], accepted=verdict["accepted"],
+                          reason=verdict["reason"])
+    return CandidateRow(verdict["number"], candidate, verdict["score"], verdict["accepted"], verdict["reason"],
+                        candidate.trained, **extra)
 
 
 # ---------------------------------------------------------------- scorer check

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from inversion_tui.console import HeadlessConsole
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.runlog import CANDIDATES
 from inversion_tui.plain_text import one_line, plain, visible
 from inversion_tui.replay import load_run
@@ -157,8 +158,8 @@ def test_a_replay_shows_any_run_file_text_as_text(tmp_path_factory, fields, filt
 def test_the_headless_console_and_score_report_print_any_text(task, command, reconstruction):
     out = io.StringIO()
     console = HeadlessConsole(Console(file=out, width=100, color_system=None), verbose=True)
-    console(ev.CandidateScored(1, "before", task, command, reconstruction, {"embed": 0.5}, 0.5, (), True,
-                               tool=task, raw=command))
+    console(ev.CandidateScored(Candidate(1, "before", 0, 0, task, command, reconstruction, {"embed": 0.5}, 0.5, (),
+                                         True, tool=task, raw=command)))
     console(ev.Log("warning", command))
     assert "".join(visible(command).split())[:10] in "".join(out.getvalue().split())
     report = io.StringIO()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_errors
+from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.evaluation import EvalTask, evaluate_model
 from inversion_tui.loop.generate import forward_prompt, generate_commands
@@ -31,67 +32,7 @@ from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskInstance, TaskPack
 
 
-@dataclass
-class ScoredCandidate:
-    cycle: int
-    phase: ev.Phase
-    batch: int
-    instance: TaskInstance
-    raw: str
-    command: str
-    reconstruction: str
-    components: Components
-    score: float
-    flags: tuple[str, ...]
-    accepted: bool = False
-    reason: str | None = None
-    trained: bool = False  # already in a training step (train-now), so not trained twice
-    index: int = 0  # position in its pass: selection order, and the key a resume finds it by
-    prompts: dict[str, str] = field(default_factory=dict)  # the exact prompts sent, for inspection
-
-    @property
-    def references(self) -> tuple[str, ...]:
-        return self.instance.references
-
-    @property
-    def task(self) -> str:
-        return self.instance.task
-
-    def record(self, threshold: float, weights: dict[str, float]) -> dict[str, Any]:
-        return {
-            "cycle": self.cycle,
-            "phase": self.phase,
-            "batch": self.batch,
-            "task": self.task,
-            "template_id": self.instance.template_id,
-            "tool": self.instance.tool,
-            "references": list(self.instance.references),
-            "command": self.command,
-            "raw_output": self.raw,
-            "reconstruction": self.reconstruction,
-            "components": self.components,
-            "score": self.score,
-            "flags": list(self.flags),
-            "accepted": self.accepted,
-            "reason": self.reason,
-            "threshold": threshold,
-            "weights": weights,
-            "index": self.index,
-            "prompts": self.prompts,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "ScoredCandidate":
-        """Back from a candidates.jsonl line (resume, replay)."""
-        instance = TaskInstance(record["task"], record.get("template_id", ""), record.get("tool", ""),
-                                tuple(record.get("references", ())))
-        return cls(record["cycle"], record["phase"], record["batch"], instance, record.get("raw_output", ""),
-                   record["command"], record["reconstruction"], record["components"], record["score"],
-                   tuple(record["flags"]), record["accepted"], record.get("reason"), index=record["index"],
-                   prompts=record.get("prompts") or {})
-
-
-def pass_metrics(candidates: Sequence[ScoredCandidate]) -> dict[str, Any]:
+def pass_metrics(candidates: Sequence[Candidate]) -> dict[str, Any]:
     """A pass's numbers for progress.json; the TUI's stats panel uses the same function."""
     total = len(candidates)
     accepted = sum(c.accepted for c in candidates)
@@ -125,8 +66,8 @@ class Engine:
         self.manual_trainings: list[dict[str, Any]] = []
         self._threshold_changes_seen = len(self.control.threshold_changes)
         self._weight_changes_seen = len(self.control.weight_changes)  # a resume's are already on disk
-        self._current_pass: list[ScoredCandidate] = []  # the pass being scored: what a re-weighting re-scores
-        self._before_pass: list[ScoredCandidate] = []  # this cycle's BEFORE pass so far
+        self._current_pass: list[Candidate] = []  # the pass being scored: what a re-weighting re-scores
+        self._before_pass: list[Candidate] = []  # this cycle's BEFORE pass so far
         self._cycle = 0
         self.latest_adapter: str | None = None  # run-directory name of the newest saved adapter
         self.current_training: dict[str, Any] | None = None  # this cycle's end-of-pass training
@@ -202,10 +143,9 @@ class Engine:
     def run_cycle(self, cycle: int, resume: ResumePoint | None = None) -> dict[str, Any]:
         started = time.time()
         self._cycle = cycle
-        done = [ScoredCandidate.from_record(r) for r in resume.records] if resume else []
         trained = {i for m in self.manual_trainings if m["cycle"] == cycle for i in m.get("trained_indices", [])}
-        for candidate in done:
-            candidate.trained = candidate.phase == "before" and candidate.index in trained
+        done = [Candidate.from_json(r, trained=r["phase"] == "before" and r["index"] in trained)
+                for r in (resume.records if resume else [])]
         self._before_pass = [c for c in done if c.phase == "before"]
         self.current_training = resume.training if resume else None
         before = self.run_pass(cycle, "before", self._before_pass)
@@ -250,45 +190,43 @@ class Engine:
 
     # ------------------------------------------------------------------ passes
 
-    def run_pass(self, cycle: int, phase: ev.Phase, candidates: list[ScoredCandidate]) -> list[ScoredCandidate]:
+    def run_pass(self, cycle: int, phase: ev.Phase, candidates: list[Candidate]) -> list[Candidate]:
         """Score a pass into `candidates`, which may already hold its first batches (resume)."""
         s = self.settings
         # A fresh sample for every pass, from a seed of its own (see seeding.py).
         instances = self.pack.sample(s.tasks, random.Random(derive_seed(s.seed, "tasks", cycle, phase)))
         self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
         done_batches = {c.batch for c in candidates}
-        self._current_pass = candidates
-        for c in candidates:  # a resumed pass's records hold the score of when they were written
-            c.score = combine(c.components, self.control.weights)
-            self.emit(self.scored_event(c))
+        self._current_pass = candidates  # the same list: the updates below are made in place
+        self.rescore(candidates)  # a resumed pass's records hold the score of when they were written
+        for c in candidates:
+            self.emit(ev.CandidateScored(c))
         for batch_index, start in enumerate(range(0, len(instances), s.gen_batch_size)):
             if batch_index in done_batches:
                 continue
             self.boundary(cycle, phase)
             batch = instances[start : start + s.gen_batch_size]
             new = self.score_batch(cycle, phase, batch_index, batch)
-            for offset, candidate in enumerate(new):
-                candidate.index = len(candidates) + offset
-            candidates.extend(new)
+            first = len(candidates)
+            candidates.extend([replace(c, index=first + offset) for offset, c in enumerate(new)])
             self.select(candidates)
+            new = candidates[-len(new):]  # with their verdicts
             threshold, weights = self.control.threshold, self.control.weights
-            self.runlog.append_candidates(c.record(threshold, weights) for c in new)
+            self.runlog.append_candidates(c.to_json(threshold, weights) for c in new)
             for c in new:
-                self.emit(self.scored_event(c))
+                self.emit(ev.CandidateScored(c))
             self.emit(ev.BatchDone(cycle, phase, start + len(batch), len(instances)))
         return candidates
 
-    def select(self, candidates: list[ScoredCandidate]) -> None:
-        """Re-decide a pass's acceptance under the threshold in force now."""
+    def select(self, candidates: list[Candidate]) -> None:
+        """Re-decide a pass's acceptance under the threshold in force now (in place)."""
         reasons = Selector.from_settings(self.settings, self.control.threshold).decide(candidates)
-        for candidate, reason in zip(candidates, reasons):
-            candidate.accepted, candidate.reason = reason is None, reason
+        candidates[:] = [replace(c, accepted=reason is None, reason=reason) for c, reason in zip(candidates, reasons)]
 
-    @staticmethod
-    def scored_event(c: ScoredCandidate) -> ev.CandidateScored:
-        return ev.CandidateScored(c.cycle, c.phase, c.task, c.command, c.reconstruction, c.components, c.score,
-                                  c.flags, c.accepted, c.reason, c.index, c.instance.tool, c.references,
-                                  dict(c.prompts), c.raw, c.trained)
+    def rescore(self, candidates: list[Candidate]) -> None:
+        """Each candidate's score under the weights in force now, from its stored components (in place)."""
+        weights = self.control.weights
+        candidates[:] = [replace(c, score=combine(c.components, weights)) for c in candidates]
 
     def boundary(self, cycle: int, phase: ev.Phase) -> None:
         """Between batches: honour pause and stop, take up threshold and weight changes, run a
@@ -355,21 +293,19 @@ class Engine:
         changes = self.control.weight_changes
         if len(changes) <= self._weight_changes_seen:
             return
-        weights = self.control.weights
-        for candidate in self._current_pass:
-            candidate.score = combine(candidate.components, weights)
+        self.rescore(self._current_pass)
         self.select(self._current_pass)
         self.write_progress("running")
         for change in changes[self._weight_changes_seen :]:
             self.emit(ev.WeightsChanged(cycle, change["from"], change["to"]))
         self._weight_changes_seen = len(changes)
 
-    def untrained_pool(self) -> list[ScoredCandidate]:
+    def untrained_pool(self) -> list[Candidate]:
         return [c for c in self._before_pass if c.accepted and not c.trained]
 
     def score_batch(
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
-    ) -> list[ScoredCandidate]:
+    ) -> list[Candidate]:
         """Score one batch; if memory runs out, in smaller pieces (the batch stays one batch on
         disk, so resume bookkeeping is unchanged)."""
         self.backend.reseed(derive_seed(self.settings.seed, "generate", cycle, phase, batch_index))
@@ -377,7 +313,7 @@ class Engine:
 
     def score_piece(
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
-    ) -> list[ScoredCandidate]:
+    ) -> list[Candidate]:
         if self.task_limit is not None and len(batch) > self.task_limit:  # known not to fit
             size = self.task_limit
             return [c for i in range(0, len(batch), size)
@@ -399,7 +335,7 @@ class Engine:
 
     def score_tasks(
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
-    ) -> list[ScoredCandidate]:
+    ) -> list[Candidate]:
         s = self.settings
         self.emit(ev.StageStarted(cycle, phase, "generating", len(batch), len(batch) * s.candidates))
         generated = generate_commands(
@@ -414,8 +350,9 @@ class Engine:
             on_stage=lambda stage, sequences: self.emit(ev.StageStarted(cycle, phase, stage, len(batch), sequences)),
         )
         return [
-            ScoredCandidate(cycle, phase, batch_index, instance, g.raw, c.command, c.reconstruction, c.components,
-                            c.score, c.flags, prompts=self.prompts_of(instance.task, c.command, c.components))
+            Candidate(cycle, phase, batch_index, 0, instance.task, c.command, c.reconstruction, c.components, c.score,
+                      c.flags, template_id=instance.template_id, tool=instance.tool, references=instance.references,
+                      raw=g.raw, prompts=self.prompts_of(instance.task, c.command, c.components))
             for (instance, g), c in zip(pairs, scored)
         ]
 
@@ -431,7 +368,7 @@ class Engine:
 
     # ------------------------------------------------------------------ training
 
-    def train(self, cycle: int, pool: Sequence[ScoredCandidate], manual: bool) -> dict[str, Any]:
+    def train(self, cycle: int, pool: Sequence[Candidate], manual: bool) -> dict[str, Any]:
         s = self.settings
         self.emit(ev.TrainingStarted(cycle, len(pool), manual))
         if not pool:
@@ -448,9 +385,8 @@ class Engine:
             on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
             on_warning=lambda message: self.emit(ev.Log("warning", message)),
         )
-        for candidate in pool:
-            candidate.trained = True
         indices = tuple(c.index for c in pool)
+        self._before_pass[:] = [replace(c, trained=True) if c.index in indices else c for c in self._before_pass]
         self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual, indices))
         # What selected this pool: the threshold and weights in force when the step ran.
         summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps,

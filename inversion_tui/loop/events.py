@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, get_args
 
+from inversion_tui.loop.candidate import Candidate
+
 Phase = Literal["before", "after"]
 
 
@@ -27,22 +29,15 @@ class PhaseStarted:
 
 @dataclass(frozen=True)
 class CandidateScored:
-    cycle: int
-    phase: Phase
-    task: str
-    command: str
-    reconstruction: str
-    components: dict[str, float | None]
-    score: float
-    flags: tuple[str, ...]
-    accepted: bool
-    reason: str | None = None  # why it was not accepted; None when accepted
-    index: int = 0  # position in its pass, so a consumer can re-run selection in engine order
-    tool: str = ""
-    references: tuple[str, ...] = ()  # the template's gold commands: for checking the scorer only
-    prompts: dict[str, str] = field(default_factory=dict)  # the exact prompts sent: forward, inverse[, rating]
-    raw: str = ""  # the model's reply before extraction
-    trained: bool = False  # already part of a training step (a replayed run knows this)
+    """A candidate scored (or re-read by a replay). Its fields are the record's own:
+    `event.task`, `event.score` and so on read `event.candidate`."""
+
+    candidate: Candidate
+
+    def __getattr__(self, name: str):
+        if name == "candidate":  # not set yet (copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.candidate, name)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
 from inversion_tui.loop.select import Selector
@@ -20,24 +21,26 @@ from inversion_tui.loop.select import Selector
 
 @dataclass
 class CandidateRow:
+    """A candidate as the workbench shows it: the engine's record, and the verdict under the
+    threshold and weights on screen (which a person changes), the row's number, and a mark.
+    Every other field (`row.task`, `row.command`, ...) is the record's own."""
+
     number: int  # running number over the whole run: the table's newest-first order
-    cycle: int
-    phase: str
-    index: int  # position within its pass: the order `decide` sees
-    task: str
-    tool: str
-    command: str
-    reconstruction: str
-    components: dict[str, float | None]
+    candidate: Candidate
     score: float
-    flags: tuple[str, ...]
     accepted: bool
     reason: str | None
-    references: tuple[str, ...] = ()
-    prompts: dict[str, str] = field(default_factory=dict)
-    raw: str = ""
     trained: bool = False
     mark: str | None = None  # a person's "good" or "bad"
+
+    @classmethod
+    def of(cls, number: int, candidate: Candidate) -> "CandidateRow":
+        return cls(number, candidate, candidate.score, candidate.accepted, candidate.reason, candidate.trained)
+
+    def __getattr__(self, name: str):
+        if name == "candidate":  # not set yet (copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.candidate, name)
 
     @property
     def key(self) -> tuple[int, str, int]:
@@ -63,10 +66,7 @@ class RunState:
     losses: list[tuple[int, float]] = field(default_factory=list)  # (cycle, loss) per training step
 
     def add(self, event: ev.CandidateScored) -> CandidateRow:
-        row = CandidateRow(len(self.rows) + 1, event.cycle, event.phase, event.index, event.task, event.tool,
-                           event.command, event.reconstruction, dict(event.components), event.score,
-                           tuple(event.flags), event.accepted, event.reason, tuple(event.references),
-                           dict(event.prompts), event.raw, event.trained)
+        row = CandidateRow.of(len(self.rows) + 1, event.candidate)
         row.mark = self.marks.get(row.key)
         if self.weights:
             row.score = combine(row.components, self.weights)  # weights changed on screen before it came

@@ -1,0 +1,63 @@
+"""A scored candidate: one record, frozen, the same in the engine, in the event the UIs
+receive, behind a row of the workbench's table, and on disk (one line of candidates.jsonl).
+
+Frozen: a new verdict (a threshold or weights change, a training step that used it) is a new
+record, `dataclasses.replace(candidate, accepted=..., reason=...)`, so no consumer can change
+what another one holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Components = dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    cycle: int
+    phase: str  # "before" or "after"
+    batch: int  # the batch of its pass it was scored in: the unit a resume keeps or redoes
+    index: int  # position in its pass: selection order, and the key a resume finds it by
+    task: str
+    command: str
+    reconstruction: str
+    components: Components
+    score: float  # under the weights in force when it was last (re)scored
+    flags: tuple[str, ...]
+    accepted: bool = False
+    reason: str | None = None  # why not accepted; None when accepted
+    template_id: str = ""
+    tool: str = ""
+    references: tuple[str, ...] = ()  # the template's gold commands: for checking the scorer only
+    raw: str = ""  # the model's reply before extraction
+    prompts: dict[str, str] = field(default_factory=dict)  # the exact prompts sent: forward, inverse[, rating]
+    trained: bool = False  # already part of a training step
+
+    def to_json(self, threshold: float, weights: dict[str, float]) -> dict[str, Any]:
+        """One line of candidates.jsonl, with the threshold and weights its verdict was made under."""
+        return {
+            "cycle": self.cycle, "phase": self.phase, "batch": self.batch, "task": self.task,
+            "template_id": self.template_id, "tool": self.tool, "references": list(self.references),
+            "command": self.command, "raw_output": self.raw, "reconstruction": self.reconstruction,
+            "components": self.components, "score": self.score, "flags": list(self.flags),
+            "accepted": self.accepted, "reason": self.reason, "threshold": threshold, "weights": weights,
+            "index": self.index, "prompts": self.prompts,
+        }
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any], trained: bool = False) -> "Candidate":
+        """Back from a candidates.jsonl line (resume, replay); KeyError or ValueError for a line
+        that is not a candidate. Lines of older versions lack some keys: their defaults."""
+        if record["phase"] not in ("before", "after"):
+            raise ValueError(f"phase {record['phase']!r}")
+        return cls(
+            cycle=record["cycle"], phase=record["phase"], batch=record.get("batch", 0), index=record["index"],
+            task=record["task"], command=record["command"], reconstruction=record["reconstruction"],
+            components=dict(record["components"]), score=record["score"], flags=tuple(record.get("flags", ())),
+            accepted=bool(record.get("accepted")), reason=record.get("reason"),
+            template_id=record.get("template_id", ""), tool=record.get("tool", ""),
+            references=tuple(record.get("references", ())), raw=record.get("raw_output", ""),
+            prompts=record.get("prompts") or {}, trained=trained,
+        )
