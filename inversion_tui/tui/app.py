@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -131,7 +132,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.query_one(LossChart).show([])
         self.update_table_title()
         self.refresh_all()
-        self.set_interval(1.0, self.refresh_header)
+        self.set_interval(1.0, self.tick)
         self.run_engine()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -493,6 +494,14 @@ class InversionApp(ScorerDebugging, App[None]):
     def log_line(self, text: str) -> None:
         self.log_history.append(text)
         self.query_one("#log-pane", RichLog).write(plain(text))
+
+    def tick(self) -> None:
+        """The clock's redraw, once a second. It can fire while the app closes, after the
+        widgets are gone: nothing to redraw then."""
+        try:
+            self.refresh_header()
+        except NoMatches:
+            pass
 
     def live_waiting(self) -> str:
         """What the live pane says before a pass's first candidate."""
