@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
+
+from inversion_tui.loop.runlog import now
 
 MARKS = "marks.jsonl"
 MARK_VALUES = ("good", "bad")
@@ -48,7 +49,7 @@ class MarkBook:
             raise ValueError(f"mark must be one of {MARK_VALUES}")
         cycle, phase, index = key
         line = json.dumps({"cycle": cycle, "phase": phase, "index": index, "mark": mark or "clear",
-                           "task": task, "command": command, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+                           "task": task, "command": command, "time": now()},
                           ensure_ascii=False)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")

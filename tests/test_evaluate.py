@@ -5,22 +5,9 @@ import pytest
 
 from inversion_tui.errors import TaskPackError
 from inversion_tui.loop.metrics import (
-    auroc, bootstrap_ci, clusters_of, exact_match, judge, paired_difference, program_name, summarize, token_f1,
+    auroc, bootstrap_ci, clusters_of, exact_match, judge, paired_difference, summarize, token_f1,
 )
 from inversion_tui.eval_sets import load_intercode, load_tasks_file
-
-
-@pytest.mark.parametrize("command,program", [
-    ("nmap -p 80 10.0.0.1", "nmap"),
-    ("sudo nmap -sS 10.0.0.1", "nmap"),
-    ("sudo -u root /usr/bin/find / -name x", "find"),
-    ("LC_ALL=C sort file", "sort"),
-    ("du -sh * | sort -h", "du"),
-    ("", ""),
-    ("echo 'unbalanced", "echo"),
-])
-def test_program_name(command, program):
-    assert program_name(command) == program
 
 
 def test_token_f1():

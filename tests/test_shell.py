@@ -8,6 +8,12 @@ from inversion_tui.loop.shell import program_index, program_name, segments, word
 
 
 @pytest.mark.parametrize("command,program", [
+    ("nmap -p 80 10.0.0.1", "nmap"),
+    ("sudo nmap -sS 10.0.0.1", "nmap"),
+    ("sudo -u root /usr/bin/find / -name x", "find"),
+    ("du -sh * | sort -h", "du"),
+    ("", ""),
+    ("echo 'unbalanced", "echo"),
     ("nice -n 10 tar czf a.tgz dir", "tar"),
     ("nice -10 tar czf a.tgz dir", "tar"),
     ("sudo -u root nice -n 5 /usr/bin/find / -name x", "find"),

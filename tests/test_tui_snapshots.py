@@ -26,39 +26,30 @@ def test_main_screen(snap_compare, finished_app, size):
     assert snap_compare(finished_app, terminal_size=size, run_before=_finish)
 
 
+def finish_then(*keys: str, settle: float | None = None):
+    """A run_before: finish the run, press `keys`, let the screen settle."""
+    async def run_before(pilot):
+        await _finish(pilot)
+        await pilot.press(*keys)
+        await pilot.pause(settle)
+
+    return run_before
+
+
 def test_charts_tab(snap_compare, finished_app):
     # Not at 80x24: plotext's tick labels on a chart a few rows high differ from run to run
-    # there. test_tui checks the legend at that size instead.
-    async def finish_and_show_charts(pilot):
-        await _finish(pilot)
-        await pilot.press("g")
-        await pilot.pause(0.3)  # plotext draws at the size the tab gets once shown
-
-    assert snap_compare(finished_app, terminal_size=(160, 48), run_before=finish_and_show_charts)
+    # there. test_tui checks the legend at that size instead. The pause: plotext draws at the
+    # size the tab gets once shown.
+    assert snap_compare(finished_app, terminal_size=(160, 48), run_before=finish_then("g", settle=0.3))
 
 
 def test_help_screen(snap_compare, finished_app):
-    async def finish_and_show_help(pilot):
-        await _finish(pilot)
-        await pilot.press("question_mark")
-        await pilot.pause()
-
-    assert snap_compare(finished_app, terminal_size=(80, 24), run_before=finish_and_show_help)
+    assert snap_compare(finished_app, terminal_size=(80, 24), run_before=finish_then("question_mark"))
 
 
 def test_inspector(snap_compare, finished_app):
-    async def finish_and_inspect(pilot):
-        await _finish(pilot)
-        await pilot.press("c", "enter")
-        await pilot.pause()
-
-    assert snap_compare(finished_app, terminal_size=(120, 40), run_before=finish_and_inspect)
+    assert snap_compare(finished_app, terminal_size=(120, 40), run_before=finish_then("c", "enter"))
 
 
 def test_scorer_tab(snap_compare, finished_app):
-    async def finish_and_show_scorer(pilot):
-        await _finish(pilot)
-        await pilot.press("a")
-        await pilot.pause()
-
-    assert snap_compare(finished_app, terminal_size=(160, 48), run_before=finish_and_show_scorer)
+    assert snap_compare(finished_app, terminal_size=(160, 48), run_before=finish_then("a"))

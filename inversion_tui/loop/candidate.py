@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-Components = dict[str, float | None]
+from inversion_tui.loop.score import Components
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ scored before a pause or stop is already on disk.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable
+
+from inversion_tui.loop.runlog import now
 
 
 class RunStopped(Exception):
@@ -33,7 +34,7 @@ class RunControl:
             control._threshold = live  # set live before the stop, not given on this resume
         elif change is not None and live != change["to"]:
             control._threshold_changes.append(
-                {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": live if live is not None else change["from"],
+                {"time": now(), "from": live if live is not None else change["from"],
                  "to": change["to"], "on_resume": True})
         return control
 
@@ -66,7 +67,7 @@ class RunControl:
             if value == self._threshold:
                 return
             self._threshold_changes.append(
-                {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": self._threshold, "to": value}
+                {"time": now(), "from": self._threshold, "to": value}
             )
             self._threshold = value
 
@@ -79,7 +80,7 @@ class RunControl:
             if dict(weights) == self._weights:
                 return
             self._weight_changes.append(
-                {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from": self._weights, "to": dict(weights)}
+                {"time": now(), "from": self._weights, "to": dict(weights)}
             )
             self._weights = dict(weights)
 

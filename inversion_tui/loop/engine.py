@@ -21,9 +21,9 @@ from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.metrics import paired_difference
 from inversion_tui.loop.pipeline import score_commands
-from inversion_tui.loop.progress import Progress, now
+from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.resume import ResumePoint
-from inversion_tui.loop.runlog import PROGRESS, RunLog, read_eval_rows
+from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_eval_rows
 from inversion_tui.loop.score import Components, combine, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
@@ -420,11 +420,12 @@ class Engine:
             if self._abandoned:
                 return
             self._abandoned = True
-            progress = Progress.read(self.runlog.directory)  # the last state written, whole
-            if self.runlog.path(PROGRESS).exists() and progress.status == "running":
-                progress.status = "stopped"
-                progress.extra["forced_stop"] = now()
-                progress.write(self.runlog.directory)
+            if self.runlog.path(PROGRESS).exists():  # none yet if the run had not begun
+                progress = Progress.read(self.runlog.directory)  # the last state written, whole
+                if progress.status == "running":
+                    progress.status = "stopped"
+                    progress.extra["forced_stop"] = now()
+                    progress.write(self.runlog.directory)
             self.runlog.release_lock()
 
     def write_progress(self, status: str, **extra: Any) -> None:

@@ -21,7 +21,6 @@ class EvalTask:
     they are not independent: the bootstrap resamples whole groups. "" for independent tasks."""
 
 
-
 @dataclass(frozen=True)
 class EvalRow:
     task: str

@@ -7,16 +7,11 @@ version's, or `forced_stop` and `error` on a stopped or crashed run) are kept as
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from inversion_tui.loop.runlog import PROGRESS, atomic_write_json, read_json_object
-
-
-def now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 @dataclass

@@ -8,14 +8,13 @@ batches still to do come out as they would have in the uninterrupted run.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from inversion_tui.errors import InversionError, SettingsError
 from inversion_tui.loop.progress import Progress
-from inversion_tui.loop.runlog import SETTINGS, RunLog
+from inversion_tui.loop.runlog import SETTINGS, RunLog, now
 from inversion_tui.settings import RunSettings, build_settings
 
 CHANGEABLE_ON_RESUME = ("threshold", "cycles")
@@ -95,5 +94,5 @@ def open_resume(directory: Path, overrides: dict[str, Any]) -> tuple[RunSettings
         runlog.release_lock()  # a refused resume leaves the directory as it found it
         raise
     if changes:
-        point.resumes.append({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "changes": changes})
+        point.resumes.append({"time": now(), "changes": changes})
     return settings, runlog, point

@@ -30,6 +30,11 @@ EVAL_ROWS = "evaluations.jsonl"
 LOCK = "run.lock"
 
 
+def now() -> str:
+    """The time as every run file writes it (progress, locks, change logs, marks)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write, fsync, rename: a reader (or a crash) sees the old file or the new one, never half."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -137,7 +142,7 @@ class RunLog:
 
     def acquire_lock(self) -> None:
         path = self.path(LOCK)
-        record = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}
         for _ in range(2):
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

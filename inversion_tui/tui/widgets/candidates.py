@@ -57,7 +57,8 @@ class CandidatesTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        self.columns_shown = columns()
+        self.columns_shown = columns()  # the registry's columns as the table was built
+        self.component_columns = component_columns()
         for name, width in self.columns_shown.items():
             self.add_column(name, key=name, width=width)
 
@@ -68,7 +69,7 @@ class CandidatesTable(DataTable):
                  "reconstruction": plain(row.reconstruction, single_line=True),
                  "tool": plain(row.tool, single_line=True), "tr": "✓" if row.trained else "", "mark": mark_cell(row),
                  "task": plain(row.task, single_line=True),
-                 **{column: _number(row.components.get(name)) for column, name in component_columns().items()}}
+                 **{column: _number(row.components.get(name)) for column, name in self.component_columns.items()}}
         return [cells[column] for column in self.columns_shown]
 
     def add_candidate(self, row: CandidateRow) -> None:
