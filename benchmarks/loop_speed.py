@@ -53,7 +53,8 @@ from inversion_tui.loop.invert import clean_reconstruction, inverse_prompt, inve
 from inversion_tui.loop.score import (  # noqa: E402
     combine, compute_components, difflib_ratio, parse_rating, rating_prompt, token_overlap,
 )
-from inversion_tui.hf.train import encode_pair, train_lora  # noqa: E402
+from inversion_tui.hf.objectives import encode_pair  # noqa: E402
+from inversion_tui.hf.train import train_lora  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
 from inversion_tui.tasks import load_packs  # noqa: E402
 

@@ -7,6 +7,7 @@ and differ between candidates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -44,6 +45,7 @@ class FakeBackend:
         self.released = 0  # release_memory calls (after out-of-memory errors)
         self.attempts: list = []  # weak references to what each failed call held (OOM tests)
         self.alive_at_call: list[int] = []  # how many of those were still alive as each call began
+        self.base_weights_calls = 0  # times the frozen verifier was entered
 
     def chat_prompt(self, messages):
         return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
@@ -72,6 +74,24 @@ class FakeBackend:
                 assert RATING_SYSTEM in prompt
                 out.append(["7"])
         return out
+
+    def log_likelihood(self, prompts, continuations):
+        """-1 per word of the continuation that the prompt's last user message contains, -3 for
+        any other: a continuation that repeats what it was given is likelier."""
+        self.calls.append(("log_likelihood", len(prompts)))
+        out = []
+        for prompt, continuation in zip(prompts, continuations):
+            given = set(re.findall(r"\w+", _last_user_message(prompt).lower()))
+            out.append([-1.0 if word in given else -3.0 for word in re.findall(r"\w+", continuation.lower())])
+        return out
+
+    @contextlib.contextmanager
+    def base_weights(self):
+        self.base_weights_calls += 1
+        yield
+
+    def sync_adapter(self, trainer) -> None:
+        pass
 
     def embed(self, texts):
         vectors = []

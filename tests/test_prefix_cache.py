@@ -66,7 +66,7 @@ def test_training_with_the_shared_prefix_gives_the_plain_loss_and_gradients(real
     import torch
 
     from inversion_tui.loop.backend import TrainingPair
-    from inversion_tui.hf.train import collate, encode_pair, shared_prefix_loss
+    from inversion_tui.hf.objectives import collate, encode_pair, shared_prefix_loss
 
     forward, _ = prompts
     model, tokenizer = real_backend.model, real_backend.tokenizer

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from inversion_tui.loop.backend import TrainingPair
-from inversion_tui.hf.train import collate, encode_pair
+from inversion_tui.hf.objectives import collate, encode_pair
 
 PROMPT = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
 PAIRS = [TrainingPair(PROMPT.format("Count the lines in a.txt"), "wc -l a.txt"),
@@ -120,7 +120,8 @@ def tiny_model_dir(tmp_path_factory, tokenizer):
 
 @pytest.mark.parametrize("checkpointing", [False, True])
 def test_4bit_keeps_the_residual_stream_in_the_compute_dtype_and_trains(tiny_model_dir, checkpointing):
-    from inversion_tui.hf.train import _checkpointing, train_lora
+    from inversion_tui.hf.objectives import _checkpointing
+    from inversion_tui.hf.train import train_lora
     from inversion_tui.hf.models import load_generator
 
     model, tokenizer = load_generator(str(tiny_model_dir), "4bit", "cpu", (4, 8, 0.0), dtype="bfloat16",

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from inversion_tui.loop.backend import TrainingPair
-from inversion_tui.hf.train import IGNORE_INDEX, collate, encode_pair, train_lora
+from inversion_tui.hf.objectives import IGNORE_INDEX, collate, encode_pair
+from inversion_tui.hf.train import train_lora
 
 PROMPT = "<|im_start|>user\nCount the lines in a.txt<|im_end|>\n<|im_start|>assistant\n"
 

@@ -1,14 +1,16 @@
-"""What the engine needs from a model: a Protocol, so tests can pass a fast fake backend.
+"""What the engine needs from a model, as Protocols, so tests can pass a fast fake backend:
+a Generator (text and log-likelihoods), an Embedder, and a Trainer (an objective over LoRA
+weights), composed into the one Backend the engine holds.
 
-The real implementation (transformers + peft + sentence-transformers) is
-inversion_tui.hf.backend.HFBackend.
+The real parts (transformers + peft + sentence-transformers) are in inversion_tui.hf:
+HFGenerator, HFEmbedder, HFTrainer, composed by HFBackend.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, ContextManager, Protocol, Sequence
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,10 @@ def out_of_memory_errors() -> tuple[type[BaseException], ...]:
     return (MemoryError, cuda_oom) if cuda_oom is not None else (MemoryError,)
 
 
-class Backend(Protocol):
+class Generator(Protocol):
+    """Text in, text out: what the loop asks of a language model. A generator on another engine
+    (vLLM, for users who outgrow one GPU) is one new module implementing this."""
+
     description: dict[str, str]  # model, quant, device: shown in headers and progress.json
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
@@ -49,15 +54,33 @@ class Backend(Protocol):
     ) -> list[list[str]]:
         """One batched generate call; returns `num_return_sequences` texts per prompt."""
 
+    def log_likelihood(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[list[float]]:
+        """For each (prompt, continuation): the log-probability of every token of the
+        continuation given the prompt and the tokens before it (no decoding; batched). The
+        continuation is tokenized on its own, as training and generation see it."""
+
+    def base_weights(self) -> ContextManager[None]:
+        """Inside this context the calls above answer with the base weights (the adapter off):
+        the frozen verifier, with no second copy of the model."""
+
+    def sync_adapter(self, trainer: "Trainer") -> None:
+        """After a training step: take the trainer's new adapter. A no-op where both share one
+        model in memory (Hugging Face); another engine loads the saved adapter here."""
+
+
+class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit-normalised sentence embeddings, one batched call."""
 
+
+class Trainer(Protocol):
     def train(
         self, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
         on_step: StepCallback | None = None, on_warning: WarningCallback | None = None,
     ) -> TrainResult:
-        """LoRA SFT on the pairs (loss on completion tokens only); leaves the model in eval mode.
-        Out of memory on a batch: split it, accumulate, say so through on_warning."""
+        """One training step of its objective on the pairs (SFT: loss on completion tokens only);
+        leaves the model in eval mode. Out of memory on a batch: split it, accumulate, say so
+        through on_warning."""
 
     def save_adapter(self, directory: Path) -> None:
         """Write the LoRA adapter so that PeftModel.from_pretrained can load it."""
@@ -65,9 +88,64 @@ class Backend(Protocol):
     def load_adapter(self, directory: Path) -> None:
         """Load saved LoRA weights into the model (resume)."""
 
+
+class Backend(Generator, Embedder, Trainer, Protocol):
+    """Everything the engine uses, in one object: ComposedBackend builds it from the three parts."""
+
     def reseed(self, seed: int) -> None:
         """Seed every RNG the next calls draw from (sampling, dropout)."""
 
     def release_memory(self) -> None:
         """After an out-of-memory error, once the failed attempt's tensors are gone: hand the
         allocator's cached memory back (torch.cuda.empty_cache) before a smaller retry."""
+
+
+class ComposedBackend:
+    """A Backend made of a Generator, an Embedder and a Trainer. After each training step the
+    generator syncs the trainer's adapter, so the next pass generates with the new weights."""
+
+    def __init__(self, generator: Generator, embedder: Embedder, trainer: Trainer,
+                 reseed: Callable[[int], None] = lambda seed: None,
+                 release_memory: Callable[[], None] = lambda: None):
+        self.generator, self.embedder, self.trainer = generator, embedder, trainer
+        self._reseed, self._release_memory = reseed, release_memory
+
+    @property
+    def description(self) -> dict[str, str]:
+        return self.generator.description
+
+    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+        return self.generator.chat_prompt(messages)
+
+    def complete(self, prompts: Sequence[str], **options) -> list[list[str]]:
+        return self.generator.complete(prompts, **options)
+
+    def log_likelihood(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[list[float]]:
+        return self.generator.log_likelihood(prompts, continuations)
+
+    def base_weights(self) -> ContextManager[None]:
+        return self.generator.base_weights()
+
+    def sync_adapter(self, trainer: Trainer) -> None:
+        self.generator.sync_adapter(trainer)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.embedder.embed(texts)
+
+    def train(self, pairs: Sequence[TrainingPair], **options) -> TrainResult:
+        result = self.trainer.train(pairs, **options)
+        self.generator.sync_adapter(self.trainer)
+        return result
+
+    def save_adapter(self, directory: Path) -> None:
+        self.trainer.save_adapter(directory)
+
+    def load_adapter(self, directory: Path) -> None:
+        self.trainer.load_adapter(directory)
+        self.generator.sync_adapter(self.trainer)
+
+    def reseed(self, seed: int) -> None:
+        self._reseed(seed)
+
+    def release_memory(self) -> None:
+        self._release_memory()
