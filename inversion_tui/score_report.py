@@ -30,7 +30,8 @@ def score_one(
     # Every component, self-rating included whatever its weight: what each signal thinks.
     [scored] = score_commands(backend, [task], [command], weights=settings.weights, examples=examples,
                               max_new_tokens=settings.max_new_tokens, temperature=settings.inverse_temperature,
-                              always=component_names())
+                              always=component_names(), verifier=settings.verifier,
+                              placeholders=settings.placeholders)
     [reason] = Selector.from_settings(settings).decide([SimpleNamespace(task=task, **vars(scored))])
     return {
         "task": task,

@@ -88,6 +88,16 @@ class RunSettings(BaseModel):
     """Fraction of the pack's templates held out of training (for --eval-suite holdout)."""
     eval_limit: int | None = Field(None, ge=1)
     """Evaluate only the first N held-out tasks (each evaluation is a greedy pass over them)."""
+    verifier: Literal["base", "policy"] = "base"
+    """Which weights score: base = the inversion and the likelihood components come from the
+    base model (the adapter switched off while scoring), so the scorer cannot drift with the
+    policy it judges; policy = the weights being trained (runs before this option)."""
+    placeholders: bool = False
+    """The inverter reads commands with typed placeholders for literals (<IP>, <PATH>, <NUMBER>,
+    <STRING>, ...), and tasks are compared with them too: copied literals cannot carry a score."""
+    eval_samples: int = Field(0, ge=0, le=64)
+    """Also sample N commands per held-out task at each evaluation: the verification gap
+    (best of N by the score, a random one, any of N right) beside greedy. 0 = greedy only."""
     allow_flagged: bool = False
     """Let candidates flagged by a guard be accepted (and trained on) when they score enough."""
     lora_r: int = Field(16, ge=1)

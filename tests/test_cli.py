@@ -104,8 +104,11 @@ def test_score_json_with_the_real_model():
     data = json.loads(result.stdout)
     assert {"task", "command", "reconstruction", "components", "score", "flags", "accepted"} <= set(data)
     assert set(data["components"]) == {"embed", "overlap", "difflib", "self_rating", "overlap_masked",
-                                       "difflib_masked"}
+                                       "difflib_masked", "coder", "reviewer", "reviewer_pmi", "consensus"}
     assert all(v is None or 0 <= v <= 1 for v in data["components"].values())
+    # score computes every component it can: the likelihood terms too; consensus needs other candidates
+    assert all(data["components"][name] is not None for name in ("coder", "reviewer", "reviewer_pmi"))
+    assert data["components"]["consensus"] is None
     assert data["reconstruction"] and data["flags"] == []
     assert data["accepted"] == (data["score"] >= 0.5)
 

@@ -20,7 +20,7 @@ from tests.fakes import FakeBackend
 from tests.test_tui import make_app, text_of, wait_for
 
 ONLY_MASKED_OVERLAP = {"embed": "0", "overlap": "0", "difflib": "0", "self_rating": "0", "overlap_masked": "1",
-                       "difflib_masked": "0"}
+                       "difflib_masked": "0", "coder": "0", "reviewer": "0", "reviewer_pmi": "0", "consensus": "0"}
 
 
 async def finished(pilot, app):

@@ -20,6 +20,7 @@ from inversion_tui.loop.evaluation import EvalTask, evaluate_model
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.metrics import paired_difference
+from inversion_tui.loop.literals import typed_placeholders
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.resume import ResumePoint
@@ -264,6 +265,7 @@ class Engine:
             summary, rows = evaluate_model(
                 self.backend, tasks, examples=self.examples, weights=self.control.weights,
                 batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
+                verifier=s.verifier, placeholders=s.placeholders,
                 between_batches=lambda: self.boundary(cycle, "after"),
             )
             records = [row.record(index, cycle=cycle, set=name) for index, row in enumerate(rows)]
@@ -346,7 +348,7 @@ class Engine:
         scored = score_commands(
             self.backend, [instance.task for instance, _ in pairs], [g.command for _, g in pairs],
             weights=self.control.weights, examples=self.examples, max_new_tokens=s.max_new_tokens,
-            temperature=s.inverse_temperature,
+            temperature=s.inverse_temperature, verifier=s.verifier, placeholders=s.placeholders,
             on_stage=lambda stage, sequences: self.emit(ev.StageStarted(cycle, phase, stage, len(batch), sequences)),
         )
         return [
@@ -361,7 +363,8 @@ class Engine:
         again is string templating, no tokenizer or model)."""
         prompts = {"forward": forward_prompt(self.backend, task, self.examples)}
         if command:  # an empty command is not inverted (invert.py)
-            prompts["inverse"] = inverse_prompt(self.backend, command, self.examples)
+            read = typed_placeholders(command) if self.settings.placeholders else command
+            prompts["inverse"] = inverse_prompt(self.backend, read, self.examples)
         if components.get("self_rating") is not None:
             prompts["rating"] = rating_prompt(self.backend, task, command)
         return prompts

@@ -41,7 +41,7 @@ class EvalRow:
 
 
 def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dict[str, float],
-                   batch_size: int, max_new_tokens: int,
+                   batch_size: int, max_new_tokens: int, verifier: str = "base", placeholders: bool = False,
                    between_batches=lambda: None) -> tuple[dict, list[EvalRow]]:
     """Greedy, batched: one command per task, its reconstruction and intrinsic score, judged
     against the references (which never reach a prompt)."""
@@ -53,7 +53,8 @@ def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dic
         generated = generate_commands(backend, texts, candidates=1, temperature=0.0,
                                       max_new_tokens=max_new_tokens, examples=examples)
         scored = score_commands(backend, texts, [per_task[0].command for per_task in generated], weights=weights,
-                                examples=examples, max_new_tokens=max_new_tokens, temperature=0.0)
+                                examples=examples, max_new_tokens=max_new_tokens, temperature=0.0,
+                                verifier=verifier, placeholders=placeholders)
         for task, candidate in zip(batch, scored):
             rows.append(EvalRow(task.task, task.references, candidate.command, candidate.reconstruction,
                                 candidate.score, judge(candidate.command, task.references), task.group))

@@ -14,14 +14,17 @@ MASK = "#"
 word character, so token overlap ignores it."""
 
 # Order matters: a URL contains a host and a path, an IP with a port contains numbers.
-_LITERALS = [
-    re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I),  # URLs
-    re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),  # user@host, e-mail
-    re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?::\d+)?\b"),  # IPv4, CIDR, ip:port
-    re.compile(r"(?<![\w/])(?:~|\.{1,2})?/[\w.*?\-/]*"),  # paths
-    re.compile(r"\*?\b[\w-]+(?:\.[\w-]+)+\b"),  # file and host names: report.txt, example.org
-    re.compile(r"\b\d+(?:\.\d+)?[kmgtKMGT%]?\b"),  # numbers, ports, sizes (10M), percentages
+# Each pattern with the typed placeholder it becomes under --placeholders.
+_TYPED = [
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I), "<URL>"),
+    (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<ADDRESS>"),  # user@host, e-mail
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?::\d+)?\b"), "<IP>"),  # IPv4, CIDR, ip:port
+    (re.compile(r"(?<![\w/])(?:~|\.{1,2})?/[\w.*?\-/]*"), "<PATH>"),
+    (re.compile(r"\*?\b[\w-]+(?:\.[\w-]+)+\b"), "<FILE>"),  # file and host names: report.txt, example.org
+    (re.compile(r"\b\d+(?:\.\d+)?[kmgtKMGT%]?\b"), "<NUMBER>"),  # numbers, ports, sizes (10M), percentages
 ]
+_LITERALS = [pattern for pattern, _ in _TYPED]
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 
 
 def mask_literals(text: str) -> str:
@@ -37,3 +40,14 @@ def find_literals(text: str) -> list[str]:
         found.extend(pattern.findall(text))
         text = pattern.sub(MASK, text)
     return found
+
+
+def typed_placeholders(text: str) -> str:
+    """Literals replaced by their type (`nmap -p 80 10.0.0.1` -> `nmap -p <NUMBER> <IP>`), and
+    quoted strings by <STRING>: what the inverter reads under --placeholders, and the task it
+    is compared with, so a reconstruction cannot score by copying literals (the bash analogue
+    of Coder-Reviewer's blanked strings, ../shared/RESEARCH.md)."""
+    text = _QUOTED.sub("<STRING>", text)
+    for pattern, placeholder in _TYPED:
+        text = pattern.sub(placeholder, text)
+    return text

@@ -47,6 +47,8 @@ def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
 def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSettings, dict[str, Any]]:
     """The run's saved settings with the allowed overrides applied. Returns (settings, changes)."""
     saved = runlog.read_json(SETTINGS)
+    # Runs saved before --verifier scored with the policy's weights: they resume as they ran.
+    saved.setdefault("verifier", "policy")
     changes = {}
     for name, value in overrides.items():
         if name not in saved or saved[name] == value:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
+from inversion_tui.loop import likelihood
 from inversion_tui.loop.backend import Backend
-from inversion_tui.loop.literals import mask_literals
+from inversion_tui.loop.literals import mask_literals, typed_placeholders
+from inversion_tui.loop.shell import program_name
 
 Components = dict[str, float | None]
 
@@ -32,6 +35,10 @@ class ScoringContext:
     backend: Backend | None = None  # None where no model is loaded (replay's text re-scoring)
     commands: Sequence[str] = ()  # the candidates' commands, aligned with the tasks
     examples: Sequence[Any] = ()  # the few-shot demonstrations the prompts carry
+    tasks: Sequence[str] = ()  # the tasks as the forward prompt had them (scorers are given them
+    # as the inversion is judged: with typed placeholders under --placeholders)
+    read_commands: Sequence[str] = ()  # the commands as the inverter read them (placeholders)
+    memo: dict = field(default_factory=dict, compare=False)  # what scorers of one call share (likelihood.py)
 
 
 Scorer = Callable[[Sequence[str], Sequence[str], ScoringContext], list[float | None]]
@@ -123,11 +130,22 @@ def parse_rating(reply: str) -> float | None:
 
 def self_rating(tasks: Sequence[str], reconstructions: Sequence[str], context: ScoringContext) -> list[float | None]:
     """The model's own 0-10 grade of (task, command), the seed's third signal. One batched call."""
-    prompts = [rating_prompt(context.backend, t, c) for t, c in zip(tasks, context.commands)]
+    prompts = [rating_prompt(context.backend, t, c) for t, c in zip(context.tasks, context.commands)]
     if not prompts:
         return []
     replies = context.backend.complete(prompts, num_return_sequences=1, temperature=0.0, max_new_tokens=4)
     return [parse_rating(reply[0]) for reply in replies]
+
+
+def program_consensus(tasks: Sequence[str], reconstructions: Sequence[str],
+                      context: ScoringContext) -> list[float | None]:
+    """Execution-free self-consistency: the share of the same task's *other* candidates in this
+    pass that name the same program. None when the task has one candidate (greedy evaluation)."""
+    programs = [program_name(command) if command.strip() else "" for command in context.commands]
+    per_task = Counter(context.tasks)
+    same = Counter(zip(context.tasks, programs))
+    return [None if per_task[task] < 2 else 0.0 if not program else (same[task, program] - 1) / (per_task[task] - 1)
+            for task, program in zip(context.tasks, programs)]
 
 
 Cost = Literal["text", "embedding", "forward", "generation"]
@@ -184,6 +202,16 @@ register(ScorerSpec("overlap_masked", token_overlap_masked, "text", 0.0,
                     help="`overlap` with literals masked on both sides"))
 register(ScorerSpec("difflib_masked", difflib_ratio_masked, "text", 0.0,
                     help="`difflib` with literals masked on both sides"))
+register(ScorerSpec("coder", likelihood.coder, "forward", 0.0, label="cod", always=False,
+                    help="log p(command | task) per token under the forward prompt, as exp (geometric-mean "
+                         "token probability)"))
+register(ScorerSpec("reviewer", likelihood.reviewer, "forward", 0.0, label="rev", always=False,
+                    help="log p(task | command) per token under the inverse prompt, as exp"))
+register(ScorerSpec("reviewer_pmi", likelihood.reviewer_pmi, "forward", 0.0, label="pmi", always=False,
+                    help="the reviewer minus log p(task | empty command) per token, through the logistic "
+                         "function (0.5: the command says nothing about the task)"))
+register(ScorerSpec("consensus", program_consensus, "text", 0.0, label="cons",
+                    help="share of the task's other candidates in the pass that name the same program"))
 # Embedding cosine carries most weight: on SmolLM2 it is the component that best predicts a
 # right program name (DESIGN.md). The *_masked variants are for `--mask-literals`.
 
@@ -202,13 +230,18 @@ def mask_weights(weights: dict[str, float]) -> dict[str, float]:
 def compute_components(
     tasks: Sequence[str], reconstructions: Sequence[str], commands: Sequence[str], *,
     backend: Backend | None, weights: dict[str, float], always: Sequence[str] | None = None,
-    examples: Sequence[Any] = (),
+    examples: Sequence[Any] = (), placeholders: bool = False,
 ) -> list[Components]:
     """Components for each candidate. A component with zero weight that is not named in
     `always` (default: those registered as always computed) is not computed, and is stored
-    as None."""
+    as None. With `placeholders`, the reconstructions are of the commands with typed
+    placeholders (pipeline.py), and the tasks are judged with them too."""
     always = always_computed() if always is None else always
-    context = ScoringContext(backend=backend, commands=commands, examples=examples)
+    judged_tasks = [typed_placeholders(t) for t in tasks] if placeholders else list(tasks)
+    read_commands = [typed_placeholders(c) for c in commands] if placeholders else list(commands)
+    context = ScoringContext(backend=backend, commands=commands, examples=examples, tasks=tasks,
+                             read_commands=read_commands)
+    tasks = judged_tasks
     columns: dict[str, list[float | None]] = {}
     for name, spec in REGISTRY.items():
         if weights.get(name, 0.0) > 0 or name in always:
