@@ -286,12 +286,24 @@ def eval_command(
                                                                        "reconstruction, score, metrics)."),
     paired_with: Optional[Path] = typer.Option(None, "--paired-with", help="Rows of an earlier --save-rows on the "
                                                                            "same tasks: adds the paired change."),
+    samples: int = typer.Option(0, "--samples", help="Also sample N commands per task: the verification gap "
+                                                     "(best of N by the score, random, oracle) beside greedy."),
+    temperature: float = typer.Option(0.7, help="Sampling temperature of --samples (as run's)."),
+    verifier: str = typer.Option("base", help="base | policy: whose weights score (see run)."),
+    placeholders: bool = typer.Option(False, "--placeholders", help="The inverter reads typed placeholders "
+                                                                    "for literals (see run)."),
+    save_samples: Optional[Path] = typer.Option(None, "--save-samples", help="Write one JSONL row per sample "
+                                                                             "(components, flags, metrics)."),
 ) -> None:
     """Held-out accuracy of a model (and adapter): utility, token F1, exact match, with 95% CIs.
-    With --paired-with, the change against an earlier evaluation of the same tasks, task by task."""
+    With --paired-with, the change against an earlier evaluation of the same tasks, task by task.
+    With --samples N, the verification gap: what picking one of N sampled commands by the score
+    gives beside greedy, a random pick and the oracle, and each component's AUROC."""
     import random
 
-    from inversion_tui.loop.evaluation import EvalTask, evaluate_model
+    from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
+    from inversion_tui.loop.gap import verification_gap
+    from inversion_tui.loop.score import component_names
     from inversion_tui.eval_sets import load_eval_rows, load_intercode, load_tasks_file
     from inversion_tui.loop.metrics import paired_difference
     from inversion_tui.backends import load_backend
@@ -308,10 +320,15 @@ def eval_command(
             raise SettingsError("--limit must be at least 1")
         if adapter is not None and not (adapter / "adapter_config.json").is_file():
             raise SettingsError(f"--adapter {adapter}: not a LoRA checkpoint (no adapter_config.json)")
-        if save_rows is not None and save_rows.exists():
-            raise SettingsError(f"--save-rows {save_rows}: already exists (remove it or name another file)")
-        if save_rows is not None and not save_rows.parent.is_dir():
-            raise SettingsError(f"--save-rows {save_rows}: no such directory {save_rows.parent}")
+        for flag, path in (("--save-rows", save_rows), ("--save-samples", save_samples)):
+            if path is not None and path.exists():
+                raise SettingsError(f"{flag} {path}: already exists (remove it or name another file)")
+            if path is not None and not path.parent.is_dir():
+                raise SettingsError(f"{flag} {path}: no such directory {path.parent}")
+        if samples < 0 or samples > 64:
+            raise SettingsError("--samples must be between 0 and 64")
+        if save_samples is not None and not samples:
+            raise SettingsError("--save-samples needs --samples N")
         earlier = load_eval_rows(paired_with) if paired_with is not None else None  # before minutes of model
         if tasks_file is not None:
             tasks = load_tasks_file(tasks_file)
@@ -328,28 +345,45 @@ def eval_command(
                                 "--limit and --seed?)")
         settings = build_settings(model=model, embedder=embedder, quant=quant, pack=prompt_pack,
                                   weights=_weights(weights, False), max_new_tokens=max_new_tokens,
-                                  gen_batch_size=batch_size, output=Path("."))
+                                  gen_batch_size=batch_size, output=Path("."), temperature=temperature,
+                                  verifier=verifier, placeholders=placeholders, eval_samples=samples, seed=seed)
         examples = load_packs(settings.pack).examples[: settings.few_shot]
         check_names(settings.model, settings.embedder)
         backend = load_backend(settings, log=lambda m: typer.echo(m, err=True))
         if adapter is not None:
             backend.load_adapter(adapter)
         summary, rows = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,
-                                       batch_size=settings.gen_batch_size, max_new_tokens=settings.max_new_tokens)
+                                       batch_size=settings.gen_batch_size, max_new_tokens=settings.max_new_tokens,
+                                       verifier=settings.verifier, placeholders=settings.placeholders)
         records = [row.record(index) for index, row in enumerate(rows)]
         if save_rows is not None:
             append_jsonl(save_rows, records)
-    summary = {"model": model, "adapter": str(adapter) if adapter else None, "source": sources[0], **summary}
+        gap = {}
+        if samples:
+            backend.reseed(derive_seed(seed, "eval-samples"))
+            sampled = sample_records(backend, tasks, samples=samples, temperature=settings.temperature,
+                                     examples=examples, weights=settings.weights, batch_size=settings.gen_batch_size,
+                                     max_new_tokens=settings.max_new_tokens, verifier=settings.verifier,
+                                     placeholders=settings.placeholders)
+            if save_samples is not None:
+                append_jsonl(save_samples, sampled)
+            gap = verification_gap(records, sampled, components=component_names(), seed=seed)
+    summary = {"model": model, "adapter": str(adapter) if adapter else None, "source": sources[0],
+               "verifier": settings.verifier, "placeholders": settings.placeholders, **summary, **gap}
     if earlier is not None:
         summary["paired"] = {"with": str(paired_with), **paired_difference(earlier, records)}
     if as_json:
         typer.echo(json.dumps(summary))
     else:
-        from inversion_tui.console import eval_table
+        from inversion_tui.console import eval_table, gap_tables
 
         from rich.console import Console
 
-        Console().print(eval_table(summary))
+        console = Console()
+        console.print(eval_table(summary))
+        if samples:
+            for table in gap_tables(gap):
+                console.print(table)
 
 
 @app.command()

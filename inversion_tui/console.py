@@ -197,3 +197,27 @@ def eval_table(summary: dict[str, Any]) -> Table:
                           f"{paired['delta'][name]:+.3f}", f"[{low:+.3f}, {high:+.3f}]")
         table.add_row("programs right now / wrong now", f"+{paired['gained']} / -{paired['lost']}", "")
     return table
+
+
+def gap_tables(gap: dict[str, Any]) -> list[Table]:
+    """The verification gap of `eval --samples` (loop/gap.py): the picks beside greedy, then
+    what each component alone says."""
+    picks = Table(title=f"verification gap: {gap['samples']} samples per task", title_justify="left")
+    for column in ("pick", "right program", "exact", "token F1", "right program vs greedy (paired, 95% CI)"):
+        picks.add_column(column, justify="left" if column == "pick" else "right")
+    for name in ("greedy", "best_of_n", "random_of_n", "oracle_of_n"):
+        row = gap[name]
+        change = ""
+        if "vs_greedy" in row:
+            low, high = row["vs_greedy"]["ci95"]["utility_accuracy"]
+            change = f"{row['vs_greedy']['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]"
+        picks.add_row(name.replace("_", " "), f"{row['utility_accuracy']:.3f}", f"{row['exact_match']:.3f}",
+                      f"{row['token_f1']:.3f}", change)
+    picks.caption = (f"best of n reaches {_fmt(gap['best_share_of_oracle'])} of the oracle; the score's AUROC "
+                     f"over all samples {_fmt(gap['sample_auroc'])}")
+    signals = Table(title="each component alone", title_justify="left")
+    for column in ("component", "AUROC (right program)", "right program of its pick"):
+        signals.add_column(column, justify="left" if column == "component" else "right")
+    for name, values in gap["components"].items():
+        signals.add_row(name, _fmt(values["auroc"]), f"{values['pick_utility']:.3f}")
+    return [picks, signals]
