@@ -100,6 +100,12 @@ def run(
                                        help="Score overlap and difflib with IPs, ports, paths, URLs masked.", rich_help_panel="Scoring"),
     allow_flagged: bool = typer.Option(False, "--allow-flagged",
                                        help="Let guard-flagged candidates be accepted and trained on.", rich_help_panel="Scoring"),
+    verifier: str = typer.Option("base", help="base | policy: whose weights invert and score (base = the adapter "
+                                              "off while scoring, so the scorer cannot drift).",
+                                 rich_help_panel="Scoring"),
+    placeholders: bool = typer.Option(False, "--placeholders", help="The inverter reads typed placeholders for "
+                                                                    "literals (<IP>, <PATH>, ...).",
+                                      rich_help_panel="Scoring"),
     headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI.", rich_help_panel="Output"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate.", rich_help_panel="Output"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory.", rich_help_panel="Output"),
@@ -109,6 +115,9 @@ def run(
                                                   "intercode, holdout.", rich_help_panel="Evaluation"),
     holdout: float = typer.Option(0.0, "--holdout", help="Fraction of the pack's templates kept out of training.", rich_help_panel="Evaluation"),
     eval_limit: Optional[int] = typer.Option(None, "--eval-limit", help="Evaluate only the first N held-out tasks.", rich_help_panel="Evaluation"),
+    eval_samples: int = typer.Option(0, "--eval-samples", help="Also sample N commands per held-out task each "
+                                                               "cycle: the verification gap (Scorer tab).",
+                                     rich_help_panel="Evaluation"),
 ) -> None:
     """Run the inversion loop (or --resume one) in the workbench, or --headless.
 
@@ -136,7 +145,8 @@ def run(
             pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
             eval_suite=None if eval_suite is None else [p.strip() for p in eval_suite.split(",") if p.strip()],
-            eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout,
+            eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout, verifier=verifier,
+            placeholders=placeholders, eval_samples=eval_samples,
         )
         if resume is not None:
             settings, runlog, resume_point = _open_resume(ctx, resume, values)
@@ -243,6 +253,9 @@ def score(
     mask_literals: bool = typer.Option(False, "--mask-literals", help="Weight the literal-masked overlap/difflib."),
     allow_flagged: bool = typer.Option(False, "--allow-flagged", help="A guard flag does not reject."),
     max_new_tokens: int = typer.Option(48, help="Token budget for the reconstruction."),
+    verifier: str = typer.Option("base", help="base | policy (as for run; without an adapter the same)."),
+    placeholders: bool = typer.Option(False, "--placeholders", help="The inverter reads typed placeholders "
+                                                                    "for literals."),
 ) -> None:
     """Invert one command and show the reconstruction and every score component."""
     from inversion_tui.backends import load_backend
@@ -253,7 +266,7 @@ def score(
         settings = build_settings(
             model=model, embedder=embedder, quant=quant, pack=pack, threshold=threshold,
             weights=_weights(weights, False, mask_literals), max_new_tokens=max_new_tokens, output=Path("."),
-            allow_flagged=allow_flagged,
+            allow_flagged=allow_flagged, verifier=verifier, placeholders=placeholders,
         )
         examples = load_packs(settings.pack).examples[: settings.few_shot]
         backend = load_backend(settings)

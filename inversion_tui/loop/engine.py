@@ -16,16 +16,17 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_errors
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl, RunStopped
-from inversion_tui.loop.evaluation import EvalTask, evaluate_model
+from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
+from inversion_tui.loop.gap import verification_gap
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
-from inversion_tui.loop.metrics import paired_difference
 from inversion_tui.loop.literals import typed_placeholders
+from inversion_tui.loop.metrics import paired_difference
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_eval_rows
-from inversion_tui.loop.score import Components, combine, rating_prompt
+from inversion_tui.loop.score import Components, combine, component_names, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop.select import Selector
@@ -271,6 +272,8 @@ class Engine:
             records = [row.record(index, cycle=cycle, set=name) for index, row in enumerate(rows)]
             self.runlog.append_eval_rows(records)
             evaluation = {"cycle": cycle, "set": name, **summary}
+            if s.eval_samples:
+                evaluation["gap"] = self.verification_gap(cycle, name, tasks, records)
             if cycle == 0:
                 self._base_rows[name] = records
             elif name in self._base_rows:
@@ -280,6 +283,22 @@ class Engine:
             self.emit(ev.Evaluated(cycle, evaluation))
             results[name] = evaluation
         return results
+
+    def verification_gap(self, cycle: int, name: str, tasks: Sequence[EvalTask], greedy: list[dict]) -> dict:
+        """--eval-samples N: N sampled commands per held-out task, scored with every component,
+        and what picking one by the score gives beside greedy, at random and at best (gap.py)."""
+        s = self.settings
+        self.emit(ev.Log("info", f"sampling {s.eval_samples} commands per held-out task ({name}): the "
+                                 "verification gap"))
+        self.backend.reseed(derive_seed(s.seed, "eval-samples", cycle, name))
+        samples = sample_records(
+            self.backend, tasks, samples=s.eval_samples, temperature=s.temperature, examples=self.examples,
+            weights=self.control.weights, batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
+            verifier=s.verifier, placeholders=s.placeholders, between_batches=lambda: self.boundary(cycle, "after"),
+            cycle=cycle, set=name,
+        )
+        self.runlog.append_eval_samples(samples)
+        return verification_gap(greedy, samples, components=component_names(), seed=s.seed)
 
     def record_threshold_changes(self, cycle: int) -> None:
         changes = self.control.threshold_changes

@@ -29,7 +29,6 @@ _STOPWORDS = {
     "the", "a", "an", "on", "in", "of", "to", "for", "and", "or", "with", "all", "from", "into",
     "by", "at", "is", "it", "its", "that", "this", "without", "using", "any", "every",
 }
-_ECHO_LIKE = {"echo", "printf", ":", "true", "false", "print"}
 
 # English words that open a sentence or an instruction and are not programs on a Linux box.
 # (Words that are programs or builtins too, such as find, sort, make, install, test, display,
@@ -55,9 +54,7 @@ _FUNCTION_WORDS = {
 _REFUSAL = re.compile(
     r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:no|')t|i can not|i am unable|i'?m unable|"
     r"as an ai|i won'?t|not able to (?:help|assist)|cannot (?:help|assist))\b", re.I)
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BARE_LITERAL = re.compile(r"(?=\S*\d)[\d.:/]+|[a-z]+://\S*", re.I)  # 10.1.1.1, 80, http://x: never a program
-_CODE = re.compile(r"[{}$;=()<>|\\\[\]]")
 _WORD = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # as score.tokens, in order
 # `_` or `-` between two word characters: `print_first_20_lines_data.csv` is the task's words
 # joined into one file name (seen from SmolLM2). A leading `-` (an option) is not a joiner.
@@ -83,15 +80,13 @@ def prose_of(command: str) -> str:
     comment, what echo-like programs print, and quoted strings of more than one word that
     are not code (an awk or sed script has braces, $, ; or =)."""
     parts = []
-    body, _, comment = command.partition(" #")
-    if command.lstrip().startswith("#"):
-        body, comment = "", command
+    body, comment = shell.split_comment(command)
     parts.append(comment.lstrip("#"))
     for segment in shell.segments(body):
         words = shell.words(segment)
-        if words and words[0] in _ECHO_LIKE:
+        if words and words[0] in shell.ECHO_LIKE:
             parts.extend(words[1:])
-        parts.extend(w for w in words if " " in w.strip() and not _CODE.search(w))
+        parts.extend(w for w in words if " " in w.strip() and not shell.CODE.search(w))
     return " ".join(p for p in parts if p.strip())
 
 
@@ -117,7 +112,7 @@ def copies_task(task: str, command: str) -> Flag | None:
     # meant to be repeated: only the task's own wording counts.
     # Split joined words before masking, or the whole joined name would be masked as one
     # file-name literal and its copied words would go unseen.
-    phrase = copied_phrase(_QUOTED.sub(MASK, masked), mask_literals(_JOINER.sub(" ", command)))
+    phrase = copied_phrase(shell.QUOTED.sub(MASK, masked), mask_literals(_JOINER.sub(" ", command)))
     if len(content_words(" ".join(phrase))) >= 3:
         return Flag("copies_task", f"the command's arguments repeat the task's phrase {' '.join(phrase)!r}")
     return None
@@ -143,7 +138,7 @@ def copied_phrase(task: str, command: str) -> list[str]:
 
 def _unquoted_words(segment: str) -> list[str]:
     """The bare words of a segment: quoted strings and a trailing comment removed."""
-    segment = _QUOTED.sub(" ", segment)
+    segment = shell.QUOTED.sub(" ", segment)
     segment = segment.split(" #", 1)[0]
     return segment.split()
 

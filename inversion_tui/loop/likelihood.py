@@ -6,8 +6,14 @@ from one forward pass each, no decoding (Coder-Reviewer reranking, ../shared/RES
             likelihood form of the reconstruction the loop samples; with --placeholders both
             read with typed placeholders, as the inverter does);
 - reviewer_pmi: the reviewer minus log p(task | empty command), the task's prior under the
-            same prompt: a command that makes any task likely (the task echoed back, prose)
-            gains nothing, and a short task is not favoured for being short.
+            same prompt: what the command tells about the task beyond what the prompt alone
+            does, so a task that is easy to guess anyway (short, common words) is not favoured.
+
+The reviewer reads the command with its free text blanked (shell.blank_prose: the comment,
+what echo prints, quoted sentences), as Coder-Reviewer strips comments and print strings: a
+command that restates the task (`echo "scan port 80 on ..."`) gains nothing over any other
+echo. Within one task, reviewer and reviewer_pmi rank candidates alike (the prior is the
+task's); across tasks, in a pooled threshold, they differ.
 
 Each is a mean over tokens (per-token, so long tasks and commands are not penalised for their
 length) and mapped to [0, 1] by a monotone transform, so it ranks exactly as the raw value:
@@ -23,6 +29,7 @@ from typing import Sequence
 
 from inversion_tui.loop.generate import forward_prompt
 from inversion_tui.loop.invert import inverse_prompt
+from inversion_tui.loop.shell import blank_prose
 
 NEUTRAL_COMMAND = ""
 """What the reviewer's prior reads instead of a command."""
@@ -37,7 +44,8 @@ def _reviewer_log_probs(tasks: Sequence[str], context) -> list[float | None]:
     """Per-token mean log p(task | command): shared by reviewer and reviewer_pmi, computed once
     per scoring call (the context's memo)."""
     if "reviewer" not in context.memo:
-        prompts = [inverse_prompt(context.backend, command, context.examples) for command in context.read_commands]
+        prompts = [inverse_prompt(context.backend, blank_prose(command), context.examples)
+                   for command in context.read_commands]
         context.memo["reviewer"] = mean_log_probs(context.backend, prompts, tasks)
     return context.memo["reviewer"]
 

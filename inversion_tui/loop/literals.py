@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from inversion_tui.loop.shell import QUOTED
+
 MASK = "#"
 """What a literal becomes: one character, so difflib keeps the sentence's shape, and not a
 word character, so token overlap ignores it."""
@@ -24,7 +26,6 @@ _TYPED = [
     (re.compile(r"\b\d+(?:\.\d+)?[kmgtKMGT%]?\b"), "<NUMBER>"),  # numbers, ports, sizes (10M), percentages
 ]
 _LITERALS = [pattern for pattern, _ in _TYPED]
-_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 
 
 def mask_literals(text: str) -> str:
@@ -47,7 +48,7 @@ def typed_placeholders(text: str) -> str:
     quoted strings by <STRING>: what the inverter reads under --placeholders, and the task it
     is compared with, so a reconstruction cannot score by copying literals (the bash analogue
     of Coder-Reviewer's blanked strings, ../shared/RESEARCH.md)."""
-    text = _QUOTED.sub("<STRING>", text)
+    text = QUOTED.sub("<STRING>", text)
     for pattern, placeholder in _TYPED:
         text = pattern.sub(placeholder, text)
     return text

@@ -5,6 +5,8 @@
     progress.json                   seed-compatible history, atomically replaced after each cycle
     evaluations.jsonl               one line per held-out task per evaluation (cycle, set), for
                                     paired comparisons across cycles; appended and fsynced
+    evaluation_samples.jsonl        with --eval-samples N: N sampled commands per held-out task
+                                    per evaluation, every component stored (the verification gap)
     checkpoint_cycle_N/             the LoRA adapter after cycle N (peft save_pretrained)
     self_improvement_results.json   written when the run ends
 """
@@ -27,6 +29,7 @@ CANDIDATES = "candidates.jsonl"
 PROGRESS = "progress.json"
 RESULTS = "self_improvement_results.json"
 EVAL_ROWS = "evaluations.jsonl"
+EVAL_SAMPLES = "evaluation_samples.jsonl"
 LOCK = "run.lock"
 
 
@@ -200,6 +203,9 @@ class RunLog:
 
     def append_eval_rows(self, records: Iterable[dict[str, Any]]) -> None:
         append_jsonl(self.path(EVAL_ROWS), records)
+
+    def append_eval_samples(self, records: Iterable[dict[str, Any]]) -> None:
+        append_jsonl(self.path(EVAL_SAMPLES), records)
 
     def write_results(self, results: dict[str, Any]) -> None:
         atomic_write_json(self.path(RESULTS), results)

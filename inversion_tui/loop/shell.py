@@ -26,6 +26,17 @@ WRAPPERS: dict[str, frozenset[str]] = {
 }
 """Programs that run the program after them: that one is what the command runs."""
 
+ECHO_LIKE = {"echo", "printf", ":", "true", "false", "print"}
+"""Programs whose arguments are free text they print (or ignore), not what they act on."""
+
+CODE = re.compile(r"[{}$;=()<>|\\\[\]]")
+"""Characters of code: a quoted string holding one (an awk or sed script) is not prose."""
+
+PROSE = "<TEXT>"
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+"""A quoted string, either quote (no escapes inside: enough for reading, never for running)."""
+_ECHO_ARGUMENTS = re.compile(r"(^|[|;&]\s*)(" + "|".join(re.escape(p) for p in sorted(ECHO_LIKE)) + r")\s+[^|;&\n]+")
+
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")  # VAR=value before the program
 
 
@@ -87,3 +98,21 @@ def program_name(command: str) -> str:
     tokens = words(command)
     index = program_index(tokens)
     return tokens[index].rsplit("/", 1)[-1] if index < len(tokens) else ""
+
+
+def split_comment(command: str) -> tuple[str, str]:
+    """(the command, its trailing comment): a comment starts a line or follows a space."""
+    if command.lstrip().startswith("#"):
+        return "", command
+    body, sep, comment = command.partition(" #")
+    return body, sep.strip() + comment
+
+
+def blank_prose(command: str) -> str:
+    """The command with its free text replaced by <TEXT>: the comment dropped, what echo-like
+    programs print and quoted strings of more than one word that are not code. What the
+    likelihood reviewer reads (likelihood.py), so a command cannot score by restating the
+    task in prose, as Coder-Reviewer strips comments and blanks printed strings."""
+    body, _ = split_comment(command)
+    body = QUOTED.sub(lambda m: PROSE if " " in m.group().strip() and not CODE.search(m.group()) else m.group(), body)
+    return _ECHO_ARGUMENTS.sub(lambda m: f"{m.group(1)}{m.group(2)} {PROSE}", body).strip()

@@ -581,7 +581,7 @@ class InversionApp(ScorerDebugging, App[None]):
     def refresh_scorer(self) -> None:
         # Judges every candidate against its references: done when the tab is shown, not per row.
         self.query_one(ScorerPanel).show(self.state.scorer_check(), self.state.marks_agreement(),
-                                         self.state.weights, self.state.threshold)
+                                         self.state.weights, self.state.threshold, self.state.evaluations)
 
 
 def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backend: BackendLoader | None = None,

@@ -1,6 +1,8 @@
 """The scorer tab: does the scorer track reality? Per pass, the accuracy (right program, against
 the template's references) of what it accepts and what it rejects, its AUROC as a predictor of
-correctness, the diversity of the commands, and the agreement with a person's marks."""
+correctness, the diversity of the commands, and the agreement with a person's marks. With
+--eval-samples, the verification gap per cycle on the held-out sets: what the score's pick of
+N gives beside greedy, a random pick and the oracle, and each component's AUROC."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
+
+from inversion_tui.loop.score import REGISTRY
 
 
 def _fraction(value: float | None, n: int | None = None) -> str:
@@ -29,9 +33,36 @@ def marks_line(agreement: dict[str, Any]) -> Text:
     return text
 
 
+def gap_table(evaluations: list[dict[str, Any]]) -> Table | Text:
+    with_gap = [e for e in evaluations if e.get("gap")]
+    if not with_gap:
+        return Text("verification gap: not measured (run --eval-samples N, or inversion-tui eval --samples N)",
+                    style="dim")
+    table = Table(expand=True, header_style="bold", title_justify="left",
+                  title=f"verification gap, held-out, {with_gap[0]['gap']['samples']} samples per task "
+                        "(right program; best = the score's pick)")
+    for column in ("cycle", "set", "greedy", "best (vs greedy)", "random", "oracle", "best/oracle", "AUROC",
+                   "component AUROC"):
+        table.add_column(column, justify="left" if column in ("set", "component AUROC") else "right")
+    for evaluation in with_gap:
+        gap = evaluation["gap"]
+        change = gap["best_of_n"]["vs_greedy"]
+        low, high = change["ci95"]["utility_accuracy"]
+        best = Text(f"{gap['best_of_n']['utility_accuracy']:.2f} ({change['delta']['utility_accuracy']:+.2f})")
+        if low > 0 or high < 0:  # the paired interval excludes zero
+            best.stylize("bold green" if low > 0 else "bold red")
+        signals = " ".join(f"{REGISTRY[name].label or name} {_fraction(v['auroc'])}"
+                           for name, v in gap["components"].items() if name in REGISTRY)
+        table.add_row(str(evaluation["cycle"]), evaluation.get("set") or "-",
+                      _fraction(gap["greedy"]["utility_accuracy"]), best,
+                      _fraction(gap["random_of_n"]["utility_accuracy"]), _fraction(gap["oracle_of_n"]["utility_accuracy"]),
+                      _fraction(gap["best_share_of_oracle"]), _fraction(gap["sample_auroc"]), signals)
+    return table
+
+
 class ScorerPanel(Static):
     def show(self, checks: list[dict[str, Any]], agreement: dict[str, Any], weights: dict[str, float],
-             threshold: float) -> None:
+             threshold: float, evaluations: list[dict[str, Any]] = ()) -> None:
         table = Table(expand=True, header_style="bold", title_justify="left",
                       title="scorer vs references, per pass (verdicts under the threshold and weights now)")
         for column in ("cycle", "pass", "judged", "acc accepted (n)", "acc rejected (n)", "F1 acc/rej", "AUROC",
@@ -49,4 +80,5 @@ class ScorerPanel(Static):
         used = ", ".join(f"{name}={weight:g}" for name, weight in weights.items() if weight > 0)
         legend = Text("acc = share with the reference's program; AUROC = P(score of a right command > a wrong "
                       "one's); diversity = distinct commands / candidates", style="dim")
-        self.update(Group(Text(f"threshold {threshold:.2f}; weights {used}"), marks_line(agreement), table, legend))
+        self.update(Group(Text(f"threshold {threshold:.2f}; weights {used}"), marks_line(agreement), table, legend,
+                          Text(""), gap_table(list(evaluations))))
