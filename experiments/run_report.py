@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,6 +37,7 @@ from inversion_tui.loop.metrics import (  # noqa: E402
 )
 from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
+from inversion_tui.loop.select import Selector  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
 from inversion_tui.tasks import load_packs  # noqa: E402
 
@@ -75,24 +77,38 @@ def rate(rights: list[bool]) -> str:
 
 
 def pool_table(run: Path) -> tuple[list[str], list[dict]]:
-    """The BEFORE-pass pool at each threshold: guards as the run applied them, today's guards
-    (re-run on the stored task and command), and none."""
-    judged = [(r["score"], bool(r["flags"]), bool(guard_flags(r["task"], r["command"])),
-               judge(r["command"], r["references"]).utility)
-              for r in read_candidates(run) if r["phase"] == "before" and r.get("references")]
+    """The BEFORE-pass pool at each threshold, decided by the loop's own Selector pass by pass
+    (a repeated (task, command) pair counts once): with the guards as the run applied them,
+    with today's guards (re-run on the stored task and command), and with none (allow_flagged;
+    an empty command is still out)."""
+    passes: dict[tuple[int, str], list[SimpleNamespace]] = {}
+    for r in read_candidates(run):
+        if r["phase"] == "before":
+            passes.setdefault((r["cycle"], r["phase"]), []).append(SimpleNamespace(
+                task=r["task"], command=r["command"], score=r["score"], flags=tuple(r["flags"]),
+                flags_now=guard_flags(r["task"], r["command"]),
+                right=judge(r["command"], r["references"]).utility if r.get("references") else None))
+    judged = sum(1 for candidates in passes.values() for c in candidates if c.right is not None)
     lines = ["| threshold | accepted, run's guards | of them right | accepted, today's guards | of them right "
              "| accepted, no guards | of them right |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     rows = []
     for threshold in THRESHOLDS:
-        above = [(flagged, flagged_now, right) for score, flagged, flagged_now, right in judged if score >= threshold]
-        guarded = [right for flagged, _, right in above if not flagged]
-        guarded_now = [right for _, flagged_now, right in above if not flagged_now]
-        unguarded = [right for _, _, right in above]
+        def accepted_right(selector: Selector, today: bool = False) -> list[bool]:
+            out = []
+            for candidates in passes.values():
+                seen = [SimpleNamespace(**{**vars(c), "flags": c.flags_now}) if today else c for c in candidates]
+                out += [c.right for c, reason in zip(candidates, selector.decide(seen))
+                        if reason is None and c.right is not None]
+            return out
+
+        guarded = accepted_right(Selector(threshold))
+        guarded_now = accepted_right(Selector(threshold), today=True)
+        unguarded = accepted_right(Selector(threshold, allow_flagged=True))
         rows.append({"threshold": threshold, "accepted": len(guarded), "accepted_right": sum(guarded),
                      "accepted_todays_guards": len(guarded_now), "accepted_todays_guards_right": sum(guarded_now),
                      "accepted_no_guards": len(unguarded), "accepted_no_guards_right": sum(unguarded)})
-        lines.append(f"| {threshold:.1f} | {len(guarded)} of {len(judged)} | {rate(guarded)} | {len(guarded_now)} | "
+        lines.append(f"| {threshold:.1f} | {len(guarded)} of {judged} | {rate(guarded)} | {len(guarded_now)} | "
                      f"{rate(guarded_now)} | {len(unguarded)} | {rate(unguarded)} |")
     return lines, rows
 

@@ -123,12 +123,24 @@ def bootstrap_ci(values: Sequence[float], groups: Sequence[str] | None = None, r
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     """P(score of a correct output > score of a wrong one), ties counting half; None when one
     class is empty (the question has no answer)."""
-    positives = [s for s, y in zip(scores, labels) if y]
-    negatives = [s for s, y in zip(scores, labels) if not y]
+    pairs = sorted(zip(scores, labels), key=lambda pair: pair[0])
+    positives = sum(1 for _, y in pairs if y)
+    negatives = len(pairs) - positives
     if not positives or not negatives:
         return None
-    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
+    # One pass over the sorted scores, a block of equal scores at a time: each positive wins
+    # against every negative below its block and half of those inside it (n log n, not n^2).
+    wins, below, i = 0.0, 0, 0
+    while i < len(pairs):
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        block_positives = sum(1 for _, y in pairs[i:j] if y)
+        block_negatives = (j - i) - block_positives
+        wins += block_positives * (below + 0.5 * block_negatives)
+        below += block_negatives
+        i = j
+    return wins / (positives * negatives)
 
 
 METRIC_FIELDS = {"utility_accuracy": "utility", "exact_match": "exact", "token_f1": "token_f1"}

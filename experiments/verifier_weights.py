@@ -1,0 +1,121 @@
+"""Which weighting of the stored components verifies best? Chosen on one set, reported on another.
+No model: it reads the sample rows `eval --samples N --save-samples` wrote.
+
+    python experiments/verifier_weights.py [DIR] [--json OUT]
+
+DIR (default experiments/results/verifier, written by experiments/verifier_gap.sh) holds
+packs_{greedy,samples}.jsonl (the tuning set: tasks of the packs the loop trains on) and
+intercode_{greedy,samples}.jsonl (the report set: InterCode-ALFA, never used to choose).
+
+Every weighting on a grid (0, 1 or 2 for each component below) is scored on the tuning set;
+the one with the highest pooled AUROC for a right program is chosen (ties: the higher
+best-of-N accuracy, then the fewer components), the criterion fixed before looking at the
+report set. Then, on the report set alone: the chosen weighting, the one that picks best on the
+tuning set, the project's default and each component alone, with the verification gap
+(best of N vs greedy, paired, random and oracle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from inversion_tui.loop.gap import by_task, best_of, verification_gap  # noqa: E402
+from inversion_tui.loop.metrics import auroc  # noqa: E402
+from inversion_tui.loop.score import combine, default_weights  # noqa: E402
+
+GRID_COMPONENTS = ("embed", "overlap_masked", "difflib", "coder", "reviewer", "reviewer_pmi", "consensus")
+"""The plain overlap is left out for its masked twin (they agree closely, and masking guards
+against copied literals); self_rating is not stored (it costs a generate call)."""
+GRID_VALUES = (0.0, 1.0, 2.0)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def quick(samples: list[dict], weights: dict[str, float]) -> tuple[float, float]:
+    """(pooled AUROC, right-program accuracy of the best of N) of one weighting."""
+    scores = [combine(r["components"], weights) for r in samples]
+    area = auroc(scores, [bool(r["utility"]) for r in samples]) or 0.0
+    by_id = {id(r): s for r, s in zip(samples, scores)}
+    tasks = by_task(samples).values()
+    best = sum(best_of(rows, lambda r: by_id[id(r)])["utility"] for rows in tasks) / len(tasks)
+    return area, best
+
+
+def search(samples: list[dict]) -> list[dict]:
+    results = []
+    for values in itertools.product(GRID_VALUES, repeat=len(GRID_COMPONENTS)):
+        if not any(values):
+            continue
+        weights = {name: value for name, value in zip(GRID_COMPONENTS, values) if value}
+        if len(set(weights.values())) == 1 and any(v != 1.0 for v in weights.values()):
+            continue  # all 2s rank exactly as all 1s
+        area, best = quick(samples, weights)
+        results.append({"weights": weights, "auroc": area, "best_of_n": best})
+    return results
+
+
+def label(weights: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:g}" for name, value in weights.items() if value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("directory", nargs="?", type=Path, default=Path("experiments/results/verifier"))
+    parser.add_argument("--json", type=Path, help="write everything to this file")
+    args = parser.parse_args()
+    d = args.directory
+    tune = read_jsonl(d / "packs_samples.jsonl")
+    report_greedy, report = read_jsonl(d / "intercode_greedy.jsonl"), read_jsonl(d / "intercode_samples.jsonl")
+
+    grid = search(tune)
+    chosen = max(grid, key=lambda r: (round(r["auroc"], 4), r["best_of_n"], -len(r["weights"])))
+    picker = max(grid, key=lambda r: (r["best_of_n"], round(r["auroc"], 4), -len(r["weights"])))
+    candidates = {"chosen on the packs (max AUROC)": chosen["weights"],
+                  "best picker on the packs (max best-of-N)": picker["weights"],
+                  "default": {k: v for k, v in default_weights().items() if v}}
+    candidates.update({f"{name} alone": {name: 1.0} for name in GRID_COMPONENTS + ("overlap",)})
+
+    rows = []
+    for name, weights in candidates.items():
+        tune_auroc, tune_best = quick(tune, weights)
+        gap = verification_gap(report_greedy, report, score_of=lambda r, w=weights: combine(r["components"], w))
+        change = gap["best_of_n"]["vs_greedy"]
+        rows.append({"name": name, "weights": weights, "tune_auroc": tune_auroc, "tune_best_of_n": tune_best,
+                     "report_auroc": gap["sample_auroc"], "greedy": gap["greedy"]["utility_accuracy"],
+                     "best_of_n": gap["best_of_n"]["utility_accuracy"],
+                     "best_vs_greedy": change["delta"]["utility_accuracy"],
+                     "best_vs_greedy_ci95": change["ci95"]["utility_accuracy"],
+                     "best_exact": gap["best_of_n"]["exact_match"], "greedy_exact": gap["greedy"]["exact_match"],
+                     "random_of_n": gap["random_of_n"]["utility_accuracy"],
+                     "oracle_of_n": gap["oracle_of_n"]["utility_accuracy"],
+                     "best_share_of_oracle": gap["best_share_of_oracle"]})
+
+    n_tasks = len(by_task(report))
+    print(f"tuning set: {len(by_task(tune))} pack tasks, {len(tune)} samples; grid of {len(grid)} weightings")
+    print(f"report set: InterCode-ALFA, {n_tasks} tasks, {len(report)} samples\n")
+    print("| weighting | packs AUROC | packs best-of-N | InterCode AUROC | greedy | best of N (paired change, 95% CI)"
+          " | random | oracle | best / oracle |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        low, high = r["best_vs_greedy_ci95"]
+        print(f"| {r['name']}: {label(r['weights'])} | {r['tune_auroc']:.3f} | {r['tune_best_of_n']:.3f} | "
+              f"{r['report_auroc']:.3f} | {r['greedy']:.3f} | {r['best_of_n']:.3f} ({r['best_vs_greedy']:+.3f} "
+              f"[{low:+.3f}, {high:+.3f}]) | {r['random_of_n']:.3f} | {r['oracle_of_n']:.3f} | "
+              f"{r['best_share_of_oracle']:.2f} |")
+    if args.json:
+        args.json.write_text(json.dumps({"grid_components": GRID_COMPONENTS, "grid_values": GRID_VALUES,
+                                         "chosen": chosen, "picker": picker, "rows": rows,
+                                         "top_grid_by_auroc": sorted(grid, key=lambda r: -r["auroc"])[:20]},
+                                        indent=1))
+
+
+if __name__ == "__main__":
+    main()
