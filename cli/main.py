@@ -17,7 +17,7 @@ import typer
 
 from inversion_tui.errors import InversionError, SettingsError
 from inversion_tui.loop.score import mask_weights
-from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, SELF_RATING_ON_WEIGHT, build_settings, parse_weights
+from inversion_tui.settings import SELF_RATING_ON_WEIGHT, RunSettings, build_settings, parse_weights
 
 # typer 0.29 prints `<bool>` beside every on/off flag in --help (its own --help too), as if the
 # flag took a value; a flag takes none.
@@ -40,6 +40,11 @@ def user_errors():
     except InversionError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def default(name: str):
+    """A flag's default is its setting's (settings.RunSettings): one home for both."""
+    return RunSettings.model_fields[name].default
 
 
 def _weights(weights: Optional[str], self_rating: bool, mask_literals: bool = False) -> dict[str, float]:
@@ -71,51 +76,51 @@ def _stop_on_ctrl_c(control, say):
 @app.command()
 def run(
     ctx: typer.Context,
-    cycles: int = typer.Option(10, help="Before -> train -> after cycles.", rich_help_panel="Loop"),
-    tasks: int = typer.Option(50, help="Tasks sampled per pass.", rich_help_panel="Loop"),
-    candidates: int = typer.Option(3, help="Candidate commands per task.", rich_help_panel="Loop"),
-    threshold: float = typer.Option(0.5, help="Accept candidates scoring at least this (0-1).", rich_help_panel="Scoring"),
-    temperature: float = typer.Option(0.7, help="Forward sampling temperature (0 = greedy).", rich_help_panel="Loop"),
-    inverse_temperature: float = typer.Option(0.0, help="Inverse pass temperature (0 = greedy).", rich_help_panel="Loop"),
-    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id.", rich_help_panel="Model"),
-    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model for the embed component.", rich_help_panel="Model"),
-    quant: str = typer.Option("auto", help="auto | none | 4bit (NF4; auto = 4bit only on a GPU the dense model "
+    cycles: int = typer.Option(default("cycles"), help="Before -> train -> after cycles.", rich_help_panel="Loop"),
+    tasks: int = typer.Option(default("tasks"), help="Tasks sampled per pass.", rich_help_panel="Loop"),
+    candidates: int = typer.Option(default("candidates"), help="Candidate commands per task.", rich_help_panel="Loop"),
+    threshold: float = typer.Option(default("threshold"), help="Accept candidates scoring at least this (0-1).", rich_help_panel="Scoring"),
+    temperature: float = typer.Option(default("temperature"), help="Forward sampling temperature (0 = greedy).", rich_help_panel="Loop"),
+    inverse_temperature: float = typer.Option(default("inverse_temperature"), help="Inverse pass temperature (0 = greedy).", rich_help_panel="Loop"),
+    model: str = typer.Option(default("model"), help="Bundled name, local directory or hub id.", rich_help_panel="Model"),
+    embedder: str = typer.Option(default("embedder"), help="Sentence-transformers model for the embed component.", rich_help_panel="Model"),
+    quant: str = typer.Option(default("quant"), help="auto | none | 4bit (NF4; auto = 4bit only on a GPU the dense model "
                                            "would crowd, none otherwise).", rich_help_panel="Model"),
-    dtype: str = typer.Option("auto", help="auto | float32 | bfloat16 | float16 (auto = bf16 on GPUs that have it, "
+    dtype: str = typer.Option(default("dtype"), help="auto | float32 | bfloat16 | float16 (auto = bf16 on GPUs that have it, "
                                            "else fp16; fp32 on CPU).", rich_help_panel="Model"),
-    gradient_checkpointing: str = typer.Option("auto", "--gradient-checkpointing",
+    gradient_checkpointing: str = typer.Option(default("gradient_checkpointing"), "--gradient-checkpointing",
                                                help="auto | on | off (auto = on only where a training batch's "
                                                     "activations would not fit on the GPU).",
                                                rich_help_panel="Model"),
-    output: Optional[Path] = typer.Option(None, help="Run directory (default ./output/<model>-<time>).", rich_help_panel="Output"),
-    pack: str = typer.Option("pentest", help="Task pack name(s) or YAML path(s), comma-separated.", rich_help_panel="Loop"),
-    lr: float = typer.Option(2e-4, help="LoRA learning rate.", rich_help_panel="Model"),
-    batch_size: int = typer.Option(4, help="Training batch size.", rich_help_panel="Model"),
-    gen_batch_size: int = typer.Option(8, help="Tasks per batched generate call.", rich_help_panel="Model"),
-    max_new_tokens: int = typer.Option(48, help="Token budget per generation.", rich_help_panel="Loop"),
-    seed: int = typer.Option(0, help="Random seed.", rich_help_panel="Loop"),
-    weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2", rich_help_panel="Scoring"),
-    self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score.", rich_help_panel="Scoring"),
-    mask_literals: bool = typer.Option(False, "--mask-literals",
+    output: Optional[Path] = typer.Option(default("output"), help="Run directory (default ./output/<model>-<time>).", rich_help_panel="Output"),
+    pack: str = typer.Option(default("pack"), help="Task pack name(s) or YAML path(s), comma-separated.", rich_help_panel="Loop"),
+    lr: float = typer.Option(default("lr"), help="LoRA learning rate.", rich_help_panel="Model"),
+    batch_size: int = typer.Option(default("batch_size"), help="Training batch size.", rich_help_panel="Model"),
+    gen_batch_size: int = typer.Option(default("gen_batch_size"), help="Tasks per batched generate call.", rich_help_panel="Model"),
+    max_new_tokens: int = typer.Option(default("max_new_tokens"), help="Token budget per generation.", rich_help_panel="Loop"),
+    seed: int = typer.Option(default("seed"), help="Random seed.", rich_help_panel="Loop"),
+        weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2", rich_help_panel="Scoring"),
+        self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score.", rich_help_panel="Scoring"),
+        mask_literals: bool = typer.Option(False, "--mask-literals",
                                        help="Score overlap and difflib with IPs, ports, paths, URLs masked.", rich_help_panel="Scoring"),
-    allow_flagged: bool = typer.Option(False, "--allow-flagged",
+    allow_flagged: bool = typer.Option(default("allow_flagged"), "--allow-flagged",
                                        help="Let guard-flagged candidates be accepted and trained on.", rich_help_panel="Scoring"),
-    verifier: str = typer.Option("base", help="base | policy: whose weights invert and score (base = the adapter "
+    verifier: str = typer.Option(default("verifier"), help="base | policy: whose weights invert and score (base = the adapter "
                                               "off while scoring, so the scorer cannot drift).",
                                  rich_help_panel="Scoring"),
-    placeholders: bool = typer.Option(False, "--placeholders", help="The inverter reads typed placeholders for "
+    placeholders: bool = typer.Option(default("placeholders"), "--placeholders", help="The inverter reads typed placeholders for "
                                                                     "literals (<IP>, <PATH>, ...).",
                                       rich_help_panel="Scoring"),
-    headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI.", rich_help_panel="Output"),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate.", rich_help_panel="Output"),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory.", rich_help_panel="Output"),
-    eval_file: Optional[Path] = typer.Option(None, "--eval-file", help="Held-out JSONL tasks, evaluated every cycle.", rich_help_panel="Evaluation"),
-    eval_suite: Optional[str] = typer.Option(None, "--eval-suite",
+        headless: bool = typer.Option(False, "--headless", help="Rich progress bars instead of the TUI.", rich_help_panel="Output"),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every scored candidate.", rich_help_panel="Output"),
+        resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a stopped or killed run directory.", rich_help_panel="Output"),
+    eval_file: Optional[Path] = typer.Option(default("eval_file"), "--eval-file", help="Held-out JSONL tasks, evaluated every cycle.", rich_help_panel="Evaluation"),
+        eval_suite: Optional[str] = typer.Option(None, "--eval-suite",
                                              help="Held-out suite(s) evaluated every cycle, comma-separated: "
                                                   "intercode, holdout.", rich_help_panel="Evaluation"),
-    holdout: float = typer.Option(0.0, "--holdout", help="Fraction of the pack's templates kept out of training.", rich_help_panel="Evaluation"),
-    eval_limit: Optional[int] = typer.Option(None, "--eval-limit", help="Evaluate only the first N held-out tasks.", rich_help_panel="Evaluation"),
-    eval_samples: int = typer.Option(0, "--eval-samples", help="Also sample N commands per held-out task each "
+    holdout: float = typer.Option(default("holdout"), "--holdout", help="Fraction of the pack's templates kept out of training.", rich_help_panel="Evaluation"),
+    eval_limit: Optional[int] = typer.Option(default("eval_limit"), "--eval-limit", help="Evaluate only the first N held-out tasks.", rich_help_panel="Evaluation"),
+    eval_samples: int = typer.Option(default("eval_samples"), "--eval-samples", help="Also sample N commands per held-out task each "
                                                                "cycle: the verification gap (Scorer tab).",
                                      rich_help_panel="Evaluation"),
 ) -> None:
@@ -243,18 +248,18 @@ def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None) -> 
 def score(
     task: str = typer.Argument(..., help="The task, in words."),
     command: str = typer.Argument(..., help="The command to score (never executed)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id."),
-    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model."),
-    quant: str = typer.Option("auto", help="auto | none | 4bit."),
-    pack: str = typer.Option("pentest", help="Pack whose few-shot examples the inverse prompt uses."),
-    threshold: float = typer.Option(0.5, help="Threshold for the `accepted` verdict."),
-    weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2"),
-    mask_literals: bool = typer.Option(False, "--mask-literals", help="Weight the literal-masked overlap/difflib."),
-    allow_flagged: bool = typer.Option(False, "--allow-flagged", help="A guard flag does not reject."),
-    max_new_tokens: int = typer.Option(48, help="Token budget for the reconstruction."),
-    verifier: str = typer.Option("base", help="base | policy (as for run; without an adapter the same)."),
-    placeholders: bool = typer.Option(False, "--placeholders", help="The inverter reads typed placeholders "
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    model: str = typer.Option(default("model"), help="Bundled name, local directory or hub id."),
+    embedder: str = typer.Option(default("embedder"), help="Sentence-transformers model."),
+    quant: str = typer.Option(default("quant"), help="auto | none | 4bit."),
+    pack: str = typer.Option(default("pack"), help="Pack whose few-shot examples the inverse prompt uses."),
+    threshold: float = typer.Option(default("threshold"), help="Threshold for the `accepted` verdict."),
+        weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2"),
+        mask_literals: bool = typer.Option(False, "--mask-literals", help="Weight the literal-masked overlap/difflib."),
+    allow_flagged: bool = typer.Option(default("allow_flagged"), "--allow-flagged", help="A guard flag does not reject."),
+    max_new_tokens: int = typer.Option(default("max_new_tokens"), help="Token budget for the reconstruction."),
+    verifier: str = typer.Option(default("verifier"), help="base | policy (as for run; without an adapter the same)."),
+    placeholders: bool = typer.Option(default("placeholders"), "--placeholders", help="The inverter reads typed placeholders "
                                                                     "for literals."),
 ) -> None:
     """Invert one command and show the reconstruction and every score component."""
@@ -281,31 +286,31 @@ def score(
 
 @app.command("eval")
 def eval_command(
-    tasks_file: Optional[Path] = typer.Option(None, "--tasks-file", help="JSONL: {\"task\": ..., \"references\": [...]}"),
-    suite: Optional[str] = typer.Option(None, "--suite", help="A bundled suite: intercode (300 NL->bash tasks)."),
-    pack: Optional[str] = typer.Option(None, "--pack", help="Sample tasks (with references) from a task pack."),
-    model: str = typer.Option(BUNDLED_GENERATOR, help="Bundled name, local directory or hub id."),
-    adapter: Optional[Path] = typer.Option(None, "--adapter", help="A LoRA checkpoint directory of a run."),
-    embedder: str = typer.Option(BUNDLED_EMBEDDER, help="Sentence-transformers model for the intrinsic score."),
-    quant: str = typer.Option("auto", help="auto | none | 4bit."),
-    prompt_pack: str = typer.Option("pentest", help="Pack whose few-shot examples the prompts use (as in the run)."),
-    limit: Optional[int] = typer.Option(None, help="Evaluate the first N tasks (a pack samples N, default 100)."),
-    batch_size: int = typer.Option(16, help="Tasks per batched generate call."),
-    max_new_tokens: int = typer.Option(48, help="Token budget per generation."),
-    weights: Optional[str] = typer.Option(None, help="Weights of the intrinsic score, as for run."),
-    seed: int = typer.Option(0, help="Seed for sampling tasks from a pack."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    save_rows: Optional[Path] = typer.Option(None, "--save-rows", help="Write one JSONL row per task (command, "
+        tasks_file: Optional[Path] = typer.Option(None, "--tasks-file", help="JSONL: {\"task\": ..., \"references\": [...]}"),
+        suite: Optional[str] = typer.Option(None, "--suite", help="A bundled suite: intercode (300 NL->bash tasks)."),
+        pack: Optional[str] = typer.Option(None, "--pack", help="Sample tasks (with references) from a task pack."),
+    model: str = typer.Option(default("model"), help="Bundled name, local directory or hub id."),
+        adapter: Optional[Path] = typer.Option(None, "--adapter", help="A LoRA checkpoint directory of a run."),
+    embedder: str = typer.Option(default("embedder"), help="Sentence-transformers model for the intrinsic score."),
+    quant: str = typer.Option(default("quant"), help="auto | none | 4bit."),
+    prompt_pack: str = typer.Option(default("pack"), help="Pack whose few-shot examples the prompts use (as in the run)."),
+        limit: Optional[int] = typer.Option(None, help="Evaluate the first N tasks (a pack samples N, default 100)."),
+        batch_size: int = typer.Option(16, help="Tasks per batched generate call."),
+    max_new_tokens: int = typer.Option(default("max_new_tokens"), help="Token budget per generation."),
+        weights: Optional[str] = typer.Option(None, help="Weights of the intrinsic score, as for run."),
+    seed: int = typer.Option(default("seed"), help="Seed for sampling tasks from a pack."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        save_rows: Optional[Path] = typer.Option(None, "--save-rows", help="Write one JSONL row per task (command, "
                                                                        "reconstruction, score, metrics)."),
-    paired_with: Optional[Path] = typer.Option(None, "--paired-with", help="Rows of an earlier --save-rows on the "
+        paired_with: Optional[Path] = typer.Option(None, "--paired-with", help="Rows of an earlier --save-rows on the "
                                                                            "same tasks: adds the paired change."),
-    samples: int = typer.Option(0, "--samples", help="Also sample N commands per task: the verification gap "
+        samples: int = typer.Option(0, "--samples", help="Also sample N commands per task: the verification gap "
                                                      "(best of N by the score, random, oracle) beside greedy."),
-    temperature: float = typer.Option(0.7, help="Sampling temperature of --samples (as run's)."),
-    verifier: str = typer.Option("base", help="base | policy: whose weights score (see run)."),
-    placeholders: bool = typer.Option(False, "--placeholders", help="The inverter reads typed placeholders "
+    temperature: float = typer.Option(default("temperature"), help="Sampling temperature of --samples (as run's)."),
+    verifier: str = typer.Option(default("verifier"), help="base | policy: whose weights score (see run)."),
+    placeholders: bool = typer.Option(default("placeholders"), "--placeholders", help="The inverter reads typed placeholders "
                                                                     "for literals (see run)."),
-    save_samples: Optional[Path] = typer.Option(None, "--save-samples", help="Write one JSONL row per sample "
+        save_samples: Optional[Path] = typer.Option(None, "--save-samples", help="Write one JSONL row per sample "
                                                                              "(components, flags, metrics)."),
 ) -> None:
     """Held-out accuracy of a model (and adapter): utility, token F1, exact match, with 95% CIs.
@@ -402,7 +407,7 @@ def eval_command(
 @app.command()
 def inspect(
     run_dir: Path = typer.Argument(..., help="A run directory: finished, stopped, crashed or running."),
-    rescore: bool = typer.Option(False, "--rescore", help="Recompute guards and text components with today's "
+        rescore: bool = typer.Option(False, "--rescore", help="Recompute guards and text components with today's "
                                                           "code (no model; embed and self_rating kept)."),
 ) -> None:
     """Open a run in the workbench from its files alone: inspect, filter, re-weight, mark."""
