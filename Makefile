@@ -16,6 +16,9 @@ setup:
 	# InterCode-ALFA NL->bash tasks (icalfa, MIT): only its JSON assets are read, so none of its
 	# runtime deps (docker, gymnasium, openai, ...) are needed.
 	$(PIP) install --no-deps icalfa==0.3.6
+	# The cheat package's 194 cheatsheets (GPL-3), a broad pool of task descriptions for
+	# --tasks-from cheat: read as data files; its CLI's deps (docopt, pygments) are not needed.
+	$(PIP) install --no-deps cheat==2.5.1
 
 test:
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

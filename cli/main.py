@@ -94,6 +94,10 @@ def run(
                                                rich_help_panel="Model"),
     output: Optional[Path] = typer.Option(default("output"), help="Run directory (default ./output/<model>-<time>).", rich_help_panel="Output"),
     pack: str = typer.Option(default("pack"), help="Task pack name(s) or YAML path(s), comma-separated.", rich_help_panel="Loop"),
+    tasks_from: Optional[str] = typer.Option(default("tasks_from"), "--tasks-from",
+                                             help="Draw tasks from a broad pool instead: cheat (~900 tasks, ~170 "
+                                                  "programs) or a file, one task per line. Examples stay --pack's.",
+                                             rich_help_panel="Loop"),
     lr: float = typer.Option(default("lr"), help="LoRA learning rate.", rich_help_panel="Model"),
     batch_size: int = typer.Option(default("batch_size"), help="Training batch size.", rich_help_panel="Model"),
     gen_batch_size: int = typer.Option(default("gen_batch_size"), help="Tasks per batched generate call.", rich_help_panel="Model"),
@@ -140,14 +144,14 @@ def run(
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog
     from inversion_tui.hf.models import check_names
-    from inversion_tui.tasks import load_packs
+    from inversion_tui.task_pools import training_tasks
 
     with user_errors():
         values = dict(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, dtype=dtype,
             gradient_checkpointing=gradient_checkpointing, output=output,
-            pack=pack, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
+            pack=pack, tasks_from=tasks_from, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
             eval_suite=None if eval_suite is None else [p.strip() for p in eval_suite.split(",") if p.strip()],
             eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout, verifier=verifier,
@@ -158,7 +162,7 @@ def run(
         else:
             settings = build_settings(**values)
             resume_point = None
-        task_pack = load_packs(settings.pack)  # fail on a bad pack before minutes of model loading
+        task_pack = training_tasks(settings)  # fail on a bad pack or pool before minutes of model loading
         heldout_pack = None
         if settings.holdout > 0:
             task_pack, heldout_pack = task_pack.split(settings.holdout)

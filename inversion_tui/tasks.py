@@ -78,6 +78,8 @@ def slot_names(text: str) -> list[str]:
 
 
 def render(template: Template, rng: random.Random) -> TaskInstance:
+    if not template.slots:  # a pool's task (task_pools.py): its braces are the command's own
+        return TaskInstance(template.task, template.id, template.tool, template.references)
     # One value per slot, shared by the task and its references, so they describe one action.
     values = {name: rng.choice(options) for name, options in template.slots.items()}
     return TaskInstance(

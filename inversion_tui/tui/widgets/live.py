@@ -37,8 +37,8 @@ def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
         if spec.label is None:
             continue
         label, value = spec.label, row.components.get(name)
-        if value is None and weights.get(name, 0) <= 0:
-            continue  # an unweighted, uncomputed component is noise here
+        if weights.get(name, 0) <= 0 and not (spec.column and value is not None):
+            continue  # unweighted and not one of the table's columns: noise here
         block.append(f"{label} ")
         block.append_text(bar(value, 4))
         block.append(" -     " if value is None else f" {value:.2f}  ")

@@ -1,0 +1,145 @@
+"""Broad, unlabeled task pools for `--tasks-from`: task descriptions the loop draws its passes
+from instead of the packs' templates (the few-shot examples still come from `--pack`).
+
+The packs have 44 templates over a dozen programs, and a loop trained on them narrows onto
+those programs (docs/RESULTS.md, experiment 7). A pool of many programs' tasks is the
+label-free fix (../shared/RESEARCH.md: prompts from the target distribution). No commands are
+needed; where a pool has them they are kept as references, for evaluation only, as the packs'.
+
+- `cheat`: the cheatsheets of the `cheat` 2.5.1 package (PyPI, GPL-3; installed by
+  `make setup` with --no-deps and read as data files, never imported or redistributed): every
+  comment that reads as an instruction (`# To extract a .gz archive:`, `# Download multiple
+  files`) with the command under it, from 194 sheets. Each sheet is one program's, so its
+  tasks share a group (held out together by --holdout, resampled together).
+- a file: one task per line (blank lines and lines starting with # skipped), or JSONL
+  objects with a "task" (and optional "references" and "group").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from inversion_tui.errors import TaskPackError
+from inversion_tui.tasks import Example, Template, TaskPack
+
+POOLS = ("cheat",)
+
+
+def cheat_sheet_files() -> list[Path]:
+    """The installed `cheat` package's sheets. Its setup.py installs them as data files (under
+    the environment's usr/share/cheat), not inside the package, so they are found through the
+    distribution's file list; the package itself is never imported."""
+    import importlib.metadata
+
+    try:
+        files = importlib.metadata.files("cheat") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    sheets = sorted((Path(f.locate()) for f in files if "share/cheat/" in str(f)), key=lambda p: p.name)
+    sheets = [p for p in sheets if p.is_file()]
+    if not sheets:
+        raise TaskPackError("task pool 'cheat' needs the cheat package's sheets (make setup installs them: "
+                            "pip install --no-deps cheat==2.5.1)")
+    return sheets
+
+
+_NOT_A_TASK = {"or", "and", "note", "note:", "basic", "for", "this", "see", "example", "examples", "usage", "e.g.",
+               "eg", "the", "if", "with", "without", "where", "when", "it", "you", "also", "then", "output"}
+"""First words of comment blocks that are remarks or continuations, not a task."""
+
+
+def parse_sheet(program: str, text: str) -> list[Template]:
+    """The sheet's (task, command) pairs: a block of comment lines that reads as an instruction
+    (`# To extract a .gz archive:`, `# Download multiple files`), and the command under it."""
+    templates: list[Template] = []
+    lines = text.splitlines()
+    block: list[str] = []
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            block.append(stripped.lstrip("#").strip())
+            continue
+        if stripped and block:
+            task = _instruction(" ".join(part for part in block if part))
+            if task:
+                templates.append(Template(id=f"cheat/{program}", task=task, references=(stripped,), tool=program,
+                                          slots={}, line=number))
+        block = []
+    return templates
+
+
+def _instruction(text: str) -> str | None:
+    """The comment as a task: `To extract a .gz archive:` -> `Extract a .gz archive`; None when
+    it does not read as one (a remark, a continuation, a title)."""
+    text = re.sub(r"^to\s+", "", text.strip(), flags=re.I).rstrip(":. ").strip()
+    words = text.split()
+    if len(words) < 3 or len(text) > 200 or not words[0][0].isalpha() or words[0].lower() in _NOT_A_TASK:
+        return None
+    if words[0][0].islower() and not text.lower().startswith(tuple(_VERBS)):
+        return None  # lowercase: a sentence's continuation, unless it starts with a known verb
+    return text[0].upper() + text[1:]
+
+
+_VERBS = ("list", "show", "create", "display", "add", "install", "set", "remove", "print", "change", "convert",
+          "download", "get", "start", "view", "update", "check", "count", "upgrade", "find", "delete", "open",
+          "run", "search", "copy", "move", "compress", "extract", "mount", "kill", "send", "edit", "make")
+
+
+def load_cheat_pool() -> list[Template]:
+    templates = []
+    for sheet in cheat_sheet_files():
+        templates.extend(parse_sheet(sheet.name, sheet.read_text(encoding="utf-8", errors="replace")))
+    return templates
+
+
+def load_task_file(path: Path) -> list[Template]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TaskPackError(f"--tasks-from {path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise TaskPackError(f"--tasks-from {path}: not a UTF-8 text file") from None
+    templates = []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        task, references, group = line, (), ""
+        if line.startswith("{"):
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise TaskPackError(f"--tasks-from {path}:{number}: not JSON ({exc.msg})") from None
+            task, references, group = item.get("task"), item.get("references", []), item.get("group", "")
+            if not isinstance(task, str) or not task.strip():
+                raise TaskPackError(f"--tasks-from {path}:{number}: 'task' must be a non-empty string")
+            if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+                raise TaskPackError(f"--tasks-from {path}:{number}: 'references' must be a list of strings")
+        templates.append(Template(id=str(group) or f"line{number}", task=task.strip(), references=tuple(references),
+                                  tool=str(group), slots={}, line=number))
+    if not templates:
+        raise TaskPackError(f"--tasks-from {path}: no tasks")
+    return templates
+
+
+def load_task_pool(spec: str, examples: list[Example]) -> TaskPack:
+    """The pool as a TaskPack (tasks without slots), carrying the packs' few-shot examples."""
+    if spec in POOLS:
+        templates, name = load_cheat_pool(), spec
+    else:
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise TaskPackError(f"--tasks-from {spec!r}: neither a pool ({', '.join(POOLS)}) nor a file")
+        templates, name = load_task_file(path), path.name
+    return TaskPack(name=name, description=f"task pool {name}", templates=templates, examples=examples)
+
+
+def training_tasks(settings) -> TaskPack:
+    """Where a run's passes draw their tasks: --tasks-from's pool when given, else the packs;
+    the few-shot examples are the packs' either way."""
+    from inversion_tui.tasks import load_packs
+
+    packs = load_packs(settings.pack)
+    return load_task_pool(settings.tasks_from, packs.examples) if settings.tasks_from else packs

@@ -1,0 +1,96 @@
+"""Broad task pools (--tasks-from): the cheat pool is broad, disjoint from every evaluation set,
+and a run draws its passes from it with the packs' few-shot examples."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from inversion_tui.errors import TaskPackError
+from inversion_tui.eval_sets import load_intercode
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.engine import Engine
+from inversion_tui.loop.runlog import RunLog, read_candidates
+from inversion_tui.settings import build_settings
+from inversion_tui.task_pools import load_cheat_pool, load_task_pool, parse_sheet, training_tasks
+from inversion_tui.tasks import load_packs
+from tests.fakes import FakeBackend
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def longest_shared_ngram(pool: list[str], others: list[str]) -> tuple[str, ...]:
+    """The longest run of words that a pool task and an evaluation task both contain."""
+    def grams(ws, n):
+        return {tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)}
+
+    longest: tuple[str, ...] = ()
+    for n in range(1, 40):
+        theirs = set().union(*(grams(words(t), n) for t in others))
+        shared = next((g for t in pool for g in grams(words(t), n) if g in theirs), None)
+        if shared is None:
+            return longest
+        longest = shared
+    return longest
+
+
+def test_the_cheat_pool_is_broad():
+    pool = load_cheat_pool()
+    assert len(pool) >= 600 and len({t.tool for t in pool}) >= 100
+
+
+def evaluation_sets() -> dict[str, list[str]]:
+    packs = load_packs("pentest,shell")
+    return {"intercode": [t.task for t in load_intercode()],
+            # the packs' templates are the --holdout set; slots read as gaps between words
+            "packs": [re.sub(r"\{\w+\}", " ", t.task) for t in packs.templates] + [e.task for e in packs.examples]}
+
+
+@pytest.mark.parametrize("name", ["intercode", "packs"])
+def test_the_cheat_pool_shares_no_task_with_an_evaluation_set(name):
+    pool = [t.task for t in load_cheat_pool()]
+    others = evaluation_sets()[name]
+    assert not {" ".join(words(t)) for t in pool} & {" ".join(words(t)) for t in others}
+    shared = longest_shared_ngram(pool, others)
+    print(f"longest word n-gram shared with {name}: {len(shared)} words: {' '.join(shared)!r}")
+    # Measured when the pool was added: 6 words with InterCode ("all files in the current
+    # directory"), 5 with the packs ("open a tcp connection to"): phrases, not tasks.
+    assert len(shared) <= 6
+
+
+def test_a_sheet_gives_instructions_and_the_command_under_each():
+    sheet = ("# To extract a .gz archive:\ntar -xzvf foo.tgz\n\n# OR\n# note: see man tar\ntar -t\n"
+             "# Download multiple files\ncurl -O a -O b\n# bold\nprintf x\n")
+    templates = parse_sheet("tar", sheet)
+    assert [(t.task, t.references) for t in templates] == [
+        ("Extract a .gz archive", ("tar -xzvf foo.tgz",)), ("Download multiple files", ("curl -O a -O b",))]
+    assert {t.id for t in templates} == {"cheat/tar"}  # one program, one group
+
+
+def test_a_pool_file_and_its_errors(tmp_path):
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text("# my tasks\nShow the disk usage of /var\n\n{\"task\": \"Count words in a.txt\", "
+                     "\"references\": [\"wc -w a.txt\"], \"group\": \"wc\"}\n")
+    pool = load_task_pool(str(tasks), [])
+    assert [(t.task, t.references) for t in pool.templates] == [("Show the disk usage of /var", ()),
+                                                                ("Count words in a.txt", ("wc -w a.txt",))]
+    with pytest.raises(TaskPackError, match="neither a pool"):
+        load_task_pool(str(tmp_path / "missing.txt"), [])
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    with pytest.raises(TaskPackError, match="no tasks"):
+        load_task_pool(str(tmp_path / "empty.txt"), [])
+
+
+def test_a_run_draws_its_tasks_from_the_pool_with_the_packs_examples(tmp_path):
+    settings = build_settings(cycles=1, tasks=4, candidates=1, output=tmp_path / "run", pack="pentest",
+                              tasks_from="cheat")
+    pack = training_tasks(settings)
+    assert pack.examples == load_packs("pentest").examples
+    Engine(settings, FakeBackend(), pack, RunLog.create(settings.output), emit=ev.EventRecorder()).run()
+    pool_tasks = {t.task for t in load_cheat_pool()}
+    records = read_candidates(tmp_path / "run")
+    assert records and all(r["task"] in pool_tasks for r in records)
+    assert all(r["template_id"].startswith("cheat/") for r in records)
