@@ -79,7 +79,13 @@ def run(
     cycles: int = typer.Option(default("cycles"), help="Before -> train -> after cycles.", rich_help_panel="Loop"),
     tasks: int = typer.Option(default("tasks"), help="Tasks sampled per pass.", rich_help_panel="Loop"),
     candidates: int = typer.Option(default("candidates"), help="Candidate commands per task.", rich_help_panel="Loop"),
-    threshold: float = typer.Option(default("threshold"), help="Accept candidates scoring at least this (0-1).", rich_help_panel="Scoring"),
+    threshold: float = typer.Option(default("threshold"), help="Accept candidates scoring at least this (0-1); "
+                                                               "the floor under a per-task --select.", rich_help_panel="Scoring"),
+    select: str = typer.Option(default("select"), help="threshold | best-per-task | top-k: all above the "
+                                                       "threshold, or only each task's best (k best) above it.",
+                               rich_help_panel="Scoring"),
+    select_k: int = typer.Option(default("select_k"), "--select-k", help="How many of a task's candidates top-k "
+                                                                         "keeps.", rich_help_panel="Scoring"),
     temperature: float = typer.Option(default("temperature"), help="Forward sampling temperature (0 = greedy).", rich_help_panel="Loop"),
     inverse_temperature: float = typer.Option(default("inverse_temperature"), help="Inverse pass temperature (0 = greedy).", rich_help_panel="Loop"),
     model: str = typer.Option(default("model"), help="Bundled name, local directory or hub id.", rich_help_panel="Model"),
@@ -148,7 +154,7 @@ def run(
 
     with user_errors():
         values = dict(
-            cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, temperature=temperature,
+            cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, select=select, select_k=select_k, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, dtype=dtype,
             gradient_checkpointing=gradient_checkpointing, output=output,
             pack=pack, tasks_from=tasks_from, lr=lr, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,

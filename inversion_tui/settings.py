@@ -38,7 +38,13 @@ class RunSettings(BaseModel):
     candidates: int = Field(3, ge=1, le=64)
     """Candidate commands generated per task."""
     threshold: float = Field(0.5, ge=0.0, le=1.0)
-    """A candidate is accepted when its score is at least this (and no guard flagged it)."""
+    """A candidate is accepted when its score is at least this (and no guard flagged it); under
+    a per-task selection rule it is the floor."""
+    select: Literal["threshold", "best-per-task", "top-k"] = "threshold"
+    """Which candidates join the training pool (loop/select.py): all above the threshold, or
+    only the best (best-per-task) or the `select_k` best (top-k) of each task's above it."""
+    select_k: int = Field(2, ge=1)
+    """How many of a task's candidates top-k keeps."""
     temperature: float = Field(0.7, ge=0.0, le=5.0)
     """Sampling temperature of the forward pass; 0 means greedy."""
     inverse_temperature: float = Field(0.0, ge=0.0, le=5.0)

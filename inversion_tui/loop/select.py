@@ -21,23 +21,47 @@ def normalize_command(command: str) -> str:
     return " ".join(command.split())
 
 
+RULES = ("threshold", "best-per-task", "top-k")
+
+
 @dataclass(frozen=True)
 class Selector:
     """Which candidates of a pass join the accepted pool, and why the others do not.
 
-    One rule, built from the settings and the threshold in force (it changes live), through
-    which the engine, the workbench's re-thresholding and `score` all decide. Today's rule:
-    score >= threshold, no guard flag (unless `allow_flagged`; an empty command never), and
-    the first of its (task, normalized command) pair: training on the same pair twice would
-    only weight it double. A per-task rule is another `decide` over the same pass.
+    Built from the settings and the threshold in force (it changes live), and used by the
+    engine, the workbench's re-deciding, `score` and the reports. Under every rule a candidate
+    needs score >= threshold, no guard flag (unless `allow_flagged`; an empty command never),
+    and to be the first of its (task, normalized command) pair in the pass: training on the
+    same pair twice would only weight it double. The rules:
+
+    - threshold: that is all (one absolute cut for every task);
+    - best-per-task: also the highest-scoring of its task's candidates that pass the above, so
+      every task the model can do at all gives one example, the hard ones included (ReST-EM,
+      expert iteration; ../shared/RESEARCH.md); the threshold is then a floor;
+    - top-k: the `k` highest-scoring of its task's (DART's fixed number per query).
+
+    A task's candidates are those of the pass with the same task text (a pass generates all
+    of a task's candidates in one batch). Ties keep the earlier candidate.
     """
 
     threshold: float
     allow_flagged: bool = False
+    rule: str = "threshold"
+    k: int = 1
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise ValueError(f"unknown selection rule {self.rule!r} (known: {', '.join(RULES)})")
 
     @classmethod
     def from_settings(cls, settings, threshold: float | None = None) -> "Selector":
-        return cls(settings.threshold if threshold is None else threshold, settings.allow_flagged)
+        return cls(settings.threshold if threshold is None else threshold, settings.allow_flagged,
+                   settings.select, settings.select_k)
+
+    @property
+    def per_task(self) -> int | None:
+        """How many of a task's candidates may be accepted; None: any number."""
+        return {"threshold": None, "best-per-task": 1, "top-k": self.k}[self.rule]
 
     def blocking(self, flags: Sequence[str]) -> list[str]:
         """The flags that keep a candidate out."""
@@ -45,20 +69,30 @@ class Selector:
 
     def decide(self, candidates: Sequence[Selectable]) -> list[str | None]:
         """For each candidate, in the pass's order: None if accepted, else why not."""
+        reasons: list[str | None] = [None] * len(candidates)
+        # Under a per-task rule a task's candidates are considered best first.
+        order = sorted(range(len(candidates)), key=lambda i: -candidates[i].score) if self.per_task else \
+            range(len(candidates))
         seen: set[tuple[str, str]] = set()
-        reasons: list[str | None] = []
-        for candidate in candidates:
+        taken: dict[str, list[float]] = {}
+        for i in order:
+            candidate = candidates[i]
             key = (candidate.task, normalize_command(candidate.command))
             blocking = self.blocking(candidate.flags)
+            kept = taken.setdefault(candidate.task, [])
             if blocking:
-                reasons.append("flagged: " + ", ".join(blocking))
+                reasons[i] = "flagged: " + ", ".join(blocking)
             elif candidate.score < self.threshold:
-                reasons.append(f"score {candidate.score:.3f} < threshold {self.threshold:.2f}")
+                floor = "floor" if self.per_task else "threshold"
+                reasons[i] = f"score {candidate.score:.3f} < {floor} {self.threshold:.2f}"
             elif key in seen:
-                reasons.append("duplicate of an accepted candidate")
+                reasons[i] = "duplicate of an accepted candidate"
+            elif self.per_task is not None and len(kept) >= self.per_task:
+                best = "the best" if self.per_task == 1 else f"the {self.per_task} best"
+                reasons[i] = f"not {best} of its task ({candidate.score:.3f} < {kept[-1]:.3f})"
             else:
                 seen.add(key)
-                reasons.append(None)
+                kept.append(candidate.score)
         return reasons
 
 

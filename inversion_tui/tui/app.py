@@ -79,7 +79,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.replay = replay  # no engine: pause and train now have nothing to act on
         self.marks = marks
         self.state = RunState(self.control.threshold, settings.cycles, weights=self.control.weights,
-                              allow_flagged=settings.allow_flagged, marks=dict(marks.marks) if marks else {})
+                              allow_flagged=settings.allow_flagged, select=settings.select,
+                              select_k=settings.select_k, marks=dict(marks.marks) if marks else {})
         self.clock = clock
         self.started = clock()
         self.backend = {"model": settings.model, "quant": settings.quant, "device": "…"}

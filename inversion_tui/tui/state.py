@@ -53,6 +53,8 @@ class RunState:
     cycles: int
     weights: dict[str, float] = field(default_factory=dict)
     allow_flagged: bool = False
+    select: str = "threshold"  # the selection rule (loop/select.py) and its k
+    select_k: int = 1
     rows: list[CandidateRow] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out, cycle 0 = base
@@ -90,7 +92,8 @@ class RunState:
         changed = []
         for cycle, phase in self.passes():
             rows = self.pass_rows(cycle, phase)
-            for row, reason in zip(rows, Selector(self.threshold, self.allow_flagged).decide(rows)):
+            for row, reason in zip(rows, Selector(self.threshold, self.allow_flagged, self.select,
+                                                             self.select_k).decide(rows)):
                 accepted = reason is None
                 if (accepted, reason) != (row.accepted, row.reason):
                     row.accepted, row.reason = accepted, reason
