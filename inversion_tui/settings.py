@@ -76,6 +76,12 @@ class RunSettings(BaseModel):
     """LoRA learning rate."""
     batch_size: int = Field(4, ge=1)
     """Training micro-batch size."""
+    objective: Literal["sft", "dpo"] = "sft"
+    """What a training step optimises: sft = the accepted commands' likelihood; dpo = each
+    accepted command preferred to the lowest-scoring other command of its task, against the
+    base model (the adapter off) as the reference."""
+    dpo_beta: float = Field(0.1, gt=0.0, le=10.0)
+    """DPO's beta: how far the policy may move from the reference for a preference."""
     epochs: int = Field(1, ge=1)
     """Epochs over the accepted pool per training step."""
     gen_batch_size: int = Field(8, ge=1)

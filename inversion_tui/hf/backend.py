@@ -7,6 +7,7 @@ from typing import Sequence
 
 from inversion_tui.hf import models
 from inversion_tui.hf.generator import HFGenerator
+from inversion_tui.hf.objectives import DPO, SFT
 from inversion_tui.hf.train import HFTrainer, release_cached_memory
 from inversion_tui.loop.backend import ComposedBackend
 from inversion_tui.settings import RunSettings
@@ -74,7 +75,9 @@ class HFBackend(ComposedBackend):
         _set_seed(settings.seed)
         description = {"model": settings.model, "quant": choice["quant"], "device": device, "dtype": choice["dtype"],
                        "gradient_checkpointing": "on" if choice["checkpointing"] else "off"}
-        return cls(model, tokenizer, embedder, device, description)
+        backend = cls(model, tokenizer, embedder, device, description)
+        backend.trainer.objective = DPO(settings.dpo_beta) if settings.objective == "dpo" else SFT()
+        return backend
 
 
 def _set_seed(seed: int) -> None:

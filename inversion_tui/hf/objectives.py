@@ -3,7 +3,7 @@
 An objective is what the Trainer (hf/train.py) differentiates: `encode` turns an example into
 token ids once, `weight` is an encoded example's share of its batch's loss (so a batch split
 after running out of memory adds up to the same gradient), and `loss` is the mean loss over a
-piece of a batch. SFT is today's; a preference objective (DPO) is one more class here.
+piece of a batch. SFT trains on accepted commands; DPO on preference pairs.
 
 SFT: the seed trained on whole 512-token padded inputs with pad = EOS, so most of its reported
 loss was padding. Here labels are -100 on the prompt and on padding, batches are padded only
@@ -12,6 +12,7 @@ to their longest example, and the completion ends with EOS so the model learns t
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -136,4 +137,55 @@ class SFT:
         return loss
 
 
-OBJECTIVES: dict[str, type] = {"sft": SFT}
+def sequence_log_probs(model, rows: Sequence[EncodedPair], pad_id: int, device) -> torch.Tensor:
+    """Sum of the log-probabilities of each row's supervised tokens (its completion), one per row."""
+    inputs = {k: v.to(device) for k, v in collate(rows, pad_id).items()}
+    logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits[:, :-1].float()
+    labels = inputs["labels"][:, 1:]
+    mask = labels != IGNORE_INDEX
+    picked = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (picked * mask).sum(dim=-1)
+
+
+@dataclass(frozen=True)
+class EncodedPreference:
+    chosen: EncodedPair
+    rejected: EncodedPair
+
+
+class DPO:
+    """Direct preference optimisation (Rafailov et al. 2023), its sigmoid loss: for a prompt and
+    a preferred and a less preferred command, -log sigmoid(beta * (the policy's log-ratio to the
+    reference on the chosen one - the same on the rejected one)), log-probabilities summed over
+    the command's tokens. The reference is the base model: the same weights with the LoRA
+    adapter switched off (peft's disable_adapter), so no second copy is held in memory, and
+    the anchor is fixed for the whole run. Read against TRL's DPOTrainer (its default "sigmoid"
+    loss, and the adapter-off reference it uses for peft models without a ref_model); written
+    here so it runs inside this trainer's loop (out-of-memory splitting, no datasets or
+    accelerate dependency)."""
+
+    name = "dpo"
+
+    def __init__(self, beta: float = 0.1):
+        self.beta = beta
+
+    def encode(self, tokenizer, example) -> EncodedPreference:
+        return EncodedPreference(encode_pair(tokenizer, TrainingPair(example.prompt, example.chosen)),
+                                 encode_pair(tokenizer, TrainingPair(example.prompt, example.rejected)))
+
+    def weight(self, encoded: EncodedPreference) -> float:
+        return 1.0  # one preference, one share of the batch's mean
+
+    def reference_log_probs(self, model, rows: Sequence[EncodedPair], pad_id: int, device) -> torch.Tensor:
+        disable = getattr(model, "disable_adapter", None)
+        with torch.no_grad(), (disable() if disable is not None else contextlib.nullcontext()):
+            return sequence_log_probs(model, rows, pad_id, device)
+
+    def loss(self, model, piece: Sequence[EncodedPreference], pad_id: int, device, share_prefix: bool) -> torch.Tensor:
+        rows = [p.chosen for p in piece] + [p.rejected for p in piece]
+        policy = sequence_log_probs(model, rows, pad_id, device)
+        reference = self.reference_log_probs(model, rows, pad_id, device)
+        n = len(piece)
+        margin = (policy[:n] - reference[:n]) - (policy[n:] - reference[n:])
+        return -torch.nn.functional.logsigmoid(self.beta * margin).mean()
+

@@ -22,6 +22,15 @@ class TrainingPair:
 
 
 @dataclass(frozen=True)
+class PreferencePair:
+    """A chat-rendered forward prompt, a command to prefer and one to prefer less (DPO)."""
+
+    prompt: str
+    chosen: str
+    rejected: str
+
+
+@dataclass(frozen=True)
 class TrainResult:
     steps: int
     mean_loss: float
@@ -75,10 +84,11 @@ class Embedder(Protocol):
 
 class Trainer(Protocol):
     def train(
-        self, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
+        self, pairs: Sequence[TrainingPair | PreferencePair], *, lr: float, batch_size: int, epochs: int, seed: int,
         on_step: StepCallback | None = None, on_warning: WarningCallback | None = None,
     ) -> TrainResult:
-        """One training step of its objective on the pairs (SFT: loss on completion tokens only);
+        """One training step of its objective on the pairs (SFT: TrainingPairs, loss on completion
+        tokens only; DPO: PreferencePairs);
         leaves the model in eval mode. Out of memory on a batch: split it, accumulate, say so
         through on_warning."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from inversion_tui.loop import events as ev
-from inversion_tui.loop.backend import Backend, TrainingPair, out_of_memory_errors
+from inversion_tui.loop.backend import Backend, PreferencePair, TrainingPair, out_of_memory_errors
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
@@ -29,7 +29,7 @@ from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_eval_rows
 from inversion_tui.loop.score import Components, combine, component_names, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
-from inversion_tui.loop.select import Selector
+from inversion_tui.loop.select import Selector, normalize_command
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskInstance, TaskPack
 
@@ -399,7 +399,14 @@ class Engine:
             return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
                     "weights": self.control.weights, "trained_indices": []}
         # The prompt is the exact forward prompt the command was generated under.
-        pairs = [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+        pairs = self.preference_pairs(pool) if s.objective == "dpo" else [
+            TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+        if not pairs:
+            self.emit(ev.Log("warning", f"cycle {cycle}: no preference pairs (no accepted candidate's task has a "
+                                        "lower-scoring other command), training skipped"))
+            self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
+            return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
+                    "weights": self.control.weights, "trained_indices": []}
         step_seed = derive_seed(s.seed, "train", cycle, len(self.manual_trainings), manual)
         self.backend.reseed(step_seed)
         result = self.backend.train(
@@ -420,6 +427,19 @@ class Engine:
             self.manual_trainings.append(record)
             self.save_adapter(cycle, f"checkpoint_cycle_{cycle}_now_{len(self.manual_trainings)}", None)
         return summary
+
+    def preference_pairs(self, pool: Sequence[Candidate]) -> list[PreferencePair]:
+        """--objective dpo: each accepted candidate against the lowest-scoring other command of its
+        task in the BEFORE pass (ScPO's most- vs least-preferred; ../shared/RESEARCH.md)."""
+        pairs = []
+        for chosen in pool:
+            others = [c for c in self._before_pass if c.task == chosen.task and c.command.strip()
+                      and normalize_command(c.command) != normalize_command(chosen.command) and c.score < chosen.score]
+            if others:
+                rejected = min(others, key=lambda c: c.score)
+                pairs.append(PreferencePair(forward_prompt(self.backend, chosen.task, self.examples),
+                                            chosen.command, rejected.command))
+        return pairs
 
     def save_adapter(self, cycle: int, name: str, training: dict[str, Any] | None) -> None:
         """Save atomically, then record it in progress.json: a resume loads the latest adapter,

@@ -203,12 +203,12 @@ register(ScorerSpec("overlap_masked", token_overlap_masked, "text", 0.0,
 register(ScorerSpec("difflib_masked", difflib_ratio_masked, "text", 0.0,
                     help="`difflib` with literals masked on both sides"))
 register(ScorerSpec("coder", likelihood.coder, "forward", 0.0, label="cod", always=False,
-                    help="log p(command | task) per token under the forward prompt, as exp (geometric-mean "
+                    help="log p(command given task) per token under the forward prompt, as exp (geometric-mean "
                          "token probability)"))
 register(ScorerSpec("reviewer", likelihood.reviewer, "forward", 0.0, label="rev", always=False,
-                    help="log p(task | command) per token under the inverse prompt, as exp"))
+                    help="log p(task given command) per token under the inverse prompt (its free text blanked), as exp"))
 register(ScorerSpec("reviewer_pmi", likelihood.reviewer_pmi, "forward", 0.0, label="pmi", always=False,
-                    help="the reviewer minus log p(task | empty command) per token, through the logistic "
+                    help="the reviewer minus log p(task given an empty command) per token, through the logistic "
                          "function (0.5: the command says nothing about the task)"))
 register(ScorerSpec("consensus", program_consensus, "text", 0.0, label="cons",
                     help="share of the task's other candidates in the pass that name the same program"))
