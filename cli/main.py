@@ -109,6 +109,9 @@ def run(
                                                              "preferred to its task's lowest-scoring one.",
                                   rich_help_panel="Model"),
     dpo_beta: float = typer.Option(default("dpo_beta"), "--dpo-beta", help="DPO's beta.", rich_help_panel="Model"),
+    train_from: str = typer.Option(default("train_from"), "--train-from",
+                                   help="last | base: each step goes on from the last adapter, or starts afresh from "
+                                        "the base model on everything accepted so far.", rich_help_panel="Model"),
     batch_size: int = typer.Option(default("batch_size"), help="Training batch size.", rich_help_panel="Model"),
     gen_batch_size: int = typer.Option(default("gen_batch_size"), help="Tasks per batched generate call.", rich_help_panel="Model"),
     max_new_tokens: int = typer.Option(default("max_new_tokens"), help="Token budget per generation.", rich_help_panel="Loop"),
@@ -161,7 +164,7 @@ def run(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, select=select, select_k=select_k, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, dtype=dtype,
             gradient_checkpointing=gradient_checkpointing, output=output,
-            pack=pack, tasks_from=tasks_from, lr=lr, objective=objective, dpo_beta=dpo_beta, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
+            pack=pack, tasks_from=tasks_from, lr=lr, objective=objective, dpo_beta=dpo_beta, train_from=train_from, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
             eval_suite=None if eval_suite is None else [p.strip() for p in eval_suite.split(",") if p.strip()],
             eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout, verifier=verifier,

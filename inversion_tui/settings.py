@@ -76,6 +76,9 @@ class RunSettings(BaseModel):
     """LoRA learning rate."""
     batch_size: int = Field(4, ge=1)
     """Training micro-batch size."""
+    train_from: Literal["last", "base"] = "last"
+    """last = each step goes on from the adapter so far; base = each step starts from a fresh
+    adapter (the base model) and trains on every example accepted so far, accumulated."""
     objective: Literal["sft", "dpo"] = "sft"
     """What a training step optimises: sft = the accepted commands' likelihood; dpo = each
     accepted command preferred to the lowest-scoring other command of its task, against the

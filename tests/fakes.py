@@ -46,6 +46,7 @@ class FakeBackend:
         self.attempts: list = []  # weak references to what each failed call held (OOM tests)
         self.alive_at_call: list[int] = []  # how many of those were still alive as each call began
         self.base_weights_calls = 0  # times the frozen verifier was entered
+        self.resets = 0  # reset_adapter calls (--train-from base)
 
     def chat_prompt(self, messages):
         return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
@@ -119,6 +120,9 @@ class FakeBackend:
 
     def load_adapter(self, directory: Path) -> None:
         self.loaded = json.loads((Path(directory) / "adapter_config.json").read_text())
+
+    def reset_adapter(self) -> None:
+        self.resets += 1
 
     def reseed(self, seed: int) -> None:
         self.seeds.append(seed)

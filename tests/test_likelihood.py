@@ -87,3 +87,25 @@ def test_base_weights_answer_with_the_adapter_off(real_backend, pairs):
     assert changed != pytest.approx(before, abs=1e-3)
     assert base == pytest.approx(before, abs=1e-5)
     assert after == changed  # the adapter is back on when the context ends
+
+
+def test_reset_adapter_makes_the_model_the_base_model_again(real_backend, pairs):
+    """--train-from base: after reset_adapter the model answers as the base does; the adapter's
+    weights are those it was created with, whatever steps ran before."""
+    prompts, continuations = [p for p, _ in pairs[:2]], [c for _, c in pairs[:2]]
+    saved = {n: p.detach().clone() for n, p in real_backend.model.named_parameters() if p.requires_grad}
+    try:
+        with torch.no_grad():
+            for name, param in real_backend.model.named_parameters():
+                if name in saved:
+                    param.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
+        real_backend.reset_adapter()
+        after = real_backend.log_likelihood(prompts, continuations)
+        with real_backend.base_weights():
+            base = real_backend.log_likelihood(prompts, continuations)
+    finally:
+        with torch.no_grad():
+            for name, param in real_backend.model.named_parameters():
+                if name in saved:
+                    param.copy_(saved[name])
+    assert [v for row in after for v in row] == pytest.approx([v for row in base for v in row], abs=1e-5)

@@ -114,6 +114,10 @@ class HFTrainer:
         self.model_name = model_name  # for errors: which model an adapter does not fit
         self.objective = objective or SFT()
         self.share_prefix = True  # run the batch's shared prompt prefix once (objectives.shared_prefix_loss)
+        # The adapter as created (LoRA B = 0: the base model), for reset_adapter; small, kept on
+        # the CPU so it costs no GPU memory.
+        self.initial = {} if model is None else {
+            name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters() if p.requires_grad}
 
     def train(
         self, pairs: Sequence[TrainingPair], *, lr: float, batch_size: int, epochs: int, seed: int,
@@ -127,6 +131,12 @@ class HFTrainer:
 
     def save_adapter(self, directory: Path) -> None:
         self.model.save_pretrained(str(directory))
+
+    def reset_adapter(self) -> None:
+        with torch.no_grad():
+            for name, param in self.model.named_parameters():
+                if name in self.initial:
+                    param.copy_(self.initial[name])
 
     def load_adapter(self, directory: Path) -> None:
         from peft import set_peft_model_state_dict

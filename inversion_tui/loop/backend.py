@@ -98,6 +98,9 @@ class Trainer(Protocol):
     def load_adapter(self, directory: Path) -> None:
         """Load saved LoRA weights into the model (resume)."""
 
+    def reset_adapter(self) -> None:
+        """The adapter as it was created (the model is the base model again): --train-from base."""
+
 
 class Backend(Generator, Embedder, Trainer, Protocol):
     """Everything the engine uses, in one object: ComposedBackend builds it from the three parts."""
@@ -152,6 +155,10 @@ class ComposedBackend:
 
     def load_adapter(self, directory: Path) -> None:
         self.trainer.load_adapter(directory)
+        self.generator.sync_adapter(self.trainer)
+
+    def reset_adapter(self) -> None:
+        self.trainer.reset_adapter()
         self.generator.sync_adapter(self.trainer)
 
     def reseed(self, seed: int) -> None:

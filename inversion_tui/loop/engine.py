@@ -25,7 +25,7 @@ from inversion_tui.loop.metrics import paired_difference
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.resume import ResumePoint
-from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_eval_rows
+from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_candidates, read_eval_rows
 from inversion_tui.loop.score import Components, combine, component_names, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
@@ -72,6 +72,7 @@ class Engine:
         self._before_pass: list[Candidate] = []  # this cycle's BEFORE pass so far
         self._cycle = 0
         self.latest_adapter: str | None = None  # run-directory name of the newest saved adapter
+        self.trained_examples: list[TrainingPair | PreferencePair] = []  # every step's, for --train-from base
         self.current_training: dict[str, Any] | None = None  # this cycle's end-of-pass training
         self.resumes: list[dict[str, Any]] = []
         self.task_limit: int | None = None  # tasks per generate call after running out of memory
@@ -134,6 +135,8 @@ class Engine:
         self._base_rows = {name: rows for (name, cycle), rows in read_eval_rows(self.runlog.directory).items()
                            if cycle == 0}
         self.latest_adapter = point.latest_adapter
+        if self.settings.train_from == "base":
+            self.trained_examples = self.examples_trained_before(Progress.read(self.runlog.directory))
         if point.latest_adapter:
             self.backend.load_adapter(self.runlog.directory / point.latest_adapter)
         done = {phase: len({r["batch"] for r in point.records if r["phase"] == phase}) for phase in ("before", "after")}
@@ -398,9 +401,7 @@ class Engine:
             self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
             return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
                     "weights": self.control.weights, "trained_indices": []}
-        # The prompt is the exact forward prompt the command was generated under.
-        pairs = self.preference_pairs(pool) if s.objective == "dpo" else [
-            TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+        pairs = self.training_examples(pool, self._before_pass)
         if not pairs:
             self.emit(ev.Log("warning", f"cycle {cycle}: no preference pairs (no accepted candidate's task has a "
                                         "lower-scoring other command), training skipped"))
@@ -409,16 +410,24 @@ class Engine:
                     "weights": self.control.weights, "trained_indices": []}
         step_seed = derive_seed(s.seed, "train", cycle, len(self.manual_trainings), manual)
         self.backend.reseed(step_seed)
+        new_examples = pairs
+        if s.train_from == "base":
+            # Anchored to the base (ReST-EM): a fresh adapter each step, on every example accepted
+            # so far (accumulated, each once), so no step builds on a drifted one.
+            pairs = list(dict.fromkeys(self.trained_examples + pairs))
+            self.backend.reset_adapter()
         result = self.backend.train(
             pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=step_seed,
             on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
             on_warning=lambda message: self.emit(ev.Log("warning", message)),
         )
+        self.trained_examples.extend(new_examples)
         indices = tuple(c.index for c in pool)
         self._before_pass[:] = [replace(c, trained=True) if c.index in indices else c for c in self._before_pass]
         self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual, indices))
         # What selected this pool: the threshold and weights in force when the step ran.
-        summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "steps": result.steps,
+        summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "new_examples": len(new_examples),
+                   "steps": result.steps,
                    "losses": [round(loss, 5) for loss in result.losses],  # the loss curve, for inspect
                    "threshold": self.control.threshold, "weights": self.control.weights,
                    "trained_indices": list(indices)}
@@ -428,12 +437,34 @@ class Engine:
             self.save_adapter(cycle, f"checkpoint_cycle_{cycle}_now_{len(self.manual_trainings)}", None)
         return summary
 
-    def preference_pairs(self, pool: Sequence[Candidate]) -> list[PreferencePair]:
+    def training_examples(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate],
+                          ) -> list[TrainingPair] | list[PreferencePair]:
+        """What the objective trains on: the accepted commands under their exact forward prompt
+        (sft), or each against its task's lowest-scoring other command in the pass (dpo)."""
+        if self.settings.objective == "dpo":
+            return self.preference_pairs(pool, before_pass)
+        return [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+
+    def examples_trained_before(self, progress: Progress) -> list[TrainingPair | PreferencePair]:
+        """On resume under --train-from base: the examples of every training step already done,
+        rebuilt from candidates.jsonl and the steps' trained indices in progress.json."""
+        trained = progress.trained_positions()
+        passes: dict[int, list[Candidate]] = {}
+        for record in read_candidates(self.runlog.directory):
+            if record["phase"] == "before":
+                passes.setdefault(record["cycle"], []).append(Candidate.from_json(record))
+        examples: list[TrainingPair | PreferencePair] = []
+        for cycle in sorted(passes):
+            pool = [c for c in passes[cycle] if (cycle, c.index) in trained]
+            examples += self.training_examples(pool, passes[cycle]) if pool else []
+        return examples
+
+    def preference_pairs(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate]) -> list[PreferencePair]:
         """--objective dpo: each accepted candidate against the lowest-scoring other command of its
         task in the BEFORE pass (ScPO's most- vs least-preferred; ../shared/RESEARCH.md)."""
         pairs = []
         for chosen in pool:
-            others = [c for c in self._before_pass if c.task == chosen.task and c.command.strip()
+            others = [c for c in before_pass if c.task == chosen.task and c.command.strip()
                       and normalize_command(c.command) != normalize_command(chosen.command) and c.score < chosen.score]
             if others:
                 rejected = min(others, key=lambda c: c.score)
