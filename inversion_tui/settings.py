@@ -79,6 +79,12 @@ class RunSettings(BaseModel):
     train_from: Literal["last", "base"] = "last"
     """last = each step goes on from the adapter so far; base = each step starts from a fresh
     adapter (the base model) and trains on every example accepted so far, accumulated."""
+    patience: int = Field(0, ge=0)
+    """Stop when `patience_on` has not improved on its best for this many cycles (0: never)."""
+    patience_on: str = "score"
+    """What --patience tracks (loop/stopping.py): score (the AFTER pass's mean score, by the
+    verifier), consensus (agreement of a task's candidates on a program), or the name of a
+    held-out set (its right-program accuracy: labels, so report on another set)."""
     objective: Literal["sft", "dpo"] = "sft"
     """What a training step optimises: sft = the accepted commands' likelihood; dpo = each
     accepted command preferred to the lowest-scoring other command of its task, against the
@@ -154,6 +160,10 @@ class RunSettings(BaseModel):
     def _eval_sources(self) -> "RunSettings":
         if "holdout" in self.eval_suite and self.holdout <= 0:
             raise ValueError("--eval-suite holdout needs --holdout F (the fraction of templates held out)")
+        sets = list(self.eval_suite) + ([Path(self.eval_file).stem] if self.eval_file else [])
+        if self.patience_on not in ("score", "consensus", *sets):
+            raise ValueError(f"--patience-on {self.patience_on!r}: score, consensus or a held-out set of this run "
+                             f"({', '.join(sets) or 'none given'})")
         return self
 
     @property

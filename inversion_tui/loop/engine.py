@@ -29,6 +29,7 @@ from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_candidates, re
 from inversion_tui.loop.score import Components, combine, component_names, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
+from inversion_tui.loop.stopping import EarlyStopping, pass_consensus
 from inversion_tui.loop.select import Selector, normalize_command
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskInstance, TaskPack
@@ -45,6 +46,7 @@ def pass_metrics(candidates: Sequence[Candidate]) -> dict[str, Any]:
         "mean_score": sum(c.score for c in candidates) / total if total else 0.0,
         "flagged": sum(bool(c.flags) for c in candidates),
         "distinct_commands": len({c.command for c in candidates}),
+        "consensus": pass_consensus(candidates),
     }
 
 
@@ -64,6 +66,7 @@ class Engine:
         if self.control is None:
             self.control = RunControl(self.settings.threshold, self.settings.weights)
         self.examples = self.pack.examples[: self.settings.few_shot]
+        self.stopping = EarlyStopping(self.settings.patience, self.settings.patience_on)
         self.started_at = time.time()
         self.manual_trainings: list[dict[str, Any]] = []
         self._threshold_changes_seen = len(self.control.threshold_changes)
@@ -100,7 +103,15 @@ class Engine:
             if self.eval_sets:
                 self.evaluate(0)  # the base model, before any training: the baseline (skips what is done)
             for cycle in range(first_cycle, s.cycles + 1):
+                if self.stopping.exhausted(self.history, self.evaluations):
+                    break  # a resumed run that had already run out of patience
                 self.run_cycle(cycle, self.resume if cycle == first_cycle else None)
+                if self.stopping.exhausted(self.history, self.evaluations):
+                    best, value = self.stopping.best(self.history, self.evaluations)
+                    self.emit(ev.Log("warning", f"early stop after cycle {cycle}: {s.patience_on} has not improved "
+                                                f"for {s.patience} cycle(s); the best is "
+                                                f"{'the base model' if best == 0 else f'cycle {best}'} ({value:.3f})"))
+                    break
         except RunStopped:
             status = "stopped"
             self.emit(ev.Log("warning", "stopped at a batch boundary; scored candidates are saved"))
@@ -518,6 +529,7 @@ class Engine:
             weights=self.control.weights,
             weight_changes=self.control.weight_changes,
             latest_adapter=self.latest_adapter,
+            best_adapter=self.best_adapter(),
             current={"cycle": self._cycle, "training": self.current_training},
             manual_trainings=self.manual_trainings,
             resumes=self.resumes,
@@ -525,6 +537,11 @@ class Engine:
             cycles=self.history,
             extra=extra or {},
         )
+
+    def best_adapter(self) -> str | None:
+        """The checkpoint of the best cycle by --patience-on; None while the base model is best."""
+        cycle, _ = self.stopping.best(self.history, self.evaluations)
+        return next((c["checkpoint"] for c in self.history if c["cycle"] == cycle), None)
 
     def results(self) -> dict[str, Any]:
         first, last = self.history[0], self.history[-1]

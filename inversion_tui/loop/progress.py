@@ -25,6 +25,7 @@ class Progress:
     weights: dict[str, float] | None = None  # in force now
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
     latest_adapter: str | None = None  # run-directory name of the newest saved adapter
+    best_adapter: str | None = None  # the best cycle's by --patience-on (None: the base model is best)
     current: dict[str, Any] = field(default_factory=dict)  # {"cycle", "training"}: the cycle under way
     manual_trainings: list[dict[str, Any]] = field(default_factory=list)
     resumes: list[dict[str, Any]] = field(default_factory=list)

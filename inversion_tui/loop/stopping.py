@@ -1,0 +1,64 @@
+"""Early stopping (--patience K): stop when a tracked number has not improved for K cycles, and
+name the best adapter. Prolonged self-training collapses and ReST-EM regressed after its first
+iteration (../shared/RESEARCH.md): two or three rounds, watched.
+
+What is tracked, per adapter (cycle c's AFTER pass or its evaluation; the base model's value is
+cycle 1's BEFORE pass or the cycle-0 evaluation, so an adapter must beat the base to count):
+- score: the mean score, as the verifier judges it (with --verifier base a fixed judge);
+- consensus: the mean share of a task's candidates that name its most common program (needs
+  --candidates 2 or more; label-free self-consistency);
+- a held-out set's name: its right-program accuracy. Labels are then used to stop, so report
+  results on another set.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from inversion_tui.loop.shell import program_name
+
+LABEL_FREE = ("score", "consensus")
+
+
+def pass_consensus(candidates: Sequence[Any]) -> float | None:
+    """Mean over tasks of the share of its candidates naming its most common program."""
+    programs: dict[str, list[str]] = {}
+    for c in candidates:
+        programs.setdefault(c.task, []).append(program_name(c.command) if c.command.strip() else "")
+    shares = [Counter(p).most_common(1)[0][1] / len(p) for p in programs.values() if len(p) > 1]
+    return sum(shares) / len(shares) if shares else None
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    patience: int
+    on: str = "score"
+
+    def value(self, phase_metrics: dict[str, Any], evaluation: dict[str, Any] | None) -> float | None:
+        """The tracked number from a pass's metrics (pass_metrics) or a cycle's evaluations."""
+        if self.on in LABEL_FREE:
+            return phase_metrics.get("mean_score" if self.on == "score" else "consensus")
+        return None if evaluation is None else evaluation.get("utility_accuracy")
+
+    def values(self, history: Sequence[dict[str, Any]], evaluations: Sequence[dict[str, Any]]
+               ) -> list[tuple[int, float | None]]:
+        """(cycle, value) for the base model (cycle 0) and every adapter so far."""
+        by_cycle = {e["cycle"]: e for e in evaluations if e.get("set") == self.on}
+        if not history:
+            return []
+        base = self.value(history[0]["before"], by_cycle.get(0))
+        return [(0, base)] + [(c["cycle"], self.value(c["after"], by_cycle.get(c["cycle"]))) for c in history]
+
+    def best(self, history, evaluations) -> tuple[int, float | None]:
+        """(cycle, value) of the best so far; cycle 0 is the base model. Ties keep the earlier."""
+        scored = [(cycle, v) for cycle, v in self.values(history, evaluations) if v is not None]
+        return max(scored, key=lambda item: item[1]) if scored else (0, None)
+
+    def exhausted(self, history, evaluations) -> bool:
+        """No improvement on the best in the last `patience` cycles."""
+        if self.patience <= 0 or not history:
+            return False
+        best_cycle, _ = self.best(history, evaluations)
+        return history[-1]["cycle"] - best_cycle >= self.patience
