@@ -115,6 +115,9 @@ def run(
     patience_on: str = typer.Option(default("patience_on"), "--patience-on",
                                     help="score | consensus | a held-out set's name (then report on another).",
                                     rich_help_panel="Loop"),
+    replay: float = typer.Option(default("replay"), help="Base-model greedy commands on fresh tasks added per training "
+                                                         "example (0.5: one per two), an anchor to the base.",
+                                 rich_help_panel="Model"),
     train_from: str = typer.Option(default("train_from"), "--train-from",
                                    help="last | base: each step goes on from the last adapter, or starts afresh from "
                                         "the base model on everything accepted so far.", rich_help_panel="Model"),
@@ -170,7 +173,7 @@ def run(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, select=select, select_k=select_k, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, dtype=dtype,
             gradient_checkpointing=gradient_checkpointing, output=output,
-            pack=pack, tasks_from=tasks_from, lr=lr, objective=objective, dpo_beta=dpo_beta, train_from=train_from, patience=patience, patience_on=patience_on, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
+            pack=pack, tasks_from=tasks_from, lr=lr, objective=objective, dpo_beta=dpo_beta, train_from=train_from, patience=patience, patience_on=patience_on, replay=replay, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
             eval_suite=None if eval_suite is None else [p.strip() for p in eval_suite.split(",") if p.strip()],
             eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout, verifier=verifier,

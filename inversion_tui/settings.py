@@ -85,6 +85,9 @@ class RunSettings(BaseModel):
     """What --patience tracks (loop/stopping.py): score (the AFTER pass's mean score, by the
     verifier), consensus (agreement of a task's candidates on a program), or the name of a
     held-out set (its right-program accuracy: labels, so report on another set)."""
+    replay: float = Field(0.0, ge=0.0, le=4.0)
+    """Add this many of the base model's own greedy commands on fresh pool tasks per training
+    example (0.5: one for every two), unflagged ones only; SFT only."""
     objective: Literal["sft", "dpo"] = "sft"
     """What a training step optimises: sft = the accepted commands' likelihood; dpo = each
     accepted command preferred to the lowest-scoring other command of its task, against the

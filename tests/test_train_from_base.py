@@ -42,3 +42,15 @@ def test_a_resumed_run_trains_on_the_examples_of_its_earlier_cycles_too(tmp_path
     Engine(settings, second, load_packs(settings.pack), runlog, emit=ev.EventRecorder(), resume=point).run()
     assert set(first.trained[0]) <= set(second.trained[0])
     assert len(second.trained[0]) > len(first.trained[0])
+
+
+def test_replay_adds_the_base_models_greedy_commands_on_fresh_tasks(tmp_path):
+    backend = FakeBackend()
+    # the policy verifier never turns the adapter off, so any base_weights call is the replay's
+    engine, _ = make_engine(tmp_path, backend, cycles=1, tasks=4, candidates=2, threshold=0.0, replay=0.5,
+                            verifier="policy")
+    engine.run()
+    training = engine.history[0]["training"]
+    assert training["replayed"] >= 1
+    assert len(backend.trained[0]) == training["examples"] == training["new_examples"] + training["replayed"]
+    assert backend.base_weights_calls == 1  # generated with the adapter off

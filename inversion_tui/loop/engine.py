@@ -18,6 +18,7 @@ from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
 from inversion_tui.loop.gap import verification_gap
+from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.literals import typed_placeholders
@@ -427,6 +428,8 @@ class Engine:
             # so far (accumulated, each once), so no step builds on a drifted one.
             pairs = list(dict.fromkeys(self.trained_examples + pairs))
             self.backend.reset_adapter()
+        replayed = self.replay_examples(round(s.replay * len(pairs)), cycle) if s.replay > 0 else []
+        pairs = pairs + replayed
         result = self.backend.train(
             pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=step_seed,
             on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
@@ -438,6 +441,7 @@ class Engine:
         self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual, indices))
         # What selected this pool: the threshold and weights in force when the step ran.
         summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "new_examples": len(new_examples),
+                   "replayed": len(replayed),
                    "steps": result.steps,
                    "losses": [round(loss, 5) for loss in result.losses],  # the loss curve, for inspect
                    "threshold": self.control.threshold, "weights": self.control.weights,
@@ -455,6 +459,21 @@ class Engine:
         if self.settings.objective == "dpo":
             return self.preference_pairs(pool, before_pass)
         return [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+
+    def replay_examples(self, count: int, cycle: int) -> list[TrainingPair]:
+        """--replay R: the base model's own greedy commands (the adapter off) on `count` fresh
+        tasks of the pool, unflagged ones only: the label-free anchor to what the model could
+        already do (../shared/RESEARCH.md). SFT pairs; a DPO step has no preference in them."""
+        if count <= 0 or self.settings.objective != "sft":
+            return []
+        s = self.settings
+        rng = random.Random(derive_seed(s.seed, "replay", cycle, len(self.manual_trainings)))
+        tasks = [instance.task for instance in self.pack.sample(count, rng)]
+        with self.backend.base_weights():
+            generated = generate_commands(self.backend, tasks, candidates=1, temperature=0.0,
+                                          max_new_tokens=s.max_new_tokens, examples=self.examples)
+        return [TrainingPair(forward_prompt(self.backend, task, self.examples), g[0].command)
+                for task, g in zip(tasks, generated) if g[0].command.strip() and not guard_flags(task, g[0].command)]
 
     def examples_trained_before(self, progress: Progress) -> list[TrainingPair | PreferencePair]:
         """On resume under --train-from base: the examples of every training step already done,
