@@ -62,3 +62,30 @@ def test_a_run_trains_on_one_candidate_per_task_under_best_per_task(tmp_path):
     assert len(accepted) == len({r["task"] for r in records})
     for r in accepted:  # the best of its task
         assert r["score"] == max(o["score"] for o in records if o["task"] == r["task"])
+
+
+async def test_the_rule_changes_live_like_the_threshold_and_is_recorded(tmp_path):
+    import json
+
+    from inversion_tui.loop.runlog import PROGRESS
+    from tests.test_tui import header_text, make_app, wait_for
+
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10, candidates=3, threshold=0.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.state.rows) >= 6, what="candidates")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.run_state == "PAUSED", what="PAUSED")
+        await pilot.press("r")
+        assert app.control.select == "best-per-task" and "best-per-task ≥0.00" in header_text(app)
+        rows = app.state.pass_rows()
+        expected = [reason is None for reason in Selector(0.0, rule="best-per-task").decide(rows)]
+        assert [r.accepted for r in rows] == expected  # re-decided from stored scores, no model call
+        assert sum(expected) == len({r.task for r in rows})  # one per task
+        await wait_for(pilot, lambda: json.loads((tmp_path / "run" / PROGRESS).read_text())
+                       .get("select_changes"), what="the change on disk")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+    progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
+    assert progress["select"] == "best-per-task"
+    assert [c["to"] for c in progress["select_changes"]] == ["best-per-task"]
+    assert all(c["training"]["select"] == "best-per-task" for c in progress["history"]["cycles"])

@@ -21,11 +21,14 @@ class RunControl:
     def for_run(cls, settings, resume=None) -> "RunControl":
         """Seeded from settings. A resumed run keeps its change histories and goes on with the
         threshold and weights last set live; a threshold given on resume is one more change."""
-        control = cls(settings.threshold, settings.weights)
+        control = cls(settings.threshold, settings.weights, settings.select)
         if resume is None:
             return control
         control._threshold_changes = list(resume.threshold_changes)
         control._weight_changes = list(resume.weight_changes)
+        control._select_changes = list(resume.select_changes)
+        if control._select_changes:
+            control._select = control._select_changes[-1]["to"]
         if control._weight_changes:
             control._weights = dict(control._weight_changes[-1]["to"])
         change = next((r["changes"]["threshold"] for r in resume.resumes[-1:] if "threshold" in r["changes"]), None)
@@ -38,7 +41,7 @@ class RunControl:
                  "to": change["to"], "on_resume": True})
         return control
 
-    def __init__(self, threshold: float, weights: dict[str, float]):
+    def __init__(self, threshold: float, weights: dict[str, float], select: str = "threshold"):
         self._lock = threading.Lock()
         self._resume = threading.Event()
         self._resume.set()
@@ -48,6 +51,8 @@ class RunControl:
         self._train_now = threading.Event()
         self._threshold_changes: list[dict] = []
         self._weight_changes: list[dict] = []
+        self._select = select  # the selection rule (loop/select.py)
+        self._select_changes: list[dict] = []
 
     # --- written by the UI thread
     def pause(self) -> None:
@@ -84,6 +89,14 @@ class RunControl:
             )
             self._weights = dict(weights)
 
+    def set_select(self, rule: str) -> None:
+        """A new selection rule, logged like threshold changes."""
+        with self._lock:
+            if rule == self._select:
+                return
+            self._select_changes.append({"time": now(), "from": self._select, "to": rule})
+            self._select = rule
+
     # --- read by the engine
     @property
     def paused(self) -> bool:
@@ -102,6 +115,16 @@ class RunControl:
     def weights(self) -> dict[str, float]:
         with self._lock:
             return dict(self._weights)
+
+    @property
+    def select(self) -> str:
+        with self._lock:
+            return self._select
+
+    @property
+    def select_changes(self) -> list[dict]:
+        with self._lock:
+            return list(self._select_changes)
 
     @property
     def threshold_changes(self) -> list[dict]:

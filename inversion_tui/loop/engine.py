@@ -65,12 +65,13 @@ class Engine:
 
     def __post_init__(self) -> None:
         if self.control is None:
-            self.control = RunControl(self.settings.threshold, self.settings.weights)
+            self.control = RunControl(self.settings.threshold, self.settings.weights, self.settings.select)
         self.examples = self.pack.examples[: self.settings.few_shot]
         self.stopping = EarlyStopping(self.settings.patience, self.settings.patience_on)
         self.started_at = time.time()
         self.manual_trainings: list[dict[str, Any]] = []
         self._threshold_changes_seen = len(self.control.threshold_changes)
+        self._select_changes_seen = len(self.control.select_changes)
         self._weight_changes_seen = len(self.control.weight_changes)  # a resume's are already on disk
         self._current_pass: list[Candidate] = []  # the pass being scored: what a re-weighting re-scores
         self._before_pass: list[Candidate] = []  # this cycle's BEFORE pass so far
@@ -237,8 +238,13 @@ class Engine:
 
     def select(self, candidates: list[Candidate]) -> None:
         """Re-decide a pass's acceptance under the threshold in force now (in place)."""
-        reasons = Selector.from_settings(self.settings, self.control.threshold).decide(candidates)
+        reasons = self.selector().decide(candidates)
         candidates[:] = [replace(c, accepted=reason is None, reason=reason) for c, reason in zip(candidates, reasons)]
+
+    def selector(self) -> Selector:
+        """The selection in force now: the rule and threshold may have changed live."""
+        s = self.settings
+        return Selector(self.control.threshold, s.allow_flagged, self.control.select, s.select_k)
 
     def rescore(self, candidates: list[Candidate]) -> None:
         """Each candidate's score under the weights in force now, from its stored components (in place)."""
@@ -251,9 +257,9 @@ class Engine:
         self.control.checkpoint(
             on_pause=lambda: self.emit(ev.Paused(cycle, phase)),
             on_resume=lambda: self.emit(ev.Resumed(cycle, phase)),
-            while_paused=lambda: (self.record_threshold_changes(cycle), self.apply_weight_changes(cycle)),
+            while_paused=lambda: (self.record_selection_changes(cycle), self.apply_weight_changes(cycle)),
         )
-        self.record_threshold_changes(cycle)
+        self.record_selection_changes(cycle)
         self.apply_weight_changes(cycle)
         self.select(self._current_pass)  # so the pool trained next is what the threshold now selects
         if self.control.take_train_now():
@@ -315,13 +321,16 @@ class Engine:
         self.runlog.append_eval_samples(samples)
         return verification_gap(greedy, samples, components=component_names(), seed=s.seed)
 
-    def record_threshold_changes(self, cycle: int) -> None:
-        changes = self.control.threshold_changes
-        if len(changes) > self._threshold_changes_seen:
-            self.write_progress("running")  # the change is on disk before anyone is told of it
+    def record_selection_changes(self, cycle: int) -> None:
+        """Threshold and rule changes made live: on disk before anyone is told of them."""
+        changes, rules = self.control.threshold_changes, self.control.select_changes
+        if len(changes) > self._threshold_changes_seen or len(rules) > self._select_changes_seen:
+            self.write_progress("running")
             for change in changes[self._threshold_changes_seen :]:
                 self.emit(ev.ThresholdChanged(cycle, change["from"], change["to"]))
-            self._threshold_changes_seen = len(changes)
+            for change in rules[self._select_changes_seen :]:
+                self.emit(ev.Log("info", f"selection rule {change['from']} -> {change['to']}"))
+            self._threshold_changes_seen, self._select_changes_seen = len(changes), len(rules)
 
     def apply_weight_changes(self, cycle: int) -> None:
         """New weights re-score the running pass from its stored components (no model call),
@@ -445,7 +454,7 @@ class Engine:
                    "steps": result.steps,
                    "losses": [round(loss, 5) for loss in result.losses],  # the loss curve, for inspect
                    "threshold": self.control.threshold, "weights": self.control.weights,
-                   "trained_indices": list(indices)}
+                   "select": self.control.select, "trained_indices": list(indices)}
         if manual:
             record = {"cycle": cycle, **summary}
             self.manual_trainings.append(record)
@@ -547,6 +556,8 @@ class Engine:
             threshold_changes=self.control.threshold_changes,
             weights=self.control.weights,
             weight_changes=self.control.weight_changes,
+            select=self.control.select,
+            select_changes=self.control.select_changes,
             latest_adapter=self.latest_adapter,
             best_adapter=self.best_adapter(),
             current={"cycle": self._cycle, "training": self.current_training},

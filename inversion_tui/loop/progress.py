@@ -24,6 +24,8 @@ class Progress:
     threshold_changes: list[dict[str, Any]] = field(default_factory=list)
     weights: dict[str, float] | None = None  # in force now
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
+    select: str | None = None  # the selection rule in force now (changed live)
+    select_changes: list[dict[str, Any]] = field(default_factory=list)
     latest_adapter: str | None = None  # run-directory name of the newest saved adapter
     best_adapter: str | None = None  # the best cycle's by --patience-on (None: the base model is best)
     current: dict[str, Any] = field(default_factory=dict)  # {"cycle", "training"}: the cycle under way

@@ -34,6 +34,7 @@ class ResumePoint:
     resumes: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
+    select_changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
@@ -82,6 +83,7 @@ def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
         resumes=progress.resumes,
         evaluations=progress.evaluations,
         weight_changes=progress.weight_changes,
+        select_changes=progress.select_changes,
     )
 
 

@@ -35,6 +35,7 @@ from inversion_tui.loop.engine import Engine, pass_metrics
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
 from inversion_tui.loop.scorer_check import check_pass
+from inversion_tui.loop.select import RULES
 from inversion_tui.marks import MarkBook
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.replay import ReplaySource, RunRecord
@@ -75,11 +76,11 @@ class InversionApp(ScorerDebugging, App[None]):
         super().__init__()
         self.settings = settings
         self.engine_factory = engine_factory
-        self.control = control or RunControl(settings.threshold, settings.weights)
+        self.control = control or RunControl(settings.threshold, settings.weights, settings.select)
         self.replay = replay  # no engine: pause and train now have nothing to act on
         self.marks = marks
         self.state = RunState(self.control.threshold, settings.cycles, weights=self.control.weights,
-                              allow_flagged=settings.allow_flagged, select=settings.select,
+                              allow_flagged=settings.allow_flagged, select=self.control.select,
                               select_k=settings.select_k, marks=dict(marks.marks) if marks else {})
         self.clock = clock
         self.started = clock()
@@ -424,6 +425,18 @@ class InversionApp(ScorerDebugging, App[None]):
         self.log_line(f"threshold set to {value:.2f}: {flipped} verdict(s) changed")
         self.refresh_views()
 
+    def action_next_select(self) -> None:
+        rule = RULES[(RULES.index(self.control.select) + 1) % len(RULES)]
+        self.control.set_select(rule)  # the engine uses it from its next batch
+        accepted_before = {row.number: row.accepted for row in self.state.rows}
+        self.state.select = rule
+        changed = self.state.redecide()  # shown now, from stored scores
+        self.query_one(CandidatesTable).refresh_rows(changed)
+        flipped = sum(row.accepted != accepted_before[row.number] for row in changed)
+        k = f" (k={self.state.select_k})" if rule == "top-k" else ""
+        self.log_line(f"selection rule {rule}{k}: {flipped} verdict(s) changed")
+        self.refresh_views()
+
     def action_train_now(self) -> None:
         if self.no_engine("train now") or self.finished_status or self.stop_requested:
             return
@@ -551,7 +564,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.query_one(RunHeader).show(
             model=self.backend["model"], quant=self.backend["quant"], device=self.backend["device"],
             cycle=self.state.cycle, cycles=self.settings.cycles, phase=self.state.activity, progress=progress,
-            threshold=self.control.threshold, elapsed=now - self.started, state=self.run_state,
+            threshold=self.control.threshold, select=self.control.select,
+            elapsed=now - self.started, state=self.run_state,
             detail=self.header_detail(now), weights=self.header_weights(),
         )
         if not self.state.pass_rows():
@@ -611,6 +625,6 @@ def create_replay_app(run: RunRecord, clock: Callable[[], float] = time.monotoni
     except (SettingsError, ValueError) as error:
         raise RunDirectoryError(f"{run.directory}: its settings cannot be read ({first_line(error)})") from None
     threshold = run.progress.threshold if run.progress.threshold is not None else settings.threshold
-    control = RunControl(threshold, weights)
+    control = RunControl(threshold, weights, run.progress.select or settings.select)
     return InversionApp(settings, lambda emit, _control: ReplaySource(run, emit), clock=clock, control=control,
                         marks=MarkBook(run.directory), replay=True)

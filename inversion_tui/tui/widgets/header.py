@@ -26,7 +26,7 @@ class RunHeader(Static):
 
     def show(self, *, model: str, quant: str, device: str, cycle: int, cycles: int, phase: str,
              progress: str, threshold: float, elapsed: float, state: str, detail: str = "",
-             weights: str = "") -> None:
+             weights: str = "", select: str = "threshold") -> None:
         # What the controls change comes first, so it stays visible at 80 columns.
         text = Text()
         style = {"PAUSED": "bold white on dark_orange3", "FAILED": "bold white on red",
@@ -38,7 +38,10 @@ class RunHeader(Static):
             text.append(f" {progress}")
         if detail:
             text.append(f"  {detail}", style="cyan")
-        text.append(f"  threshold {threshold:.2f}", style="bold yellow")
+        if select == "threshold":
+            text.append(f"  threshold {threshold:.2f}", style="bold yellow")
+        else:  # a per-task rule: the threshold is its floor
+            text.append(f"  {select} ≥{threshold:.2f}", style="bold yellow")
         if weights:
             text.append(f"  {weights}", style="yellow")
         text.append(f"  {format_elapsed(elapsed)}")
