@@ -16,7 +16,7 @@ from inversion_tui.loop.score import component_names, default_weights
 
 # Score components, their default weights and what they measure: loop/score.py's REGISTRY.
 
-SELF_RATING_ON_WEIGHT = 0.2
+SELF_RATING_ON_WEIGHT = 1.0
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
 
 EVAL_SUITES = ("intercode", "holdout")
@@ -37,7 +37,7 @@ class RunSettings(BaseModel):
     """Tasks sampled for each pass (before and after each draw a fresh sample)."""
     candidates: int = Field(3, ge=1, le=64)
     """Candidate commands generated per task."""
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    threshold: float = Field(0.4, ge=0.0, le=1.0)
     """A candidate is accepted when its score is at least this (and no guard flagged it); under
     a per-task selection rule it is the floor."""
     select: Literal["threshold", "best-per-task", "top-k"] = "threshold"
