@@ -18,7 +18,6 @@ from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl, RunStopped
 from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
 from inversion_tui.loop.gap import verification_gap
-from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.literals import typed_placeholders
@@ -30,8 +29,9 @@ from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_candidates, re
 from inversion_tui.loop.score import Components, combine, component_names, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
+from inversion_tui.loop import training_set
+from inversion_tui.loop.select import Selector
 from inversion_tui.loop.stopping import EarlyStopping, pass_consensus
-from inversion_tui.loop.select import Selector, normalize_command
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskInstance, TaskPack
 
@@ -461,55 +461,19 @@ class Engine:
             self.save_adapter(cycle, f"checkpoint_cycle_{cycle}_now_{len(self.manual_trainings)}", None)
         return summary
 
-    def training_examples(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate],
-                          ) -> list[TrainingPair] | list[PreferencePair]:
-        """What the objective trains on: the accepted commands under their exact forward prompt
-        (sft), or each against its task's lowest-scoring other command in the pass (dpo)."""
-        if self.settings.objective == "dpo":
-            return self.preference_pairs(pool, before_pass)
-        return [TrainingPair(forward_prompt(self.backend, c.task, self.examples), c.command) for c in pool]
+    def training_examples(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate]) -> list:
+        return training_set.examples_for(self.backend, self.examples, self.settings.objective, pool, before_pass)
 
     def replay_examples(self, count: int, cycle: int) -> list[TrainingPair]:
-        """--replay R: the base model's own greedy commands (the adapter off) on `count` fresh
-        tasks of the pool, unflagged ones only: the label-free anchor to what the model could
-        already do (../shared/RESEARCH.md). SFT pairs; a DPO step has no preference in them."""
         if count <= 0 or self.settings.objective != "sft":
-            return []
-        s = self.settings
-        rng = random.Random(derive_seed(s.seed, "replay", cycle, len(self.manual_trainings)))
-        tasks = [instance.task for instance in self.pack.sample(count, rng)]
-        with self.backend.base_weights():
-            generated = generate_commands(self.backend, tasks, candidates=1, temperature=0.0,
-                                          max_new_tokens=s.max_new_tokens, examples=self.examples)
-        return [TrainingPair(forward_prompt(self.backend, task, self.examples), g[0].command)
-                for task, g in zip(tasks, generated) if g[0].command.strip() and not guard_flags(task, g[0].command)]
+            return []  # a DPO step has no preference in them
+        rng = random.Random(derive_seed(self.settings.seed, "replay", cycle, len(self.manual_trainings)))
+        return training_set.replay(self.backend, self.examples, self.pack.sample(count, rng),
+                                   self.settings.max_new_tokens)
 
     def examples_trained_before(self, progress: Progress) -> list[TrainingPair | PreferencePair]:
-        """On resume under --train-from base: the examples of every training step already done,
-        rebuilt from candidates.jsonl and the steps' trained indices in progress.json."""
-        trained = progress.trained_positions()
-        passes: dict[int, list[Candidate]] = {}
-        for record in read_candidates(self.runlog.directory):
-            if record["phase"] == "before":
-                passes.setdefault(record["cycle"], []).append(Candidate.from_json(record))
-        examples: list[TrainingPair | PreferencePair] = []
-        for cycle in sorted(passes):
-            pool = [c for c in passes[cycle] if (cycle, c.index) in trained]
-            examples += self.training_examples(pool, passes[cycle]) if pool else []
-        return examples
-
-    def preference_pairs(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate]) -> list[PreferencePair]:
-        """--objective dpo: each accepted candidate against the lowest-scoring other command of its
-        task in the BEFORE pass (ScPO's most- vs least-preferred; ../shared/RESEARCH.md)."""
-        pairs = []
-        for chosen in pool:
-            others = [c for c in before_pass if c.task == chosen.task and c.command.strip()
-                      and normalize_command(c.command) != normalize_command(chosen.command) and c.score < chosen.score]
-            if others:
-                rejected = min(others, key=lambda c: c.score)
-                pairs.append(PreferencePair(forward_prompt(self.backend, chosen.task, self.examples),
-                                            chosen.command, rejected.command))
-        return pairs
+        return training_set.trained_before(self.backend, self.examples, self.settings.objective,
+                                           read_candidates(self.runlog.directory), progress.trained_positions())
 
     def save_adapter(self, cycle: int, name: str, training: dict[str, Any] | None) -> None:
         """Save atomically, then record it in progress.json: a resume loads the latest adapter,

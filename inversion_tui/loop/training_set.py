@@ -1,0 +1,65 @@
+"""What a training step trains on, built from scored candidates: the objective's examples, the
+base model's replayed commands, and (for --train-from base after a resume) every earlier
+step's examples rebuilt from the run's files."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from inversion_tui.loop.backend import Backend, PreferencePair, TrainingPair
+from inversion_tui.loop.candidate import Candidate
+from inversion_tui.loop.generate import forward_prompt, generate_commands
+from inversion_tui.loop.guards import guard_flags
+from inversion_tui.loop.select import normalize_command
+
+
+def examples_for(backend: Backend, examples: Sequence[Any], objective: str, pool: Sequence[Candidate],
+                 before_pass: Sequence[Candidate]) -> list[TrainingPair] | list[PreferencePair]:
+    """sft: the accepted commands under the exact forward prompt they were generated with;
+    dpo: each against its task's lowest-scoring other command in the pass."""
+    if objective == "dpo":
+        return preference_pairs(backend, examples, pool, before_pass)
+    return [TrainingPair(forward_prompt(backend, c.task, examples), c.command) for c in pool]
+
+
+def preference_pairs(backend: Backend, examples: Sequence[Any], pool: Sequence[Candidate],
+                     before_pass: Sequence[Candidate]) -> list[PreferencePair]:
+    """Each accepted candidate against the lowest-scoring other (non-empty, different) command of
+    its task in the BEFORE pass: ScPO's most- vs least-preferred (../shared/RESEARCH.md). A task
+    with no lower-scoring other command gives no pair."""
+    pairs = []
+    for chosen in pool:
+        others = [c for c in before_pass if c.task == chosen.task and c.command.strip()
+                  and normalize_command(c.command) != normalize_command(chosen.command) and c.score < chosen.score]
+        if others:
+            rejected = min(others, key=lambda c: c.score)
+            pairs.append(PreferencePair(forward_prompt(backend, chosen.task, examples), chosen.command,
+                                        rejected.command))
+    return pairs
+
+
+def replay(backend: Backend, examples: Sequence[Any], instances: Iterable[Any], max_new_tokens: int
+           ) -> list[TrainingPair]:
+    """--replay: the base model's own greedy commands (the adapter off) on fresh tasks, the
+    unflagged ones: the label-free anchor to what the model could already do."""
+    tasks = [instance.task for instance in instances]
+    with backend.base_weights():
+        generated = generate_commands(backend, tasks, candidates=1, temperature=0.0, max_new_tokens=max_new_tokens,
+                                      examples=examples)
+    return [TrainingPair(forward_prompt(backend, task, examples), g[0].command)
+            for task, g in zip(tasks, generated) if g[0].command.strip() and not guard_flags(task, g[0].command)]
+
+
+def trained_before(backend: Backend, examples: Sequence[Any], objective: str, records: Iterable[dict],
+                   trained: set[tuple[int, int]]) -> list[TrainingPair | PreferencePair]:
+    """The examples of every training step already done (a resumed --train-from base run),
+    from candidates.jsonl's records and the steps' (cycle, index) positions in progress.json."""
+    passes: dict[int, list[Candidate]] = {}
+    for record in records:
+        if record["phase"] == "before":
+            passes.setdefault(record["cycle"], []).append(Candidate.from_json(record))
+    out: list[TrainingPair | PreferencePair] = []
+    for cycle in sorted(passes):
+        pool = [c for c in passes[cycle] if (cycle, c.index) in trained]
+        out += examples_for(backend, examples, objective, pool, passes[cycle]) if pool else []
+    return out
