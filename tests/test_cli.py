@@ -40,7 +40,7 @@ BAD_RUN_INPUT = [
     (["--quant", "8bit"], "--quant"),
     (["--weights", "bogus=1"], "unknown component 'bogus'"),
     (["--weights", "embed"], "expected name=value"),
-    (["--weights", "embed=0,overlap=0,difflib=0"], "at least one weight must be > 0"),
+    (["--weights", "embed=0,overlap_masked=0,coder=0,reviewer=0,consensus=0"], "at least one weight must be > 0"),
     (["--pack", "nope"], "unknown task pack 'nope'"),
     (["--eval-suite", "nope"], "--eval-suite: unknown suite 'nope' (known: intercode, holdout)"),
     (["--eval-suite", "intercode,intercode"], "--eval-suite: a suite is named twice"),
@@ -110,7 +110,7 @@ def test_score_json_with_the_real_model():
     assert all(data["components"][name] is not None for name in ("coder", "reviewer", "reviewer_pmi"))
     assert data["components"]["consensus"] is None
     assert data["reconstruction"] and data["flags"] == []
-    assert data["accepted"] == (data["score"] >= 0.5)
+    assert data["accepted"] == (data["score"] >= data["threshold"])
 
 
 def test_score_flags_a_gamed_command():

@@ -21,6 +21,7 @@ from inversion_tui.replay import load_run, replay_events, rescore_text, trained_
 from inversion_tui.settings import build_settings
 from inversion_tui.tui.query import FilterError, parse_filter, sort_value
 from inversion_tui.tui.state import CandidateRow, RunState
+from tests.fakes import TEXT_WEIGHTS
 from tests.test_engine import make_engine as engine_with
 
 
@@ -165,14 +166,14 @@ def test_records_keep_references_and_the_exact_prompts(tmp_path, fake_backend):
 def test_a_weight_change_rescores_the_running_pass_and_is_recorded(tmp_path, fake_backend):
     new = {"embed": 0.0, "overlap": 0.0, "difflib": 0.0, "self_rating": 0.0, "overlap_masked": 1.0,
            "difflib_masked": 0.0}
-    control = RunControl(0.6, build_settings(output=tmp_path).weights)
+    control = RunControl(0.6, build_settings(output=tmp_path, weights=TEXT_WEIGHTS).weights)
 
     def change_after_first_batch(event):
         recorder(event)
         if isinstance(event, ev.BatchDone) and event.phase == "before" and event.tasks_done == 2:
             control.set_weights(new)
 
-    engine, recorder = make_engine(tmp_path, fake_backend, control=control, threshold=0.6)
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control, threshold=0.6, weights=TEXT_WEIGHTS)
     engine.emit = change_after_first_batch
     engine.run()
     [changed] = recorder.of(ev.WeightsChanged)

@@ -16,7 +16,7 @@ from inversion_tui.tui.widgets.inspector import CandidateScreen
 from inversion_tui.tui.widgets.scorer import ScorerPanel
 from inversion_tui.tui.widgets.stats import StatsPanel
 from inversion_tui.tui.widgets.weights import WeightsScreen
-from tests.fakes import FakeBackend
+from tests.fakes import TEXT_WEIGHTS, FakeBackend
 from tests.test_tui import make_app, text_of, wait_for
 
 ONLY_MASKED_OVERLAP = {"embed": "0", "overlap": "0", "difflib": "0", "self_rating": "0", "overlap_masked": "1",
@@ -134,7 +134,7 @@ async def test_bad_weights_are_refused_in_the_dialog(tmp_path):
 
 
 async def test_marks_give_the_scorer_precision_and_recall(tmp_path):
-    app = make_app(tmp_path, FakeBackend(), tasks=4, threshold=0.75)
+    app = make_app(tmp_path, FakeBackend(), tasks=4, threshold=0.75, weights=TEXT_WEIGHTS)
     async with app.run_test(size=(160, 48)) as pilot:
         await finished(pilot, app)
         table = app.query_one(CandidatesTable)

@@ -176,3 +176,19 @@ def test_eval_samples_json_has_every_pick_and_each_components_auroc(tmp_path, mo
     assert report["samples"] == 4 and report["verifier"] == "base"
     assert "auroc" in report["components"]["coder"]
     assert len(read_jsonl(tmp_path / "samples.jsonl")) == 3 * 4
+
+
+async def test_the_scorer_tab_shows_the_gap_per_cycle(tmp_path):
+    from inversion_tui.tui.widgets.scorer import ScorerPanel
+    from tests.test_tui import make_app, text_of, wait_for
+
+    app = make_app(tmp_path, FakeBackend(), eval_sets={"mine": fake_eval_tasks()}, eval_samples=3)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        await pilot.press("a")
+        shown = text_of(app.query_one(ScorerPanel))
+    assert "verification gap, held-out, 3 samples per task" in shown
+    rows = [line for line in shown.splitlines() if " mine " in line]
+    assert len(rows) == 2  # the base model and cycle 1
+    assert all("0.67" in row and "emb" in row and "cod" in row for row in rows)  # greedy 2/3; component AUROCs
+    assert shown.count("cons 0.50") == 2

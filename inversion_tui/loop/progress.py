@@ -14,6 +14,10 @@ from typing import Any
 from inversion_tui.loop.runlog import PROGRESS, atomic_write_json, read_json_object
 
 
+UNSET_LEFT_OUT = ("select", "select_changes", "best_adapter")
+"""Keys added after runs were kept (experiments 5-7): written only once they hold something."""
+
+
 @dataclass
 class Progress:
     status: str = "running"  # running, finished, stopped, crashed
@@ -46,6 +50,9 @@ class Progress:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         cycles, extra = data.pop("cycles"), data.pop("extra")
+        for key in UNSET_LEFT_OUT:  # a run that never set them (older ones) reads back unchanged
+            if not data[key]:
+                del data[key]
         return {**extra, **data, "history": {"cycles": cycles}}
 
     @classmethod
