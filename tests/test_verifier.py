@@ -192,3 +192,14 @@ async def test_the_scorer_tab_shows_the_gap_per_cycle(tmp_path):
     assert len(rows) == 2  # the base model and cycle 1
     assert all("0.67" in row and "emb" in row and "cod" in row for row in rows)  # greedy 2/3; component AUROCs
     assert shown.count("cons 0.50") == 2
+
+
+def test_a_held_out_sets_name_in_the_gap_table_is_text_not_markup():
+    from rich.console import Console
+
+    from inversion_tui.tui.widgets.scorer import gap_table
+
+    gap = verification_gap(GREEDY, SAMPLES, components=["embed"])
+    console = Console(width=200, record=True, file=__import__("io").StringIO())
+    console.print(gap_table([{"cycle": 1, "set": "[bold]evil[/]", "gap": gap}]))  # an --eval-file named so
+    assert "[bold]evil[/]" in console.export_text()

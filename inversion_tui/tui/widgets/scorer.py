@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inversion_tui.loop.score import REGISTRY
+from inversion_tui.plain_text import plain
 
 
 def _fraction(value: float | None, n: int | None = None) -> str:
@@ -53,7 +54,8 @@ def gap_table(evaluations: list[dict[str, Any]]) -> Table | Text:
             best.stylize("bold green" if low > 0 else "bold red")
         signals = " ".join(f"{REGISTRY[name].label or name} {_fraction(v['auroc'])}"
                            for name, v in gap["components"].items() if name in REGISTRY)
-        table.add_row(str(evaluation["cycle"]), evaluation.get("set") or "-",
+        # the set's name may be an --eval-file's stem: text, never markup
+        table.add_row(str(evaluation["cycle"]), plain(evaluation.get("set") or "-", single_line=True),
                       _fraction(gap["greedy"]["utility_accuracy"]), best,
                       _fraction(gap["random_of_n"]["utility_accuracy"]), _fraction(gap["oracle_of_n"]["utility_accuracy"]),
                       _fraction(gap["best_share_of_oracle"]), _fraction(gap["sample_auroc"]), signals)
