@@ -92,16 +92,17 @@ def pool_table(run: Path) -> tuple[list[str], list[dict]]:
     lines = ["| threshold | accepted, run's guards | of them right | accepted, today's guards | of them right "
              "| accepted, no guards | of them right |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
+    # Each pass as the run's guards flagged it, and as today's guards do.
+    views = {"run": list(passes.values()),
+             "today": [[SimpleNamespace(**{**vars(c), "flags": c.flags_now}) for c in cs] for cs in passes.values()]}
+
+    def accepted_right(selector: Selector, today: bool = False) -> list[bool]:
+        """Whether each accepted candidate (with references) names a reference's program."""
+        return [c.right for candidates in views["today" if today else "run"]
+                for c, reason in zip(candidates, selector.decide(candidates)) if reason is None and c.right is not None]
+
     rows = []
     for threshold in THRESHOLDS:
-        def accepted_right(selector: Selector, today: bool = False) -> list[bool]:
-            out = []
-            for candidates in passes.values():
-                seen = [SimpleNamespace(**{**vars(c), "flags": c.flags_now}) if today else c for c in candidates]
-                out += [c.right for c, reason in zip(candidates, selector.decide(seen))
-                        if reason is None and c.right is not None]
-            return out
-
         guarded = accepted_right(Selector(threshold))
         guarded_now = accepted_right(Selector(threshold), today=True)
         unguarded = accepted_right(Selector(threshold, allow_flagged=True))

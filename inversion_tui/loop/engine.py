@@ -243,8 +243,7 @@ class Engine:
 
     def selector(self) -> Selector:
         """The selection in force now: the rule and threshold may have changed live."""
-        s = self.settings
-        return Selector(self.control.threshold, s.allow_flagged, self.control.select, s.select_k)
+        return Selector.from_settings(self.settings, self.control.threshold, self.control.select)
 
     def rescore(self, candidates: list[Candidate]) -> None:
         """Each candidate's score under the weights in force now, from its stored components (in place)."""
@@ -418,17 +417,11 @@ class Engine:
         s = self.settings
         self.emit(ev.TrainingStarted(cycle, len(pool), manual))
         if not pool:
-            self.emit(ev.Log("warning", f"cycle {cycle}: no untrained accepted candidates, training skipped"))
-            self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
-            return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
-                    "weights": self.control.weights, "trained_indices": []}
+            return self.skip_training(cycle, manual, "no untrained accepted candidates")
         pairs = self.training_examples(pool, self._before_pass)
         if not pairs:
-            self.emit(ev.Log("warning", f"cycle {cycle}: no preference pairs (no accepted candidate's task has a "
-                                        "lower-scoring other command), training skipped"))
-            self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
-            return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
-                    "weights": self.control.weights, "trained_indices": []}
+            return self.skip_training(cycle, manual, "no preference pairs (no accepted candidate's task has a "
+                                                     "lower-scoring other command)")
         step_seed = derive_seed(s.seed, "train", cycle, len(self.manual_trainings), manual)
         self.backend.reseed(step_seed)
         new_examples = pairs
@@ -460,6 +453,12 @@ class Engine:
             self.manual_trainings.append(record)
             self.save_adapter(cycle, f"checkpoint_cycle_{cycle}_now_{len(self.manual_trainings)}", None)
         return summary
+
+    def skip_training(self, cycle: int, manual: bool, why: str) -> dict[str, Any]:
+        self.emit(ev.Log("warning", f"cycle {cycle}: {why}, training skipped"))
+        self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
+        return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
+                "weights": self.control.weights, "trained_indices": []}
 
     def training_examples(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate]) -> list:
         return training_set.examples_for(self.backend, self.examples, self.settings.objective, pool, before_pass)

@@ -72,6 +72,7 @@ def component_signals(samples: Sequence[dict], components: Sequence[str]) -> dic
     """Per component: its pooled AUROC for a right program over all samples, and the right-program
     accuracy of the sample it would pick per task alone (samples where it is None rank last)."""
     labels = [bool(r["utility"]) for r in samples]
+    tasks = by_task(samples).values()
     out = {}
     for name in components:
         def value(row, name=name):
@@ -81,7 +82,7 @@ def component_signals(samples: Sequence[dict], components: Sequence[str]) -> dic
         present = [(value(r), y) for r, y in zip(samples, labels) if r["components"].get(name) is not None]
         if not present:
             continue
-        picked = [best_of(rows, value) for rows in by_task(samples).values()]
+        picked = [best_of(rows, value) for rows in tasks]
         out[name] = {"auroc": auroc([v for v, _ in present], [y for _, y in present]),
                      "pick_utility": sum(r["utility"] for r in picked) / len(picked)}
     return out

@@ -54,9 +54,10 @@ class Selector:
             raise ValueError(f"unknown selection rule {self.rule!r} (known: {', '.join(RULES)})")
 
     @classmethod
-    def from_settings(cls, settings, threshold: float | None = None) -> "Selector":
+    def from_settings(cls, settings, threshold: float | None = None, rule: str | None = None) -> "Selector":
+        """`threshold` and `rule` when changed live, else the settings'."""
         return cls(settings.threshold if threshold is None else threshold, settings.allow_flagged,
-                   settings.select, settings.select_k)
+                   settings.select if rule is None else rule, settings.select_k)
 
     @property
     def per_task(self) -> int | None:

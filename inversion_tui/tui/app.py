@@ -418,23 +418,23 @@ class InversionApp(ScorerDebugging, App[None]):
         if value == self.control.threshold:
             return
         self.control.set_threshold(value)  # the engine uses it from its next batch
-        accepted_before = {row.number: row.accepted for row in self.state.rows}
-        changed = self.state.rethreshold(value)  # and the UI shows its effect now, from stored scores
-        self.query_one(CandidatesTable).refresh_rows(changed)  # a reason's text may change alone
-        flipped = sum(row.accepted != accepted_before[row.number] for row in changed)
-        self.log_line(f"threshold set to {value:.2f}: {flipped} verdict(s) changed")
-        self.refresh_views()
+        self.state.threshold = value
+        self.redecide(f"threshold set to {value:.2f}")
 
     def action_next_select(self) -> None:
         rule = RULES[(RULES.index(self.control.select) + 1) % len(RULES)]
         self.control.set_select(rule)  # the engine uses it from its next batch
-        accepted_before = {row.number: row.accepted for row in self.state.rows}
         self.state.select = rule
-        changed = self.state.redecide()  # shown now, from stored scores
-        self.query_one(CandidatesTable).refresh_rows(changed)
+        self.redecide(f"selection rule {rule}" + (f" (k={self.state.select_k})" if rule == "top-k" else ""))
+
+    def redecide(self, change: str) -> None:
+        """A threshold or rule change shown at once, from stored scores (no model call), and
+        logged with the number of verdicts it flipped."""
+        accepted_before = {row.number: row.accepted for row in self.state.rows}
+        changed = self.state.redecide()
+        self.query_one(CandidatesTable).refresh_rows(changed)  # a reason's text may change alone
         flipped = sum(row.accepted != accepted_before[row.number] for row in changed)
-        k = f" (k={self.state.select_k})" if rule == "top-k" else ""
-        self.log_line(f"selection rule {rule}{k}: {flipped} verdict(s) changed")
+        self.log_line(f"{change}: {flipped} verdict(s) changed")
         self.refresh_views()
 
     def action_train_now(self) -> None:

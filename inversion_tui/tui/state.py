@@ -87,7 +87,7 @@ class RunState:
         return sorted({(r.cycle, r.phase) for r in self.rows}, key=lambda key: (key[0], key[1] != "before"))
 
     def redecide(self) -> list[CandidateRow]:
-        """Acceptance of every pass under the threshold on screen, in the engine's order.
+        """Acceptance of every pass under the threshold and rule on screen, in the engine's order.
         Returns the rows whose verdict changed."""
         changed = []
         for cycle, phase in self.passes():
@@ -99,11 +99,6 @@ class RunState:
                     row.accepted, row.reason = accepted, reason
                     changed.append(row)
         return changed
-
-    def rethreshold(self, threshold: float) -> list[CandidateRow]:
-        """A new threshold, from stored scores (no model call). Returns the changed rows."""
-        self.threshold = threshold
-        return self.redecide()
 
     def reweight(self, weights: dict[str, float]) -> list[CandidateRow]:
         """New weights: every stored candidate re-scored from its stored components (no model
