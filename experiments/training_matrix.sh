@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 14's screen of training recipes on the bundled model, on CPU: one run per cell, one
+# option changed at a time, every cell evaluated greedy after each cycle on the first 100
+# InterCode-ALFA tasks and on the packs' held-out templates, paired against the base model.
+#
+#   bash experiments/training_matrix.sh OUT_DIR CELL [CELL ...]
+#   python experiments/matrix_report.py OUT_DIR/*      (the table in docs/RESULTS.md)
+#
+# Cells run one after another, never side by side: two on 2 cores slow each other several
+# times over. Each leaves OUT_DIR/CELL (the run directory), OUT_DIR/CELL.log (the headless
+# console) and OUT_DIR/CELL.time (wall time, peak RSS). A cell's name says its options:
+#   SELECT-TRAINFROM-POOL[-EXTRA], e.g. best-base-cheat, thr-last-packs, best-base-cheat-dpo.
+set -euo pipefail
+out=${1:?usage: training_matrix.sh OUT_DIR CELL [CELL ...]}
+shift
+mkdir -p "$out"
+export HF_HUB_OFFLINE=1
+cli=(${INVERSION_TUI:-.venv/bin/inversion-tui})
+common=(run --headless --cycles "${CYCLES:-3}" --tasks 16 --candidates 4 --pack pentest,shell
+        --holdout 0.25 --eval-suite intercode,holdout --eval-limit 100 --seed 0)
+
+flags_of() {  # the options a cell's name stands for
+    local -a parts
+    IFS=- read -r -a parts <<< "$1"
+    case ${parts[0]} in
+        thr) echo --select threshold ;;
+        best) echo --select best-per-task ;;
+        top2) echo --select top-k --select-k 2 ;;
+        *) echo "unknown selection in cell $1" >&2; return 1 ;;
+    esac
+    case ${parts[1]} in
+        last|base) echo --train-from "${parts[1]}" ;;
+        *) echo "unknown --train-from in cell $1" >&2; return 1 ;;
+    esac
+    case ${parts[2]} in
+        packs) ;;
+        cheat) echo --tasks-from cheat ;;
+        *) echo "unknown pool in cell $1" >&2; return 1 ;;
+    esac
+    for extra in "${parts[@]:3}"; do
+        case $extra in
+            dpo) echo --objective dpo ;;
+            replay) echo --replay 0.5 ;;
+            *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
+        esac
+    done
+}
+
+for cell in "$@"; do
+    read -r -a flags <<< "$(flags_of "$cell" | tr '\n' ' ')"
+    if [[ -e "$out/$cell/progress.json" ]]; then
+        echo "$cell: $out/$cell exists; resuming it"
+        run=("${cli[@]}" run --headless --resume "$out/$cell")
+    else
+        run=("${cli[@]}" "${common[@]}" "${flags[@]}" --output "$out/$cell")
+    fi
+    echo "$cell: ${run[*]}" | tee "$out/$cell.command"
+    /usr/bin/time -f "wall_s=%e peak_rss_kb=%M" -o "$out/$cell.time" "${run[@]}" > "$out/$cell.log" 2>&1 \
+        || echo "$cell: exit $?" | tee -a "$out/$cell.time"
+done
