@@ -54,6 +54,15 @@ def _weights(weights: Optional[str], self_rating: bool, mask_literals: bool = Fa
     return mask_weights(result) if mask_literals else result
 
 
+def counted(names) -> str:
+    """`a, b ×4, c`: names in first-seen order, each once with its count (a pool's tasks share
+    their program's name, and 230 of them would otherwise be listed one by one)."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counts.items())
+
+
 @contextlib.contextmanager
 def _stop_on_ctrl_c(control, say):
     """First Ctrl-C: stop at the next batch boundary (work is saved). Second: stop now."""
@@ -190,7 +199,7 @@ def run(
             task_pack, heldout_pack = task_pack.split(settings.holdout)
             typer.echo(f"holding out {len(heldout_pack.templates)} of "
                        f"{len(task_pack.templates) + len(heldout_pack.templates)} templates from training: "
-                       + ", ".join(t.id for t in heldout_pack.templates), err=True)
+                       + counted(t.id for t in heldout_pack.templates), err=True)
         eval_sets = eval_sets_for(settings, heldout_pack)  # and on a bad held-out file
         check_names(settings.model, settings.embedder)
         if resume is None:

@@ -94,3 +94,23 @@ def test_a_run_draws_its_tasks_from_the_pool_with_the_packs_examples(tmp_path):
     records = read_candidates(tmp_path / "run")
     assert records and all(r["task"] in pool_tasks for r in records)
     assert all(r["template_id"].startswith("cheat/") for r in records)
+
+
+def test_the_held_out_programs_of_a_pool_are_listed_once_each_with_their_count(tmp_path):
+    """--holdout on the cheat pool keeps whole programs out (a sheet's tasks share a group), and
+    the start-up line names each program once, not each of its ~230 tasks."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["run", "--headless", "--tasks-from", "cheat", "--holdout", "0.25",
+                                      "--eval-suite", "holdout", "--output", str(tmp_path / "out"),
+                                      "--model", "no-such-org/no-such-model"])
+    assert result.exit_code == 2  # the model is checked after the split is reported
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("holding out"))
+    names = line.split("training: ", 1)[1].split(", ")
+    programs = [name.split(" ×")[0] for name in names]
+    assert len(programs) == len(set(programs)) and all(p.startswith("cheat/") for p in programs)
+    counts = [int(name.split(" ×")[1]) if " ×" in name else 1 for name in names]
+    held_out = int(line.split()[2])
+    assert sum(counts) == held_out and len(programs) < held_out

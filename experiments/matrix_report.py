@@ -1,0 +1,139 @@
+"""The screen of training recipes (experiments/training_matrix.sh), one table, from the runs'
+files alone (no model).
+
+    python experiments/matrix_report.py RUN_DIR [RUN_DIR ...] [--json OUT]
+
+One line per cell and cycle: what the cell trained on, and for each held-out set the greedy
+utility accuracy and its change against the base model, paired task by task (tasks of one
+template or program resampled together), exact match and token F1 changes, and how many
+distinct programs the answers name (the narrowing experiments 5 to 7 found: a loop that
+trains on few programs answers with few).
+
+The cells are ranked by a rule fixed before any cell ran: the change in InterCode accuracy
+after the last cycle, then the held-out templates' change. The ranking picks the cells to
+confirm on all 300 InterCode tasks; the confirmation is reported on the 200 tasks the screen
+did not see as well as on all 300.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from inversion_tui.loop.metrics import paired_difference  # noqa: E402
+from inversion_tui.loop.progress import Progress  # noqa: E402
+from inversion_tui.loop.runlog import read_eval_rows  # noqa: E402
+from inversion_tui.loop.shell import program_name  # noqa: E402
+
+OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay")
+
+
+def signed(delta: float, pair) -> str:
+    return f"{delta:+.3f} [{pair[0]:+.3f}, {pair[1]:+.3f}]"
+
+
+def recipe(settings: dict) -> str:
+    pool = settings.get("tasks_from") or "packs"
+    parts = [settings.get("select", "threshold"), f"from {settings.get('train_from', 'last')}", pool]
+    if settings.get("objective", "sft") != "sft":
+        parts.append(settings["objective"])
+    if settings.get("replay"):
+        parts.append(f"replay {settings['replay']}")
+    return ", ".join(parts)
+
+
+def wall_time(run: Path) -> str:
+    timing = run.with_name(run.name + ".time")
+    if not timing.exists():
+        return "-"
+    fields = dict(part.split("=", 1) for part in timing.read_text().split() if "=" in part)
+    return f"{float(fields['wall_s']) / 60:.0f} min" if "wall_s" in fields else "-"
+
+
+def cell(run: Path) -> dict:
+    """A cell's numbers: per set and cycle, the summary and the paired change against cycle 0."""
+    settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
+    progress = Progress.read(run).to_json()
+    rows = read_eval_rows(run)
+    trained = {c["cycle"]: c.get("train_examples", 0) for c in progress["history"]["cycles"]}
+    sets: dict[str, dict[int, dict]] = {}
+    for (name, cycle), now in sorted(rows.items(), key=lambda item: item[0][1]):
+        base = rows.get((name, 0))
+        if not base or len(now) != len(base):
+            continue  # an evaluation cut short by a stop: nothing to pair
+        sets.setdefault(name, {})[cycle] = {
+            "n": len(now),
+            "accuracy": sum(r["utility"] for r in now) / len(now),
+            "vs_base": paired_difference(base, now) if cycle else None,
+            "programs": Counter(program_name(r["command"]) for r in now),
+        }
+    return {"run": str(run), "recipe": recipe(settings), "settings": {k: settings.get(k) for k in OPTIONS},
+            "trained": trained, "wall": wall_time(run), "sets": sets}
+
+
+def set_columns(entry: dict | None) -> str:
+    if entry is None:
+        return "- | - | - | - | -"
+    programs = f"{len(entry['programs'])} ({entry['programs'].get('echo', 0)} echo)"
+    paired = entry["vs_base"]
+    if paired is None:
+        return f"{entry['accuracy']:.3f} | - | - | - | {programs}"
+    d, c = paired["delta"], paired["ci95"]
+    return (f"{entry['accuracy']:.3f} | {signed(d['utility_accuracy'], c['utility_accuracy'])} "
+            f"+{paired['gained']}/-{paired['lost']} | {d['exact_match']:+.3f} | "
+            f"{signed(d['token_f1'], c['token_f1'])} | {programs}")
+
+
+def ranking_key(numbers: dict) -> tuple:
+    def last_delta(name: str) -> float:
+        cycles = numbers["sets"].get(name, {})
+        last = cycles[max(cycles)] if cycles else None
+        return last["vs_base"]["delta"]["utility_accuracy"] if last and last["vs_base"] else float("-inf")
+    return (last_delta("intercode"), last_delta("holdout"))
+
+
+def report(runs: list[Path]) -> tuple[str, list[dict]]:
+    cells = [cell(run) for run in runs]
+    names = sorted({name for c in cells for name in c["sets"]}, key=lambda n: (n != "intercode", n))
+    header = ["cell", "recipe", "cycle", "pairs trained"]
+    for name in names:
+        header += [f"{name} accuracy", "Δ vs base, paired [95% CI] +gained/-lost", "Δ exact", "Δ token F1",
+                   "programs named (echo)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for c in cells:
+        cycles = sorted({cycle for per in c["sets"].values() for cycle in per})
+        for cycle in cycles:
+            row = [Path(c["run"]).name, c["recipe"], "0 (base)" if cycle == 0 else str(cycle),
+                   "-" if cycle == 0 else str(c["trained"].get(cycle, "-"))]
+            row += [set_columns(c["sets"].get(name, {}).get(cycle)) for name in names]
+            lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "Ranked by the change in InterCode accuracy after the last cycle, then the held-out set's:", ""]
+    for rank, c in enumerate(sorted(cells, key=ranking_key, reverse=True), 1):
+        intercode, holdout = ranking_key(c)
+        lines.append(f"{rank}. {Path(c['run']).name} ({c['recipe']}; {c['wall']}): InterCode {intercode:+.3f}, "
+                     f"held-out {holdout:+.3f}")
+    return "\n".join(lines), cells
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    args = parser.parse_args()
+    text, cells = report(args.runs)
+    print(text)
+    if args.json:
+        for c in cells:
+            for per in c["sets"].values():
+                for entry in per.values():
+                    entry["programs"] = dict(entry["programs"].most_common())
+        args.json.write_text(json.dumps(cells, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
