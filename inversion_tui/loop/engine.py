@@ -20,7 +20,7 @@ from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_recor
 from inversion_tui.loop.gap import verification_gap
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
-from inversion_tui.loop.literals import typed_placeholders
+from inversion_tui.loop.literals import as_read
 from inversion_tui.loop.metrics import paired_difference
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import Progress
@@ -405,7 +405,7 @@ class Engine:
         again is string templating, no tokenizer or model)."""
         prompts = {"forward": forward_prompt(self.backend, task, self.examples)}
         if command:  # an empty command is not inverted (invert.py)
-            read = typed_placeholders(command) if self.settings.placeholders else command
+            read = as_read(command, self.settings.placeholders)
             prompts["inverse"] = inverse_prompt(self.backend, read, self.examples)
         if components.get("self_rating") is not None:
             prompts["rating"] = rating_prompt(self.backend, task, command)

@@ -52,3 +52,10 @@ def typed_placeholders(text: str) -> str:
     for pattern, placeholder in _TYPED:
         text = pattern.sub(placeholder, text)
     return text
+
+
+def as_read(text: str, placeholders: bool) -> str:
+    """What the inverter reads of a command, and what a task is judged as: the text itself, or
+    with --placeholders its typed placeholders. One home for the choice, which the scoring
+    pipeline, the components and the inspector's prompts must make alike."""
+    return typed_placeholders(text) if placeholders else text

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.invert import invert_commands
-from inversion_tui.loop.literals import typed_placeholders
+from inversion_tui.loop.literals import as_read
 from inversion_tui.loop.score import Components, combine, compute_components
 
 
@@ -38,7 +38,7 @@ def score_commands(
     """Each (task, command) pair scored: one batched inverse call, then the components.
     `on_stage(stage, sequences)` says when inverting and scoring begin (the header shows it).
     `placeholders`: the inverter reads the commands with typed placeholders for literals."""
-    read = [typed_placeholders(c) for c in commands] if placeholders else commands
+    read = [as_read(c, placeholders) for c in commands]
     with backend.base_weights() if verifier == "base" else contextlib.nullcontext():
         on_stage("inverting", len(commands))
         reconstructions = invert_commands(backend, read, temperature=temperature, max_new_tokens=max_new_tokens,

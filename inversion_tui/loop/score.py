@@ -21,7 +21,7 @@ from typing import Any, Callable, Literal, Sequence
 
 from inversion_tui.loop import likelihood
 from inversion_tui.loop.backend import Backend
-from inversion_tui.loop.literals import mask_literals, typed_placeholders
+from inversion_tui.loop.literals import as_read, mask_literals
 from inversion_tui.loop.shell import program_name
 
 Components = dict[str, float | None]
@@ -241,8 +241,8 @@ def compute_components(
     as None. With `placeholders`, the reconstructions are of the commands with typed
     placeholders (pipeline.py), and the tasks are judged with them too."""
     always = always_computed() if always is None else always
-    judged_tasks = [typed_placeholders(t) for t in tasks] if placeholders else list(tasks)
-    read_commands = [typed_placeholders(c) for c in commands] if placeholders else list(commands)
+    judged_tasks = [as_read(t, placeholders) for t in tasks]
+    read_commands = [as_read(c, placeholders) for c in commands]
     context = ScoringContext(backend=backend, commands=commands, examples=examples, tasks=tasks,
                              read_commands=read_commands)
     tasks = judged_tasks
