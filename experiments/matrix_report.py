@@ -100,7 +100,7 @@ def ranking_key(numbers: dict) -> tuple:
 def report(runs: list[Path]) -> tuple[str, list[dict]]:
     cells = [cell(run) for run in runs]
     names = sorted({name for c in cells for name in c["sets"]}, key=lambda n: (n != "intercode", n))
-    header = ["cell", "recipe", "cycle", "pairs trained"]
+    header = ["cell", "recipe", "cycle", "examples in the step"]
     for name in names:
         header += [f"{name} accuracy", "Δ vs base, paired [95% CI] +gained/-lost", "Δ exact", "Δ token F1",
                    "programs named (echo)"]

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Issue 14's confirmation: the screen's best cells (experiments/training_matrix.sh) on all 300
+# InterCode-ALFA tasks, greedy, each cell's last adapter paired with the base model task by task.
+# The screen saw the first 100 tasks; experiments/confirm_report.py reports all 300 and the 200
+# it did not see.
+#
+#   bash experiments/confirm.sh OUT_DIR MATRIX_DIR/CELL [MATRIX_DIR/CELL ...]
+#   python experiments/confirm_report.py OUT_DIR
+set -euo pipefail
+out=${1:?usage: confirm.sh OUT_DIR CELL_DIR [CELL_DIR ...]}
+shift
+mkdir -p "$out"
+export HF_HUB_OFFLINE=1
+cli=(${INVERSION_TUI:-.venv/bin/inversion-tui})
+# The run's prompts: the few-shot examples of the screen's --pack.
+common=(eval --suite intercode --prompt-pack pentest,shell --batch-size 8 --json)
+if [[ ! -s "$out/base.jsonl" ]]; then
+    "${cli[@]}" "${common[@]}" --save-rows "$out/base.jsonl" > "$out/base.json"
+fi
+for run in "$@"; do
+    cell=$(basename "$run")
+    last=$(ls -d "$run"/checkpoint_cycle_* | sort -V | tail -1)
+    echo "$cell: $last" | tee "$out/$cell.adapter"
+    "${cli[@]}" "${common[@]}" --adapter "$last" --paired-with "$out/base.jsonl" \
+        --save-rows "$out/$cell.jsonl" > "$out/$cell.json"
+done
