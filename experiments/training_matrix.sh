@@ -9,7 +9,8 @@
 # Cells run one after another, never side by side: two on 2 cores slow each other several
 # times over. Each leaves OUT_DIR/CELL (the run directory), OUT_DIR/CELL.log (the headless
 # console) and OUT_DIR/CELL.time (wall time, peak RSS). A cell's name says its options:
-#   SELECT-TRAINFROM-POOL[-EXTRA], e.g. best-base-cheat, thr-last-packs, best-base-cheat-dpo.
+#   SELECT-TRAINFROM-POOL[-EXTRA], e.g. best-base-cheat, thr-last-packs, best-base-packs-f30-dpo
+#   (f30: --threshold 0.30, which under a per-task rule is its floor).
 set -euo pipefail
 out=${1:?usage: training_matrix.sh OUT_DIR CELL [CELL ...]}
 shift
@@ -41,6 +42,7 @@ flags_of() {  # the options a cell's name stands for
         case $extra in
             dpo) echo --objective dpo ;;
             replay) echo --replay 0.5 ;;
+            f[0-9][0-9]) echo --threshold "0.${extra#f}" ;;  # f30: the floor (the threshold) at 0.30
             *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
         esac
     done
