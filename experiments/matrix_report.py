@@ -39,7 +39,8 @@ def signed(delta: float, pair) -> str:
 
 def recipe(settings: dict) -> str:
     pool = settings.get("tasks_from") or "packs"
-    parts = [settings.get("select", "threshold"), f"from {settings.get('train_from', 'last')}", pool]
+    parts = [f"{settings.get('select', 'threshold')} ≥{settings.get('threshold', 0.4):.2f}",
+             f"from {settings.get('train_from', 'last')}", pool]
     if settings.get("objective", "sft") != "sft":
         parts.append(settings["objective"])
     if settings.get("replay"):
