@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -57,10 +58,7 @@ def _weights(weights: Optional[str], self_rating: bool, mask_literals: bool = Fa
 def counted(names) -> str:
     """`a, b ×4, c`: names in first-seen order, each once with its count (a pool's tasks share
     their program's name, and 230 of them would otherwise be listed one by one)."""
-    counts: dict[str, int] = {}
-    for name in names:
-        counts[name] = counts.get(name, 0) + 1
-    return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counts.items())
+    return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in Counter(names).items())
 
 
 @contextlib.contextmanager

@@ -49,7 +49,8 @@ flags_of() {  # the options a cell's name stands for
 }
 
 for cell in "$@"; do
-    read -r -a flags <<< "$(flags_of "$cell" | tr '\n' ' ')"
+    spec=$(flags_of "$cell") || exit 2  # an unknown cell name stops the queue, never runs as defaults
+    read -r -a flags <<< "$(tr '\n' ' ' <<< "$spec")"
     if [[ -e "$out/$cell/progress.json" ]]; then
         echo "$cell: $out/$cell exists; resuming it"
         run=("${cli[@]}" run --headless --resume "$out/$cell")
