@@ -12,20 +12,16 @@ evaluation of the first 100 tasks: the loop is deterministic, so they must agree
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from inversion_tui.eval_sets import load_eval_rows  # noqa: E402
 from inversion_tui.loop.metrics import METRIC_FIELDS, paired_difference  # noqa: E402
 from inversion_tui.loop.runlog import read_eval_rows  # noqa: E402
 
 SCREENED = 100  # the screen's --eval-limit: the first 100 tasks
-
-
-def rows_of(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def line(cell: str, subset: str, base: list[dict], now: list[dict]) -> str:
@@ -43,13 +39,13 @@ def main() -> None:
     parser.add_argument("confirm", type=Path)
     parser.add_argument("--screen", type=Path, help="the matrix directory, to check the base rows against")
     args = parser.parse_args()
-    base = rows_of(args.confirm / "base.jsonl")
+    base = load_eval_rows(args.confirm / "base.jsonl")
     print("| cell | tasks | n | accuracy, Δ vs base [95% CI] | exact, Δ | token F1, Δ | right now / wrong now |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for path in sorted(args.confirm.glob("*.jsonl")):
         if path.name == "base.jsonl":
             continue
-        now = rows_of(path)
+        now = load_eval_rows(path)
         print(line(path.stem, "all", base, now))
         print(line(path.stem, "unscreened", [r for r in base if r["index"] >= SCREENED],
                    [r for r in now if r["index"] >= SCREENED]))

@@ -25,16 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from experiments.run_report import signed  # noqa: E402
 from inversion_tui.loop.metrics import paired_difference  # noqa: E402
 from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_eval_rows  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
 
 OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay")
-
-
-def signed(delta: float, pair) -> str:
-    return f"{delta:+.3f} [{pair[0]:+.3f}, {pair[1]:+.3f}]"
 
 
 def recipe(settings: dict) -> str:
