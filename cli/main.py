@@ -125,6 +125,9 @@ def run(
     replay: float = typer.Option(default("replay"), help="Base-model greedy commands on fresh tasks added per training "
                                                          "example (0.5: one per two), an anchor to the base.",
                                  rich_help_panel="Model"),
+    replay_from: Optional[str] = typer.Option(default("replay_from"), "--replay-from",
+                                              help="Where --replay draws its tasks: cheat or a file, as --tasks-from "
+                                                   "(default: the run's own tasks).", rich_help_panel="Model"),
     train_from: str = typer.Option(default("train_from"), "--train-from",
                                    help="last | base: each step goes on from the last adapter, or starts afresh from "
                                         "the base model on everything accepted so far.", rich_help_panel="Model"),
@@ -173,14 +176,14 @@ def run(
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog
     from inversion_tui.hf.models import check_names
-    from inversion_tui.task_pools import training_tasks
+    from inversion_tui.task_pools import replay_tasks, training_tasks
 
     with user_errors():
         values = dict(
             cycles=cycles, tasks=tasks, candidates=candidates, threshold=threshold, select=select, select_k=select_k, temperature=temperature,
             inverse_temperature=inverse_temperature, model=model, embedder=embedder, quant=quant, dtype=dtype,
             gradient_checkpointing=gradient_checkpointing, output=output,
-            pack=pack, tasks_from=tasks_from, lr=lr, objective=objective, dpo_beta=dpo_beta, train_from=train_from, patience=patience, patience_on=patience_on, replay=replay, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
+            pack=pack, tasks_from=tasks_from, lr=lr, objective=objective, dpo_beta=dpo_beta, train_from=train_from, patience=patience, patience_on=patience_on, replay=replay, replay_from=replay_from, batch_size=batch_size, gen_batch_size=gen_batch_size, max_new_tokens=max_new_tokens,
             seed=seed, weights=_weights(weights, self_rating, mask_literals), eval_file=eval_file,
             eval_suite=None if eval_suite is None else [p.strip() for p in eval_suite.split(",") if p.strip()],
             eval_limit=eval_limit, allow_flagged=allow_flagged, holdout=holdout, verifier=verifier,
@@ -198,6 +201,7 @@ def run(
             typer.echo(f"holding out {len(heldout_pack.templates)} of "
                        f"{len(task_pack.templates) + len(heldout_pack.templates)} templates from training: "
                        + counted(t.id for t in heldout_pack.templates), err=True)
+        replay_pack = replay_tasks(settings, task_pack, heldout_pack)
         eval_sets = eval_sets_for(settings, heldout_pack)  # and on a bad held-out file
         check_names(settings.model, settings.embedder)
         if resume is None:
@@ -207,13 +211,13 @@ def run(
             headless = True
         try:
             if not headless:
-                _run_tui(settings, task_pack, runlog, resume_point, eval_sets)
+                _run_tui(settings, task_pack, runlog, resume_point, eval_sets, replay_pack)
                 return
             with HeadlessConsole(verbose=verbose) as console:
                 backend = load_backend(settings, log=console.log)
                 control = RunControl.for_run(settings, resume_point)
                 engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control,
-                                resume=resume_point, eval_sets=eval_sets)
+                                resume=resume_point, eval_sets=eval_sets, replay_pack=replay_pack)
                 with _stop_on_ctrl_c(control, console.log):
                     status = engine.run()
         finally:
@@ -242,10 +246,10 @@ def _open_resume(ctx: typer.Context, directory: Path, values: dict):
     return open_resume(directory, explicit)
 
 
-def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None) -> None:
+def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None, replay_pack=None) -> None:
     from inversion_tui.tui.app import create_app
 
-    tui = create_app(settings, task_pack, runlog, resume=resume_point, eval_sets=eval_sets)
+    tui = create_app(settings, task_pack, runlog, resume=resume_point, eval_sets=eval_sets, replay_pack=replay_pack)
     tui.run()
     if not tui.forced:
         try:

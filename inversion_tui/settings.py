@@ -88,6 +88,10 @@ class RunSettings(BaseModel):
     replay: float = Field(0.0, ge=0.0, le=4.0)
     """Add this many of the base model's own greedy commands on fresh pool tasks per training
     example (0.5: one for every two), unflagged ones only; SFT only."""
+    replay_from: str | None = None
+    """Where --replay draws its tasks: a pool (`cheat`) or a file, as `tasks_from`; default the
+    run's own task pool. A broad pool holds in place what the model did on programs the training
+    pool lacks; held-out templates are never drawn."""
     objective: Literal["sft", "dpo"] = "sft"
     """What a training step optimises: sft = the accepted commands' likelihood; dpo = each
     accepted command preferred to the lowest-scoring other command of its task, against the
@@ -167,6 +171,14 @@ class RunSettings(BaseModel):
         if self.patience_on not in ("score", "consensus", *sets):
             raise ValueError(f"--patience-on {self.patience_on!r}: score, consensus or a held-out set of this run "
                              f"({', '.join(sets) or 'none given'})")
+        return self
+
+    @model_validator(mode="after")
+    def _replay_needs_sft(self) -> "RunSettings":
+        if self.replay > 0 and self.objective != "sft":
+            raise ValueError("--replay adds SFT examples; a DPO step has no preference in them (use --objective sft)")
+        if self.replay_from is not None and self.replay <= 0:
+            raise ValueError("--replay-from says where --replay draws its tasks: give --replay R too")
         return self
 
     @property

@@ -1,5 +1,6 @@
 """Broad, unlabeled task pools for `--tasks-from`: task descriptions the loop draws its passes
-from instead of the packs' templates (the few-shot examples still come from `--pack`).
+from instead of the packs' templates (the few-shot examples still come from `--pack`); and for
+`--replay-from`: the tasks the base model's replayed answers are drawn on.
 
 The packs have 44 templates over a dozen programs, and a loop trained on them narrows onto
 those programs (docs/RESULTS.md, experiment 7). A pool of many programs' tasks is the
@@ -94,13 +95,13 @@ def load_cheat_pool() -> list[Template]:
     return templates
 
 
-def load_task_file(path: Path) -> list[Template]:
+def load_task_file(path: Path, flag: str = "--tasks-from") -> list[Template]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise TaskPackError(f"--tasks-from {path}: cannot read ({exc.strerror})") from None
+        raise TaskPackError(f"{flag} {path}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise TaskPackError(f"--tasks-from {path}: not a UTF-8 text file") from None
+        raise TaskPackError(f"{flag} {path}: not a UTF-8 text file") from None
     templates = []
     for number, line in enumerate(lines, 1):
         line = line.strip()
@@ -111,28 +112,29 @@ def load_task_file(path: Path) -> list[Template]:
             try:
                 item = json.loads(line)
             except ValueError as exc:
-                raise TaskPackError(f"--tasks-from {path}:{number}: not JSON ({exc.msg})") from None
+                raise TaskPackError(f"{flag} {path}:{number}: not JSON ({exc.msg})") from None
             task, references, group = item.get("task"), item.get("references", []), item.get("group", "")
             if not isinstance(task, str) or not task.strip():
-                raise TaskPackError(f"--tasks-from {path}:{number}: 'task' must be a non-empty string")
+                raise TaskPackError(f"{flag} {path}:{number}: 'task' must be a non-empty string")
             if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-                raise TaskPackError(f"--tasks-from {path}:{number}: 'references' must be a list of strings")
+                raise TaskPackError(f"{flag} {path}:{number}: 'references' must be a list of strings")
         templates.append(Template(id=str(group) or f"line{number}", task=task.strip(), references=tuple(references),
                                   tool=str(group), slots={}, line=number))
     if not templates:
-        raise TaskPackError(f"--tasks-from {path}: no tasks")
+        raise TaskPackError(f"{flag} {path}: no tasks")
     return templates
 
 
-def load_task_pool(spec: str, examples: list[Example]) -> TaskPack:
-    """The pool as a TaskPack (tasks without slots), carrying the packs' few-shot examples."""
+def load_task_pool(spec: str, examples: list[Example], flag: str = "--tasks-from") -> TaskPack:
+    """The pool as a TaskPack (tasks without slots), carrying the packs' few-shot examples.
+    `flag` is the option that named it, for the error messages."""
     if spec in POOLS:
         templates, name = load_cheat_pool(), spec
     else:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise TaskPackError(f"--tasks-from {spec!r}: neither a pool ({', '.join(POOLS)}) nor a file")
-        templates, name = load_task_file(path), path.name
+            raise TaskPackError(f"{flag} {spec!r}: neither a pool ({', '.join(POOLS)}) nor a file")
+        templates, name = load_task_file(path, flag), path.name
     return TaskPack(name=name, description=f"task pool {name}", templates=templates, examples=examples)
 
 
@@ -143,3 +145,17 @@ def training_tasks(settings) -> TaskPack:
 
     packs = load_packs(settings.pack)
     return load_task_pool(settings.tasks_from, packs.examples) if settings.tasks_from else packs
+
+
+def replay_tasks(settings, training: TaskPack, heldout: TaskPack | None) -> TaskPack | None:
+    """Where --replay draws its tasks: --replay-from's pool, less every template the run holds
+    out (a held-out task must never be trained on, even as the base model's answer); None when
+    replay draws from the training pool itself."""
+    if settings.replay_from is None:
+        return None
+    pool = load_task_pool(settings.replay_from, training.examples, "--replay-from")
+    held = {(t.id, t.task) for t in heldout.templates} if heldout is not None else set()
+    kept = [t for t in pool.templates if (t.id, t.task) not in held]
+    if not kept:
+        raise TaskPackError(f"--replay-from {settings.replay_from!r}: every task in it is held out of training")
+    return TaskPack(pool.name, pool.description, kept, pool.examples)

@@ -114,3 +114,61 @@ def test_the_held_out_programs_of_a_pool_are_listed_once_each_with_their_count(t
     counts = [int(name.split(" ×")[1]) if " ×" in name else 1 for name in names]
     held_out = int(line.split()[2])
     assert sum(counts) == held_out and len(programs) < held_out
+
+
+def test_replay_from_draws_the_replayed_tasks_from_its_pool_while_passes_stay_on_the_packs(tmp_path):
+    """--replay-from FILE: the base model's replayed answers are on the file's tasks, the
+    passes (and so the accepted examples) on the packs'."""
+    from inversion_tui.task_pools import replay_tasks
+
+    broad = ["Show disk usage", "Count lines under src"]  # short: the fake's answers pass the guards
+    (tmp_path / "broad.txt").write_text("\n".join(broad) + "\n")
+    settings = build_settings(cycles=1, tasks=4, candidates=2, threshold=0.0, output=tmp_path / "run",
+                              pack="pentest", replay=1.0, replay_from=str(tmp_path / "broad.txt"), verifier="policy")
+    training = training_tasks(settings)
+    backend = FakeBackend()
+    engine = Engine(settings, backend, training, RunLog.create(settings.output), emit=ev.EventRecorder(),
+                    replay_pack=replay_tasks(settings, training, None))
+    engine.run()
+    step = engine.history[0]["training"]
+    assert step["replayed"] >= 1 and len(backend.trained[0]) == step["new_examples"] + step["replayed"]
+    replayed, accepted = backend.trained[0][step["new_examples"]:], backend.trained[0][: step["new_examples"]]
+    assert all(any(task in pair.prompt for task in broad) for pair in replayed)
+    assert not any(task in pair.prompt for pair in accepted for task in broad)
+    assert all(r["task"] not in broad for r in read_candidates(tmp_path / "run"))
+
+
+def test_replay_from_never_draws_a_template_the_run_holds_out(tmp_path):
+    from inversion_tui.task_pools import replay_tasks
+
+    settings = build_settings(output=tmp_path / "run", tasks_from="cheat", holdout=0.25, replay=0.5,
+                              replay_from="cheat")
+    training, heldout = training_tasks(settings).split(settings.holdout)
+    replay = replay_tasks(settings, training, heldout)
+    held = {(t.id, t.task) for t in heldout.templates}
+    assert not any((t.id, t.task) in held for t in replay.templates)
+    assert len(replay.templates) == len(training.templates)  # the pool less exactly its held-out part
+    assert replay_tasks(build_settings(output=tmp_path / "run"), training, heldout) is None  # no --replay-from
+
+
+def test_replay_from_a_missing_file_is_named_as_replay_from(tmp_path):
+    from inversion_tui.task_pools import replay_tasks
+
+    settings = build_settings(output=tmp_path / "run", replay=0.5, replay_from=str(tmp_path / "missing.txt"))
+    with pytest.raises(TaskPackError, match=r"^--replay-from .*neither a pool"):
+        replay_tasks(settings, load_packs("pentest"), None)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--replay-from", "cheat"], "give --replay R too"),
+    (["--replay", "0.5", "--objective", "dpo"], "--replay adds SFT examples"),
+])
+def test_replay_options_that_would_do_nothing_are_refused(tmp_path, flags, message):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["run", "--headless", "--output", str(tmp_path / "out"), *flags])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -61,6 +61,7 @@ class Engine:
     control: RunControl | None = None
     resume: ResumePoint | None = None
     eval_sets: Mapping[str, Sequence[EvalTask]] = field(default_factory=dict)  # fixed held-out sets, by name
+    replay_pack: TaskPack | None = None  # where --replay draws its tasks (--replay-from); None: `pack`
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -465,9 +466,10 @@ class Engine:
 
     def replay_examples(self, count: int, cycle: int) -> list[TrainingPair]:
         if count <= 0 or self.settings.objective != "sft":
-            return []  # a DPO step has no preference in them
+            return []  # a DPO step has no preference in them (settings refuse the pair)
         rng = random.Random(derive_seed(self.settings.seed, "replay", cycle, len(self.manual_trainings)))
-        return training_set.replay(self.backend, self.examples, self.pack.sample(count, rng),
+        pool = self.replay_pack or self.pack
+        return training_set.replay(self.backend, self.examples, pool.sample(count, rng),
                                    self.settings.max_new_tokens)
 
     def examples_trained_before(self, progress: Progress) -> list[TrainingPair | PreferencePair]:

@@ -601,7 +601,8 @@ class InversionApp(ScorerDebugging, App[None]):
 
 def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backend: BackendLoader | None = None,
                clock: Callable[[], float] = time.monotonic, resume: ResumePoint | None = None,
-               eval_sets: dict[str, list[EvalTask]] | None = None) -> InversionApp:
+               eval_sets: dict[str, list[EvalTask]] | None = None, replay_pack: TaskPack | None = None
+               ) -> InversionApp:
     """The one way the CLI and the tests build the live app. The model loads inside the worker,
     so the screen is up at once and the log pane shows the loading."""
     if load_backend is None:
@@ -610,7 +611,7 @@ def create_app(settings: RunSettings, pack: TaskPack, runlog: RunLog, load_backe
     def engine_factory(emit: ev.EventSink, control: RunControl) -> Engine:
         backend = load_backend(settings, lambda message: emit(ev.Log("info", message)))
         return Engine(settings, backend, pack, runlog, emit=emit, control=control, resume=resume,
-                      eval_sets=eval_sets or {})
+                      eval_sets=eval_sets or {}, replay_pack=replay_pack)
 
     return InversionApp(settings, engine_factory, clock=clock, control=RunControl.for_run(settings, resume),
                         marks=MarkBook(runlog.directory))
