@@ -123,7 +123,11 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
-    text, cells = report(args.runs)
+    runs = [run for run in args.runs if run.is_dir()]  # OUT_DIR/* also names each cell's .log, .time, .command
+    missing = [run for run in runs if not (run / "settings.json").is_file()]
+    if not runs or missing:
+        parser.error(f"not a run directory: {missing[0] if missing else args.runs[0]}")
+    text, cells = report(runs)
     print(text)
     if args.json:
         for c in cells:
