@@ -31,7 +31,7 @@ from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_eval_rows  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
 
-OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay")
+OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay", "replay_from")
 
 
 def recipe(settings: dict) -> str:
@@ -41,7 +41,8 @@ def recipe(settings: dict) -> str:
     if settings.get("objective", "sft") != "sft":
         parts.append(settings["objective"])
     if settings.get("replay"):
-        parts.append(f"replay {settings['replay']}")
+        parts.append(f"replay {settings['replay']}" + (f" on {settings['replay_from']}" if settings.get("replay_from")
+                                                        else ""))
     return ", ".join(parts)
 
 

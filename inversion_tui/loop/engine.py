@@ -432,7 +432,7 @@ class Engine:
             pairs = list(dict.fromkeys(self.trained_examples + pairs))
             self.backend.reset_adapter()
         replayed = self.replay_examples(round(s.replay * len(pairs)), cycle) if s.replay > 0 else []
-        pairs = pairs + replayed
+        pairs = pairs + [pair for _, pair in replayed]
         result = self.backend.train(
             pairs, lr=s.lr, batch_size=s.batch_size, epochs=s.epochs, seed=step_seed,
             on_step=lambda step, total, loss: self.emit(ev.TrainingStep(cycle, step, total, loss)),
@@ -445,6 +445,7 @@ class Engine:
         # What selected this pool: the threshold and weights in force when the step ran.
         summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "new_examples": len(new_examples),
                    "replayed": len(replayed),
+                   "replayed_commands": [[task, pair.completion] for task, pair in replayed],  # not candidates: here only
                    "steps": result.steps,
                    "losses": [round(loss, 5) for loss in result.losses],  # the loss curve, for inspect
                    "threshold": self.control.threshold, "weights": self.control.weights,
@@ -464,7 +465,7 @@ class Engine:
     def training_examples(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate]) -> list:
         return training_set.examples_for(self.backend, self.examples, self.settings.objective, pool, before_pass)
 
-    def replay_examples(self, count: int, cycle: int) -> list[TrainingPair]:
+    def replay_examples(self, count: int, cycle: int) -> list[tuple[str, TrainingPair]]:
         if count <= 0 or self.settings.objective != "sft":
             return []  # a DPO step has no preference in them (settings refuse the pair)
         rng = random.Random(derive_seed(self.settings.seed, "replay", cycle, len(self.manual_trainings)))

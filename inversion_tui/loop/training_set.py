@@ -39,14 +39,15 @@ def preference_pairs(backend: Backend, examples: Sequence[Any], pool: Sequence[C
 
 
 def replay(backend: Backend, examples: Sequence[Any], instances: Iterable[Any], max_new_tokens: int
-           ) -> list[TrainingPair]:
+           ) -> list[tuple[str, TrainingPair]]:
     """--replay: the base model's own greedy commands (the adapter off) on fresh tasks, the
-    unflagged ones: the label-free anchor to what the model could already do."""
+    unflagged ones: the label-free anchor to what the model could already do. Each with its
+    task, for the step's record (what a step trained on is read back in progress.json)."""
     tasks = [instance.task for instance in instances]
     with backend.base_weights():
         generated = generate_commands(backend, tasks, candidates=1, temperature=0.0, max_new_tokens=max_new_tokens,
                                       examples=examples)
-    return [TrainingPair(forward_prompt(backend, task, examples), g[0].command)
+    return [(task, TrainingPair(forward_prompt(backend, task, examples), g[0].command))
             for task, g in zip(tasks, generated) if g[0].command.strip() and not guard_flags(task, g[0].command)]
 
 
