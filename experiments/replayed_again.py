@@ -1,0 +1,58 @@
+"""The base model's replayed answers of a --replay run made before steps recorded them
+(progress.json's `replayed_commands`, since 5cbd712): drawn again the way the engine draws
+them (the same seeded sample of the replay pool, greedy with the base weights), so they are
+the same answers. Prints each step's, and the programs they name.
+
+    python experiments/replayed_again.py RUN_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from inversion_tui.backends import load_backend  # noqa: E402
+from inversion_tui.loop import training_set  # noqa: E402
+from inversion_tui.loop.seeding import derive_seed  # noqa: E402
+from inversion_tui.loop.shell import program_name  # noqa: E402
+from inversion_tui.settings import build_settings  # noqa: E402
+from inversion_tui.task_pools import replay_tasks, training_tasks  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    args = parser.parse_args()
+    settings = build_settings(**{**json.loads((args.run / "settings.json").read_text()), "output": args.run})
+    progress = json.loads((args.run / "progress.json").read_text())
+    training, heldout = training_tasks(settings), None
+    if settings.holdout > 0:
+        training, heldout = training.split(settings.holdout)
+    pool = replay_tasks(settings, training, heldout) or training
+    backend = load_backend(settings)
+    examples = training.examples[: settings.few_shot]
+    programs: Counter[str] = Counter()
+    for entry in progress["history"]["cycles"]:
+        step = entry["training"]
+        if not step.get("replayed"):
+            continue
+        # the engine's draw: round(R x the step's examples before replay), this seed, no manual steps
+        count = round(settings.replay * (step["examples"] - step["replayed"]))
+        rng = random.Random(derive_seed(settings.seed, "replay", entry["cycle"], 0))
+        replayed = training_set.replay(backend, examples, pool.sample(count, rng), settings.max_new_tokens)
+        check = "" if len(replayed) == step["replayed"] else f" (the run replayed {step['replayed']}: NOT the same draw)"
+        print(f"cycle {entry['cycle']}: {len(replayed)} replayed{check}")
+        for task, pair in replayed:
+            programs[program_name(pair.completion)] += 1
+            print(f"  {task[:70]!r} -> {pair.completion[:70]!r}")
+    print("programs:", ", ".join(f"{name} {n}" for name, n in programs.most_common()))
+
+
+if __name__ == "__main__":
+    main()
