@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inversion_tui.backends import load_backend  # noqa: E402
 from inversion_tui.loop import training_set  # noqa: E402
-from inversion_tui.loop.seeding import derive_seed  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
 from inversion_tui.task_pools import replay_tasks, training_tasks  # noqa: E402
@@ -44,8 +42,8 @@ def main() -> None:
             continue
         # the engine's draw: round(R x the step's examples before replay), this seed, no manual steps
         count = round(settings.replay * (step["examples"] - step["replayed"]))
-        rng = random.Random(derive_seed(settings.seed, "replay", entry["cycle"], 0))
-        replayed = training_set.replay(backend, examples, pool.sample(count, rng), settings.max_new_tokens)
+        instances = training_set.replay_draw(pool, count, settings.seed, entry["cycle"], 0)
+        replayed = training_set.replay(backend, examples, instances, settings.max_new_tokens)
         check = "" if len(replayed) == step["replayed"] else f" (the run replayed {step['replayed']}: NOT the same draw)"
         print(f"cycle {entry['cycle']}: {len(replayed)} replayed{check}")
         for task, pair in replayed:

@@ -466,12 +466,11 @@ class Engine:
         return training_set.examples_for(self.backend, self.examples, self.settings.objective, pool, before_pass)
 
     def replay_examples(self, count: int, cycle: int) -> list[tuple[str, TrainingPair]]:
-        if count <= 0 or self.settings.objective != "sft":
-            return []  # a DPO step has no preference in them (settings refuse the pair)
-        rng = random.Random(derive_seed(self.settings.seed, "replay", cycle, len(self.manual_trainings)))
-        pool = self.replay_pack or self.pack
-        return training_set.replay(self.backend, self.examples, pool.sample(count, rng),
-                                   self.settings.max_new_tokens)
+        if count <= 0:
+            return []  # (settings refuse --replay with DPO: a DPO step has no preference in them)
+        instances = training_set.replay_draw(self.replay_pack or self.pack, count, self.settings.seed, cycle,
+                                             len(self.manual_trainings))
+        return training_set.replay(self.backend, self.examples, instances, self.settings.max_new_tokens)
 
     def examples_trained_before(self, progress: Progress) -> list[TrainingPair | PreferencePair]:
         return training_set.trained_before(self.backend, self.examples, self.settings.objective,

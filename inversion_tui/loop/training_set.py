@@ -4,12 +4,14 @@ step's examples rebuilt from the run's files."""
 
 from __future__ import annotations
 
+import random
 from typing import Any, Iterable, Sequence
 
 from inversion_tui.loop.backend import Backend, PreferencePair, TrainingPair
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
+from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop.select import normalize_command
 
 
@@ -36,6 +38,13 @@ def preference_pairs(backend: Backend, examples: Sequence[Any], pool: Sequence[C
             pairs.append(PreferencePair(forward_prompt(backend, chosen.task, examples), chosen.command,
                                         rejected.command))
     return pairs
+
+
+def replay_draw(pool: Any, count: int, seed: int, cycle: int, manual_steps: int) -> list[Any]:
+    """The tasks a step's replay is drawn on from `pool` (a TaskPack): seeded by the run's seed,
+    the cycle and the train-now steps before it, so a redraw (experiments/replayed_again.py)
+    gets the same tasks."""
+    return pool.sample(count, random.Random(derive_seed(seed, "replay", cycle, manual_steps)))
 
 
 def replay(backend: Backend, examples: Sequence[Any], instances: Iterable[Any], max_new_tokens: int
