@@ -76,7 +76,8 @@ echo "== 3. 7B Mistral-shaped model, NF4, under a 24 GB cap"
 
 if [ "${1:-}" != "--skip-tests" ]; then
     echo "== 4. test suite on CUDA"
-    timeout "${TEST_TIMEOUT:-3000}" "$PYTHON" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} --junitxml="$WORK/junit.xml" 2>&1 | tee "$RESULTS/gpu_tests.txt"
+    # -v: each test's name and outcome as it ends, so a suite cut short still says which failed
+    timeout "${TEST_TIMEOUT:-3000}" "$PYTHON" -m pytest -v -rfE -p no:cacheprovider ${PYTEST_ARGS:-} --junitxml="$WORK/junit.xml" 2>&1 | tee "$RESULTS/gpu_tests.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
     "$PYTHON" - "$WORK/junit.xml" "$RESULTS/gpu_tests.json" <<'PY' || failed=1
 import json, sys, xml.etree.ElementTree as ET

@@ -74,8 +74,10 @@ class HFBackend(ComposedBackend):
         # (seen: two same-seed runs sampled different first candidates), generation must not.
         _set_seed(settings.seed)
         description = {"model": settings.model, "quant": choice["quant"], "device": device, "dtype": choice["dtype"],
-                       "gradient_checkpointing": "on" if choice["checkpointing"] else "off"}
+                       "gradient_checkpointing": "on" if choice["checkpointing"] else "off",
+                       "prefix_cache": "on" if choice["prefix_cache"] else "off"}
         backend = cls(model, tokenizer, embedder, device, description)
+        backend.share_prefix = choice["prefix_cache"]
         backend.trainer.objective = DPO(settings.dpo_beta) if settings.objective == "dpo" else SFT()
         return backend
 

@@ -213,7 +213,8 @@ def checkpointing_needed(config, batch_size: int, weight_bytes: float, gpu_free_
 
 def resolve_choices(settings, device: str, log: Logger = lambda _: None) -> dict:
     """What `auto` becomes for this model on this device, decided before loading from the
-    model's config alone: quant, dtype and gradient checkpointing (recorded with the run)."""
+    model's config alone: quant, dtype, gradient checkpointing and the shared-prefix cache
+    (recorded with the run)."""
     dtype = resolve_dtype(settings.dtype, device)
     quant = settings.quant if settings.quant != "auto" else "none"
     checkpointing = settings.gradient_checkpointing == "on"
@@ -232,7 +233,17 @@ def resolve_choices(settings, device: str, log: Logger = lambda _: None) -> dict
         if settings.gradient_checkpointing == "auto":
             weights = parameters * (NF4_BYTES_PER_PARAMETER if quant == "4bit" else dense_bytes)
             checkpointing = checkpointing_needed(config, settings.batch_size, weights, torch.cuda.mem_get_info()[0])
-    return {"quant": quant, "dtype": dtype, "checkpointing": checkpointing}
+    return {"quant": quant, "dtype": dtype, "checkpointing": checkpointing, "prefix_cache": prefix_cache_pays(device)}
+
+
+def prefix_cache_pays(device: str) -> bool:
+    """Whether to run the prompts' shared prefix once (prefix_cache.py), generating and training.
+    Measured both ways in one process (benchmarks/loop_speed.py, docs/PERFORMANCE.md): on 2 CPU
+    cores it made a cycle 1.30x faster, because prefill there costs as much as decoding; on an
+    H200 with a 7B model in NF4 it made every stage slower (forward 0.42x, training 0.29x, the
+    cycle 14.3 s -> 34.8 s), because prefill on a GPU is nearly free and the cache's repeated,
+    padded layout is not."""
+    return device == "cpu"
 
 
 def get_quantization_config(quant: str, dtype: str):
