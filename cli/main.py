@@ -176,7 +176,7 @@ def run(
     from inversion_tui.loop.engine import Engine
     from inversion_tui.loop.runlog import RunLog
     from inversion_tui.hf.models import check_names
-    from inversion_tui.task_pools import replay_tasks, training_tasks
+    from inversion_tui.task_pools import run_pools
 
     with user_errors():
         values = dict(
@@ -194,14 +194,12 @@ def run(
         else:
             settings = build_settings(**values)
             resume_point = None
-        task_pack = training_tasks(settings)  # fail on a bad pack or pool before minutes of model loading
-        heldout_pack = None
-        if settings.holdout > 0:
-            task_pack, heldout_pack = task_pack.split(settings.holdout)
+        pools = run_pools(settings)  # fail on a bad pack or pool before minutes of model loading
+        task_pack, heldout_pack, replay_pack = pools.training, pools.heldout, pools.replay
+        if heldout_pack is not None:
             typer.echo(f"holding out {len(heldout_pack.templates)} of "
                        f"{len(task_pack.templates) + len(heldout_pack.templates)} templates from training: "
                        + counted(t.id for t in heldout_pack.templates), err=True)
-        replay_pack = replay_tasks(settings, task_pack, heldout_pack)
         eval_sets = eval_sets_for(settings, heldout_pack)  # and on a bad held-out file
         check_names(settings.model, settings.embedder)
         if resume is None:

@@ -20,7 +20,7 @@ from inversion_tui.backends import load_backend  # noqa: E402
 from inversion_tui.loop import training_set  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
-from inversion_tui.task_pools import replay_tasks, training_tasks  # noqa: E402
+from inversion_tui.task_pools import run_pools  # noqa: E402
 
 
 def main() -> None:
@@ -29,10 +29,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = build_settings(**{**json.loads((args.run / "settings.json").read_text()), "output": args.run})
     progress = json.loads((args.run / "progress.json").read_text())
-    training, heldout = training_tasks(settings), None
-    if settings.holdout > 0:
-        training, heldout = training.split(settings.holdout)
-    pool = replay_tasks(settings, training, heldout) or training
+    pools = run_pools(settings)
+    training, pool = pools.training, pools.replay_or_training
     backend = load_backend(settings)
     examples = training.examples[: settings.few_shot]
     programs: Counter[str] = Counter()

@@ -39,7 +39,7 @@ from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
 from inversion_tui.loop.select import Selector  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
-from inversion_tui.task_pools import training_tasks  # noqa: E402
+from inversion_tui.task_pools import run_pools  # noqa: E402
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -120,7 +120,7 @@ def holdout_groups(saved: dict) -> dict[tuple[int, str], str]:
     settings = build_settings(**saved)
     if "holdout" not in settings.eval_suite:
         return {}
-    _, heldout = training_tasks(settings).split(settings.holdout)
+    heldout = run_pools(settings).heldout
     only_holdout = settings.model_copy(update={"eval_file": None, "eval_suite": ("holdout",)})
     return {(i, t.task): t.group for i, t in enumerate(eval_sets_for(only_holdout, heldout)["holdout"])}
 

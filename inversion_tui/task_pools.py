@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from inversion_tui.errors import TaskPackError
@@ -159,3 +160,27 @@ def replay_tasks(settings, training: TaskPack, heldout: TaskPack | None) -> Task
     if not kept:
         raise TaskPackError(f"--replay-from {settings.replay_from!r}: every task in it is held out of training")
     return TaskPack(pool.name, pool.description, kept, pool.examples)
+
+
+@dataclass(frozen=True)
+class RunPools:
+    """A run's tasks: where its passes draw (`training`), the templates held out of training for
+    evaluation (`heldout`, None without --holdout), and where --replay draws (`replay`, None:
+    from `training` itself)."""
+
+    training: TaskPack
+    heldout: TaskPack | None
+    replay: TaskPack | None
+
+    @property
+    def replay_or_training(self) -> TaskPack:
+        return self.replay or self.training
+
+
+def run_pools(settings) -> RunPools:
+    """The one place a run's pools are made from its settings: the CLI before a run, and the
+    experiment scripts that rebuild what a saved run drew from (same seed, same split)."""
+    training, heldout = training_tasks(settings), None
+    if settings.holdout > 0:
+        training, heldout = training.split(settings.holdout)
+    return RunPools(training, heldout, replay_tasks(settings, training, heldout))

@@ -116,6 +116,18 @@ def test_other_changes_are_refused(tmp_path):
         resumed_settings(runlog, {"lr": 1e-3})
 
 
+def test_a_dpo_run_saved_with_replay_resumes_as_it_ran_without_it(tmp_path):
+    """Such runs were made before the settings refused --replay with DPO; the engine then
+    dropped the replay. Refusing them would strand them: --objective cannot change on resume."""
+    stop_after(tmp_path / "cut", 2)
+    saved = json.loads((tmp_path / "cut" / "settings.json").read_text())
+    (tmp_path / "cut" / "settings.json").write_text(json.dumps({**saved, "objective": "dpo", "replay": 0.5}))
+    with pytest.raises(Exception, match=r"--replay adds SFT examples"):
+        build_settings(**{**saved, "objective": "dpo", "replay": 0.5})  # what a new run gets
+    settings, changes = resumed_settings(RunLog.open_existing(tmp_path / "cut"), {})
+    assert (settings.objective, settings.replay, settings.replay_from, changes) == ("dpo", 0.0, None, {})
+
+
 def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(tmp_path):
     first = RunLog.create(tmp_path / "run")
     with pytest.raises(RunDirectoryError, match=r"in use by another run \(pid \d+"):

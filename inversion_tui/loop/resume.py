@@ -50,6 +50,11 @@ def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSett
     saved = runlog.read_json(SETTINGS)
     # Runs saved before --verifier scored with the policy's weights: they resume as they ran.
     saved.setdefault("verifier", "policy")
+    # Runs saved before --replay was refused with --objective dpo trained without it (the engine
+    # dropped replay from DPO steps): they resume as they ran, not refused for a flag that no
+    # resume could change.
+    if saved.get("objective") == "dpo" and saved.get("replay", 0) > 0:
+        saved.update(replay=0.0, replay_from=None)
     changes = {}
     for name, value in overrides.items():
         if name not in saved or saved[name] == value:
