@@ -40,6 +40,8 @@ def recipe(settings: dict) -> str:
              f"from {settings.get('train_from', 'last')}", pool]
     if settings.get("objective", "sft") != "sft":
         parts.append(settings["objective"])
+    if settings.get("tasks", 16) != 16:  # the screen's pass is 16 tasks (training_matrix.sh)
+        parts.append(f"{settings['tasks']} tasks a pass")
     if settings.get("replay"):
         parts.append(f"replay {settings['replay']}" + (f" on {settings['replay_from']}" if settings.get("replay_from")
                                                         else ""))
