@@ -11,7 +11,8 @@
 # console) and OUT_DIR/CELL.time (wall time, peak RSS). A cell's name says its options:
 #   SELECT-TRAINFROM-POOL[-EXTRA], e.g. best-base-cheat, thr-last-packs, best-base-packs-f30-dpo
 #   (f30: --threshold 0.30, which under a per-task rule is its floor; replay: --replay 0.5 on the
-#   run's own tasks; rcheat: --replay 1.0 --replay-from cheat; t32: --tasks 32 a pass).
+#   run's own tasks; rcheat: --replay 1.0 --replay-from cheat; t32: --tasks 32 a pass; the pool
+#   core: the cheat pool's basic programs, written first by experiments/core_pool.py).
 set -euo pipefail
 out=${1:?usage: training_matrix.sh OUT_DIR CELL [CELL ...]}
 shift
@@ -37,6 +38,7 @@ flags_of() {  # the options a cell's name stands for
     case ${parts[2]} in
         packs) ;;
         cheat) echo --tasks-from cheat ;;
+        core) echo --tasks-from "${CORE_POOL:-/tmp/cheat_core.jsonl}" ;;  # experiments/core_pool.py writes it
         *) echo "unknown pool in cell $1" >&2; return 1 ;;
     esac
     for extra in "${parts[@]:3}"; do
