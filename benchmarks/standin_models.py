@@ -37,14 +37,13 @@ WEIGHTS = ("*.safetensors", "*.gguf", "*.bin")
 def pack(out: Path, dists: list[str], skip: list[str]) -> None:
     import fnmatch
     import importlib.metadata
-    import importlib.util
 
-    from inversion_tui.hf.models import ensure_bundled_generator
+    from inversion_tui.hf.models import BUNDLED_EMBEDDER, ensure_bundled_generator, resolve_embedder
 
     ignore = shutil.ignore_patterns(*WEIGHTS, "__pycache__")
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(ensure_bundled_generator(), out / "generator", ignore=ignore)
-    package = Path(next(iter(importlib.util.find_spec(EMBEDDER_PACKAGE).submodule_search_locations)))
+    package = Path(resolve_embedder(BUNDLED_EMBEDDER)).parent  # the package; the model is its `model` folder
     shutil.copytree(package, out / "embedder" / EMBEDDER_PACKAGE, ignore=ignore)
     for name in dists:
         for file in importlib.metadata.files(name) or []:
