@@ -5,6 +5,8 @@
 # it did not see.
 #
 #   bash experiments/confirm.sh OUT_DIR MATRIX_DIR/CELL [MATRIX_DIR/CELL ...]
+#   ADAPTER=best bash experiments/confirm.sh ...   (the run's best_adapter instead: the one its
+#                                                   label-free --patience-on signal kept; rows CELL-best)
 #   python experiments/confirm_report.py OUT_DIR
 set -euo pipefail
 out=${1:?usage: confirm.sh OUT_DIR CELL_DIR [CELL_DIR ...]}
@@ -19,8 +21,20 @@ if [[ ! -s "$out/base.jsonl" ]]; then
 fi
 for run in "$@"; do
     cell=$(basename "$run")
-    last=$(ls -d "$run"/checkpoint_cycle_* | sort -V | tail -1)
-    echo "$cell: $last" | tee "$out/$cell.adapter"
-    "${cli[@]}" "${common[@]}" --adapter "$last" --paired-with "$out/base.jsonl" \
+    if [[ ${ADAPTER:-last} == best ]]; then
+        # progress.json names it relative to the run; null when the base model was the best
+        best=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("best_adapter") or "")' \
+               "$run/progress.json")
+        if [[ -z $best ]]; then
+            echo "$cell: its best is the base model; nothing to confirm" | tee "$out/$cell-best.adapter"
+            continue
+        fi
+        cell=$cell-best
+        [[ $best == /* ]] && adapter=$best || adapter=$run/$best
+    else
+        adapter=$(ls -d "$run"/checkpoint_cycle_* | sort -V | tail -1)
+    fi
+    echo "$cell: $adapter" | tee "$out/$cell.adapter"
+    "${cli[@]}" "${common[@]}" --adapter "$adapter" --paired-with "$out/base.jsonl" \
         --save-rows "$out/$cell.jsonl" > "$out/$cell.json"
 done
