@@ -275,7 +275,7 @@ def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None, rep
     from inversion_tui.console import closing_lines
 
     for line in closing_lines(tui.finished_status or "stopped", str(runlog.directory), tui.state.history,
-                              tui.state.evaluations):
+                              tui.state.evaluations, *tui.finished_best):
         typer.echo(line, err=True)
 
 
@@ -319,13 +319,35 @@ def score(
         render_score(result)
 
 
+def _checkpoint_of(adapter: Path) -> Path:
+    """--adapter: a checkpoint, or a run directory standing for its best adapter (by the run's
+    --patience-on), which is often not its last."""
+    from inversion_tui.loop.runlog import PROGRESS
+    from inversion_tui.loop.stopping import best_of_run
+
+    if (adapter / "adapter_config.json").is_file():
+        return adapter
+    if not (adapter / PROGRESS).is_file():
+        raise SettingsError(f"--adapter {adapter}: neither a LoRA checkpoint (no adapter_config.json) nor a run "
+                            "directory (no progress.json)")
+    best, by = best_of_run(adapter)
+    if best is None:
+        raise SettingsError(f"--adapter {adapter}: by {by}, no adapter of this run beat the base model; name one "
+                            "of its checkpoint_cycle_N folders to evaluate it anyway")
+    if not (adapter / best / "adapter_config.json").is_file():
+        raise SettingsError(f"--adapter {adapter}: its best adapter {best} is missing (no adapter_config.json)")
+    typer.echo(f"--adapter {adapter}: its best adapter by {by}, {best}", err=True)
+    return adapter / best
+
+
 @app.command("eval")
 def eval_command(
         tasks_file: Optional[Path] = typer.Option(None, "--tasks-file", help="JSONL: {\"task\": ..., \"references\": [...]}"),
         suite: Optional[str] = typer.Option(None, "--suite", help="A bundled suite: intercode (300 NL->bash tasks)."),
         pack: Optional[str] = typer.Option(None, "--pack", help="Sample tasks (with references) from a task pack."),
     model: str = typer.Option(default("model"), help="Bundled name, local directory or hub id."),
-        adapter: Optional[Path] = typer.Option(None, "--adapter", help="A LoRA checkpoint directory of a run."),
+        adapter: Optional[Path] = typer.Option(None, "--adapter", help="A LoRA checkpoint directory of a run, or a "
+                                                                       "run directory: its best adapter."),
     embedder: str = typer.Option(default("embedder"), help="Sentence-transformers model for the intrinsic score."),
     quant: str = typer.Option(default("quant"), help="auto | none | 4bit."),
     prompt_pack: str = typer.Option(default("pack"), help="Pack whose few-shot examples the prompts use (as in the run)."),
@@ -371,8 +393,8 @@ def eval_command(
             raise SettingsError("give exactly one of --tasks-file, --suite, --pack")
         if limit is not None and limit < 1:
             raise SettingsError("--limit must be at least 1")
-        if adapter is not None and not (adapter / "adapter_config.json").is_file():
-            raise SettingsError(f"--adapter {adapter}: not a LoRA checkpoint (no adapter_config.json)")
+        if adapter is not None:
+            adapter = _checkpoint_of(adapter)
         for flag, path in (("--save-rows", save_rows), ("--save-samples", save_samples)):
             if path is not None and path.exists():
                 raise SettingsError(f"{flag} {path}: already exists (remove it or name another file)")

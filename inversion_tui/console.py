@@ -15,6 +15,7 @@ from rich.text import Text
 
 from inversion_tui.loop.metrics import by_set, describe_evaluation
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.stopping import describe_best
 from inversion_tui.plain_text import plain, visible
 
 
@@ -42,10 +43,12 @@ def cycle_table(history: list[dict[str, Any]]) -> Table:
 
 
 def closing_lines(status: str, directory: str, history: list[dict[str, Any]],
-                  evaluations: list[dict[str, Any]] = ()) -> list[str]:
+                  evaluations: list[dict[str, Any]] = (), best_adapter: str | None = None,
+                  best_by: str | None = None) -> list[str]:
     """What a run says as it ends, headless or after the workbench closes: how it went, and what
     to do next. The intrinsic score and the held-out accuracy side by side, since only the
-    second says whether training helped."""
+    second says whether training helped; and which adapter to keep (the best by --patience-on,
+    `best_by`), since the last one is often not it (docs/RESULTS.md, issue 14)."""
     lines = [f"{status}: {len(history)} cycle(s) completed; outputs in {directory}"]
     if history:
         first, last = history[0], history[-1]
@@ -61,6 +64,8 @@ def closing_lines(status: str, directory: str, history: list[dict[str, Any]],
             low, high = paired["ci95"]["utility_accuracy"]
             line += f", paired {paired['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]"
         lines.append(line)
+    if history and best_by:
+        lines.append("  " + describe_best(directory, best_adapter, best_by))
     lines.append(f"next: inversion-tui inspect {directory}"
                  + (f"   or: inversion-tui run --resume {directory}" if status != "finished" else ""))
     return lines
@@ -174,7 +179,7 @@ class HeadlessConsole:
             self.progress.remove_task(self.task_id)
         if len(self.history) > 1:  # a single cycle's table was printed when it ended
             self.progress.console.print(cycle_table(self.history))
-        for line in closing_lines(e.status, e.output, self.history, self.evaluations):
+        for line in closing_lines(e.status, e.output, self.history, self.evaluations, e.best_adapter, e.best_by):
             self.log(line, "bold")
 
 

@@ -138,7 +138,7 @@ def invoke(*args):
     (["--suite", "intercode", "--pack", "shell"], "give exactly one of"),
     (["--suite", "nope"], "unknown suite"),
     (["--suite", "intercode", "--limit", "0"], "--limit must be at least 1"),
-    (["--suite", "intercode", "--adapter", "/nonexistent"], "not a LoRA checkpoint"),
+    (["--suite", "intercode", "--adapter", "/nonexistent"], "neither a LoRA checkpoint"),
 ])
 def test_bad_eval_input_is_one_line_and_exit_2(args, expected):
     result = invoke(*args)

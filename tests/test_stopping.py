@@ -8,8 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from inversion_tui.loop.runlog import PROGRESS
-from inversion_tui.loop.stopping import EarlyStopping, pass_consensus
+from inversion_tui.console import closing_lines
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.runlog import PROGRESS, SETTINGS
+from inversion_tui.loop.stopping import EarlyStopping, best_of_run, pass_consensus
 from inversion_tui.settings import build_settings
 from tests.fakes import FakeBackend
 from tests.test_engine import make_engine
@@ -51,7 +54,7 @@ def test_patience_on_must_name_something_tracked():
 
 
 def test_a_run_stops_when_patience_runs_out_and_names_the_best_adapter(tmp_path):
-    engine, _ = make_engine(tmp_path, FakeBackend(), cycles=6, tasks=4, candidates=2, patience=1)
+    engine, recorder = make_engine(tmp_path, FakeBackend(), cycles=6, tasks=4, candidates=2, patience=1)
     engine.run()
     progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
     history = progress["history"]["cycles"]
@@ -62,3 +65,51 @@ def test_a_run_stops_when_patience_runs_out_and_names_the_best_adapter(tmp_path)
     best = best_so_far[-1]
     assert progress["best_adapter"] == (None if best == 0 else f"checkpoint_cycle_{best}")
     assert progress["status"] == "finished"
+    finished = recorder.of(ev.RunFinished)[0]  # what the closing lines name
+    assert (finished.best_adapter, finished.best_by) == (progress.get("best_adapter"), "score")
+    assert best_of_run(tmp_path / "run") == (progress.get("best_adapter"), "score")
+
+
+def run_with_best(tmp_path, before, afters):
+    """A run directory as a finished run leaves it: settings, progress and a checkpoint a cycle."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / SETTINGS).write_text(json.dumps({"patience_on": "score"}))
+    history = [cycle(n, before, after) for n, after in enumerate(afters, 1)]
+    Progress(status="finished", last_completed_cycle=len(afters), cycles=history).write(run)
+    for entry in history:
+        (run / entry["checkpoint"]).mkdir()
+        (run / entry["checkpoint"] / "adapter_config.json").write_text("{}")
+    return run
+
+
+def test_eval_adapter_a_run_directory_means_its_best_adapter_not_its_last(tmp_path):
+    from cli.main import _checkpoint_of
+
+    run = run_with_best(tmp_path, 0.2, [0.25, 0.3, 0.22])
+    assert best_of_run(run) == ("checkpoint_cycle_2", "score")
+    assert _checkpoint_of(run) == run / "checkpoint_cycle_2"
+    assert _checkpoint_of(run / "checkpoint_cycle_3") == run / "checkpoint_cycle_3"  # a checkpoint is itself
+
+
+def test_eval_adapter_a_run_whose_best_is_the_base_model_is_one_line_and_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    run = run_with_best(tmp_path, 0.4, [0.3, 0.35])
+    result = CliRunner().invoke(app, ["eval", "--suite", "intercode", "--adapter", str(run)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: --adapter {run}: by score, no adapter of this run beat the base model; name one of its "
+        "checkpoint_cycle_N folders to evaluate it anyway")
+
+
+def test_the_closing_lines_name_the_adapter_to_keep():
+    history = [cycle(1, 0.2, 0.3) | {"after": {"mean_score": 0.3, "acceptance_rate": 0.5},
+                                      "before": {"mean_score": 0.2, "acceptance_rate": 0.4}}]
+    lines = closing_lines("finished", "runs/x", history, [], "checkpoint_cycle_1", "consensus")
+    assert "  best adapter by consensus: runs/x/checkpoint_cycle_1" in lines
+    lines = closing_lines("finished", "runs/x", history, [], None, "score")
+    assert "  best by score: the base model (no adapter improved on it)" in lines
+    assert not any("best" in line for line in closing_lines("finished", "runs/x", history, []))  # not known

@@ -13,6 +13,7 @@ from rich.console import Console
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.runlog import PROGRESS, RunLog, read_candidates
 from inversion_tui.loop.select import decide
+from inversion_tui.loop.stopping import describe_best
 from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 from inversion_tui.tui.app import create_app
@@ -75,6 +76,9 @@ async def test_events_reach_every_widget(tmp_path):
         assert "task" in live and scored[-1].command in live
         log = "\n".join(app.log_history)
         assert "saved adapter" in log and "cycle 2 done" in log
+        best = json.loads((tmp_path / "run" / PROGRESS).read_text()).get("best_adapter")
+        assert app.log_history[-1] == describe_best(str(tmp_path / "run"), best, "score")  # what to keep
+        assert app.finished_best == (best, "score")  # for the lines printed once the app closes
 
 
 async def test_every_held_out_set_shows_per_cycle_with_its_paired_change(tmp_path):

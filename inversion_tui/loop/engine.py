@@ -134,7 +134,8 @@ class Engine:
         if status == "finished" and self.history:
             self.runlog.write_results(self.results())
         self.runlog.release_lock()
-        self.emit(ev.RunFinished(status, len(self.history), str(self.runlog.directory)))
+        self.emit(ev.RunFinished(status, len(self.history), str(self.runlog.directory),
+                                 best_adapter=self.best_adapter(), best_by=s.patience_on))
         return status
 
     def restore(self) -> int:
@@ -535,8 +536,7 @@ class Engine:
 
     def best_adapter(self) -> str | None:
         """The checkpoint of the best cycle by --patience-on; None while the base model is best."""
-        cycle, _ = self.stopping.best(self.history, self.evaluations)
-        return next((c["checkpoint"] for c in self.history if c["cycle"] == cycle), None)
+        return self.stopping.best_checkpoint(self.history, self.evaluations)
 
     def results(self) -> dict[str, Any]:
         first, last = self.history[0], self.history[-1]

@@ -133,6 +133,8 @@ class RunFinished:
     status: str  # finished or stopped; a replay also says running or crashed
     cycles_completed: int
     output: str
+    best_adapter: str | None = None  # run-directory name of the best adapter by `best_by`; None: the base
+    best_by: str | None = None  # what --patience-on tracked; None where not known
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.runlog import SETTINGS, read_json_object
 from inversion_tui.loop.shell import program_name
 
 LABEL_FREE = ("score", "consensus")
@@ -56,9 +59,32 @@ class EarlyStopping:
         scored = [(cycle, v) for cycle, v in self.values(history, evaluations) if v is not None]
         return max(scored, key=lambda item: item[1]) if scored else (0, None)
 
+    def best_checkpoint(self, history, evaluations) -> str | None:
+        """The run-directory name of the best cycle's adapter; None while the base model is best."""
+        cycle, _ = self.best(history, evaluations)
+        return next((c["checkpoint"] for c in history if c["cycle"] == cycle), None)
+
     def exhausted(self, history, evaluations) -> bool:
         """No improvement on the best in the last `patience` cycles."""
         if self.patience <= 0 or not history:
             return False
         best_cycle, _ = self.best(history, evaluations)
         return history[-1]["cycle"] - best_cycle >= self.patience
+
+
+def describe_best(directory: str, best_adapter: str | None, best_by: str) -> str:
+    """The adapter to keep, in words, for the end of a run (headless, and in the workbench)."""
+    if best_adapter is None:
+        return f"best by {best_by}: the base model (no adapter improved on it)"
+    return f"best adapter by {best_by}: {directory}/{best_adapter}"
+
+
+def best_of_run(directory: Path) -> tuple[str | None, str]:
+    """(the best adapter's run-directory name or None for the base model, what it was judged
+    by) of a run directory, from its record alone: what `eval --adapter RUN` evaluates.
+    Recomputed rather than read from progress.json's best_adapter, which runs made before
+    --patience do not have; runs without a --patience-on are judged by the score, as they
+    would be on resume."""
+    on = read_json_object(Path(directory) / SETTINGS).get("patience_on", "score")
+    progress = Progress.read(directory)
+    return EarlyStopping(0, on).best_checkpoint(progress.cycles, progress.evaluations), on

@@ -36,6 +36,7 @@ from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import RunLog
 from inversion_tui.loop.scorer_check import check_pass
 from inversion_tui.loop.select import RULES
+from inversion_tui.loop.stopping import describe_best
 from inversion_tui.marks import MarkBook
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.replay import ReplaySource, RunRecord
@@ -89,6 +90,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.stop_requested = False
         self.forced = False
         self.finished_status: str | None = None
+        self.finished_best: tuple[str | None, str | None] = (None, None)  # RunFinished's best adapter, by what
         self.failure: str | None = None
         self.log_history: list[str] = []  # the RichLog renders lazily while its tab is hidden
         self.engine_thread: threading.Thread | None = None
@@ -364,6 +366,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_RunFinished(self, e: ev.RunFinished) -> None:
         self.finished_status = e.status
+        self.finished_best = (e.best_adapter, e.best_by)  # for the closing lines
         self.refresh_bindings()  # pause and train now leave the footer
         if self.replay:
             self.run_state = f"REPLAY: {e.status.upper()}"
@@ -376,6 +379,8 @@ class InversionApp(ScorerDebugging, App[None]):
             return
         self.run_state = e.status.upper()
         self.log_line(f"{e.status}: {e.cycles_completed} cycle(s) completed; outputs in {e.output}")
+        if e.cycles_completed and e.best_by:
+            self.log_line(describe_best(e.output, e.best_adapter, e.best_by))
         self.refresh_header()
         if self.stop_requested:
             self.exit()
