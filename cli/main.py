@@ -109,7 +109,8 @@ def run(
     pack: str = typer.Option(default("pack"), help="Task pack name(s) or YAML path(s), comma-separated.", rich_help_panel="Loop"),
     tasks_from: Optional[str] = typer.Option(default("tasks_from"), "--tasks-from",
                                              help="Draw tasks from a broad pool instead: cheat (~900 tasks, ~170 "
-                                                  "programs) or a file, one task per line. Examples stay --pack's.",
+                                                  "programs), cheat-basics (its 137 tasks for basic programs) or a "
+                                                  "file, one task per line. Examples stay --pack's.",
                                              rich_help_panel="Loop"),
     lr: float = typer.Option(default("lr"), help="LoRA learning rate.", rich_help_panel="Model"),
     objective: str = typer.Option(default("objective"), help="sft | dpo: train on accepted commands, or on each "

@@ -11,8 +11,8 @@
 # console) and OUT_DIR/CELL.time (wall time, peak RSS). A cell's name says its options:
 #   SELECT-TRAINFROM-POOL[-EXTRA], e.g. best-base-cheat, thr-last-packs, best-base-packs-f30-dpo
 #   (f30: --threshold 0.30, which under a per-task rule is its floor; replay: --replay 0.5 on the
-#   run's own tasks; rcheat: --replay 1.0 --replay-from cheat; t32: --tasks 32 a pass; the pool
-#   core: the cheat pool's basic programs, written first by experiments/core_pool.py).
+#   run's own tasks; rcheat: --replay 1.0 --replay-from cheat; t32: --tasks 32 a pass; s1: --seed 1;
+#   the pool core: --tasks-from cheat-basics, the cheat pool's basic programs).
 set -euo pipefail
 out=${1:?usage: training_matrix.sh OUT_DIR CELL [CELL ...]}
 shift
@@ -38,7 +38,9 @@ flags_of() {  # the options a cell's name stands for
     case ${parts[2]} in
         packs) ;;
         cheat) echo --tasks-from cheat ;;
-        core) echo --tasks-from "${CORE_POOL:-/tmp/cheat_core.jsonl}" ;;  # experiments/core_pool.py writes it
+        # The first core cells read the same 137 tasks from a file experiments/core_pool.py wrote
+        # (/tmp/cheat_core.jsonl; same ids, same split, same runs): it became the named pool.
+        core) echo --tasks-from cheat-basics ;;
         *) echo "unknown pool in cell $1" >&2; return 1 ;;
     esac
     for extra in "${parts[@]:3}"; do
@@ -48,6 +50,7 @@ flags_of() {  # the options a cell's name stands for
             rcheat) echo --replay 1.0 --replay-from cheat ;;  # one base-model answer on the broad pool per example
             f[0-9][0-9]) echo --threshold "0.${extra#f}" ;;  # f30: the floor (the threshold) at 0.30
             t[0-9]*) echo --tasks "${extra#t}" ;;  # t32: 32 tasks a pass instead of 16 (the last --tasks wins)
+            s[0-9]*) echo --seed "${extra#s}" ;;  # s1: another seed, a replicate (the last --seed wins)
             *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
         esac
     done

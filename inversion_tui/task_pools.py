@@ -12,6 +12,10 @@ needed; where a pool has them they are kept as references, for evaluation only, 
   comment that reads as an instruction (`# To extract a .gz archive:`, `# Download multiple
   files`) with the command under it, from 194 sheets. Each sheet is one program's, so its
   tasks share a group (held out together by --holdout, resampled together).
+- `cheat-basics`: the part of `cheat` for basic command-line programs (coreutils, findutils,
+  grep, sed, awk, tar, gzip/zip, ps/kill; `BASICS`), 137 tasks over 33 programs: a pool the
+  bundled model half-solves, where the whole pool is mostly programs it does not know
+  (docs/RESULTS.md, issue 14).
 - a file: one task per line (blank lines and lines starting with # skipped), or JSONL
   objects with a "task" (and optional "references" and "group").
 """
@@ -20,13 +24,19 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from inversion_tui.errors import TaskPackError
 from inversion_tui.tasks import Example, Template, TaskPack
 
-POOLS = ("cheat",)
+BASICS = frozenset(
+    "cat cp mv rm mkdir rmdir ls ln chmod chown touch head tail sort uniq wc cut tr tee du df date echo printf "
+    "env pwd whoami id uname basename dirname find xargs grep sed awk tar gzip gunzip zip unzip ps kill diff cmp "
+    "stat file which split paste comm nl od seq sleep yes hostname".split())
+"""`cheat-basics`' programs, fixed before any run on them as "the basics", not from any
+evaluation set's references; those with a cheat sheet make the pool."""
 
 
 def cheat_sheet_files() -> list[Path]:
@@ -96,6 +106,17 @@ def load_cheat_pool() -> list[Template]:
     return templates
 
 
+def load_basics_pool() -> list[Template]:
+    """`cheat-basics`. A task's id is its program alone (`tar`, not `cheat/tar`): the pool was
+    first screened as a task file grouped by program (experiments/core_pool.py, since
+    replaced by this), and TaskPack.split holds out by a hash of the id, so the same ids keep
+    the same held-out programs and the screened runs reproducible."""
+    return [replace(t, id=t.tool) for t in load_cheat_pool() if t.tool in BASICS]
+
+
+POOLS: dict[str, Callable[[], list[Template]]] = {"cheat": load_cheat_pool, "cheat-basics": load_basics_pool}
+
+
 def load_task_file(path: Path, flag: str = "--tasks-from") -> list[Template]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -130,7 +151,7 @@ def load_task_pool(spec: str, examples: list[Example], flag: str = "--tasks-from
     """The pool as a TaskPack (tasks without slots), carrying the packs' few-shot examples.
     `flag` is the option that named it, for the error messages."""
     if spec in POOLS:
-        templates, name = load_cheat_pool(), spec
+        templates, name = POOLS[spec](), spec
     else:
         path = Path(spec).expanduser()
         if not path.is_file():

@@ -13,7 +13,8 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.runlog import RunLog, read_candidates
 from inversion_tui.settings import build_settings
-from inversion_tui.task_pools import load_cheat_pool, load_task_pool, parse_sheet, training_tasks
+from inversion_tui.task_pools import (BASICS, load_basics_pool, load_cheat_pool, load_task_pool, parse_sheet,
+                                      training_tasks)
 from inversion_tui.tasks import load_packs
 from tests.fakes import FakeBackend
 
@@ -40,6 +41,17 @@ def longest_shared_ngram(pool: list[str], others: list[str]) -> tuple[str, ...]:
 def test_the_cheat_pool_is_broad():
     pool = load_cheat_pool()
     assert len(pool) >= 600 and len({t.tool for t in pool}) >= 100
+
+
+def test_cheat_basics_is_the_cheat_pools_basic_programs_split_as_screened():
+    basics, whole = load_basics_pool(), load_cheat_pool()
+    assert len(basics) == 137 and len({t.tool for t in basics}) == 33 and {t.tool for t in basics} <= BASICS
+    assert [t.task for t in basics] == [t.task for t in whole if t.tool in BASICS]
+    assert all(t.id == t.tool for t in basics)  # as the task file the screen read: the same split
+    held = load_task_pool("cheat-basics", []).split(0.25)[1]
+    # the held-out programs of the issue-14 screen's core cells (docs/RESULTS.md)
+    assert {t.tool for t in held.templates} == {"date", "df", "du", "kill", "od", "rm", "sed", "tail", "uname",
+                                               "unzip", "zip"} and len(held.templates) == 34
 
 
 def evaluation_sets() -> dict[str, list[str]]:
