@@ -13,6 +13,10 @@ The cells are ranked by a rule fixed before any cell ran: the change in InterCod
 after the last cycle, then the held-out templates' change. The ranking picks the cells to
 confirm on all 300 InterCode tasks; the confirmation is reported on the 200 tasks the screen
 did not see as well as on all 300.
+
+Last, the adapter each run would keep by its label-free --patience-on signal (stopping.py;
+`eval --adapter RUN` evaluates it), beside its last: whether a rule that sees no labels picks
+better than "train, then take the last".
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from inversion_tui.loop.metrics import paired_difference  # noqa: E402
 from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_eval_rows  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
+from inversion_tui.loop.stopping import best_of_run  # noqa: E402
 
 OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay", "replay_from")
 
@@ -73,8 +78,12 @@ def cell(run: Path) -> dict:
             "vs_base": paired_difference(base, now) if cycle else None,
             "programs": Counter(program_name(r["command"]) for r in now),
         }
+    best, best_by = best_of_run(run)
     return {"run": str(run), "recipe": recipe(settings), "settings": {k: settings.get(k) for k in OPTIONS},
-            "trained": trained, "wall": wall_time(run), "sets": sets}
+            "trained": trained, "wall": wall_time(run), "sets": sets,
+            "best_cycle": 0 if best is None else next(c["cycle"] for c in progress["history"]["cycles"]
+                                                      if c["checkpoint"] == best),
+            "best_by": best_by}
 
 
 def set_columns(entry: dict | None) -> str:
@@ -118,6 +127,20 @@ def report(runs: list[Path]) -> tuple[str, list[dict]]:
         intercode, holdout = ranking_key(c)
         lines.append(f"{rank}. {Path(c['run']).name} ({c['recipe']}; {c['wall']}): InterCode {intercode:+.3f}, "
                      f"held-out {holdout:+.3f}")
+    lines += ["", "The adapter each run keeps by its label-free signal (cycle 0: the base model), beside its last:",
+              "", "| cell | kept by | kept cycle | " + " | ".join(f"{n} Δ kept / last" for n in names) + " |",
+              "|" + " --- |" * (3 + len(names))]
+    for c in cells:
+        def delta(name: str, cycle: int) -> str:
+            entry = c["sets"].get(name, {}).get(cycle)
+            if entry is None:
+                return "-"
+            paired = entry["vs_base"]
+            return "+0.000 +0/-0" if paired is None else (f"{paired['delta']['utility_accuracy']:+.3f} "
+                                                          f"+{paired['gained']}/-{paired['lost']}")
+        last = max(c["trained"], default=0)
+        lines.append(f"| {Path(c['run']).name} | {c['best_by']} | {c['best_cycle']} | "
+                     + " | ".join(f"{delta(n, c['best_cycle'])} / {delta(n, last)}" for n in names) + " |")
     return "\n".join(lines), cells
 
 
