@@ -70,8 +70,9 @@ class RunSettings(BaseModel):
     """Task pack name(s) from sample_tasks/ or path(s) to YAML files, comma-separated."""
     tasks_from: str | None = None
     """Draw each pass's tasks from this pool instead of the packs' templates: `cheat` (the cheat
-    package's cheatsheets, ~900 tasks over ~170 programs) or a file of task descriptions (one
-    per line, or JSONL). The few-shot examples still come from `pack`."""
+    package's cheatsheets, ~900 tasks over ~170 programs), `cheat-basics` (its 137 tasks for
+    basic programs) or a file of task descriptions (one per line, or JSONL). The few-shot
+    examples still come from `pack`."""
     lr: float = Field(2e-4, gt=0.0, le=1.0)
     """LoRA learning rate."""
     batch_size: int = Field(4, ge=1)
