@@ -108,9 +108,9 @@ def run(
     output: Optional[Path] = typer.Option(default("output"), help="Run directory (default ./output/<model>-<time>).", rich_help_panel="Output"),
     pack: str = typer.Option(default("pack"), help="Task pack name(s) or YAML path(s), comma-separated.", rich_help_panel="Loop"),
     tasks_from: Optional[str] = typer.Option(default("tasks_from"), "--tasks-from",
-                                             help="Draw tasks from a broad pool instead: cheat (~900 tasks, ~170 "
-                                                  "programs), cheat-basics (its 137 tasks for basic programs) or a "
-                                                  "file, one task per line. Examples stay --pack's.",
+                                             help="Where tasks come from: cheat-basics (137 tasks for basic "
+                                                  "programs), cheat (~900 tasks, ~170 programs), a file (one task "
+                                                  "per line), or packs (--pack's templates). Examples stay --pack's.",
                                              rich_help_panel="Loop"),
     lr: float = typer.Option(default("lr"), help="LoRA learning rate.", rich_help_panel="Model"),
     objective: str = typer.Option(default("objective"), help="sft | dpo: train on accepted commands, or on each "

@@ -13,7 +13,6 @@ a sheet are not judged.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import defaultdict

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inversion_tui.backends import load_backend  # noqa: E402
 from inversion_tui.loop import training_set  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
-from inversion_tui.settings import build_settings  # noqa: E402
+from inversion_tui.settings import saved_settings  # noqa: E402
 from inversion_tui.task_pools import run_pools  # noqa: E402
 
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     args = parser.parse_args()
-    settings = build_settings(**{**json.loads((args.run / "settings.json").read_text()), "output": args.run})
+    settings = saved_settings({**json.loads((args.run / "settings.json").read_text()), "output": args.run})
     progress = json.loads((args.run / "progress.json").read_text())
     pools = run_pools(settings)
     training, pool = pools.training, pools.replay_or_training

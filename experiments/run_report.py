@@ -38,7 +38,7 @@ from inversion_tui.loop.metrics import (  # noqa: E402
 from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
 from inversion_tui.loop.select import Selector  # noqa: E402
-from inversion_tui.settings import build_settings  # noqa: E402
+from inversion_tui.settings import saved_settings  # noqa: E402
 from inversion_tui.task_pools import run_pools  # noqa: E402
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -117,7 +117,7 @@ def pool_table(run: Path) -> tuple[list[str], list[dict]]:
 def holdout_groups(saved: dict) -> dict[tuple[int, str], str]:
     """(index, task) -> template of the run's holdout set: the sample is fixed by the run's seed
     and split, so it can be rebuilt for rows written before they stored their group."""
-    settings = build_settings(**saved)
+    settings = saved_settings(saved)
     if "holdout" not in settings.eval_suite:
         return {}
     heldout = run_pools(settings).heldout

@@ -31,11 +31,14 @@ class RunSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    cycles: int = Field(10, ge=1)
+    # The loop's defaults (cycles, tasks, candidates, pack, tasks_from, train_from, select,
+    # threshold, objective) are the recipe of issue 14's screen that held up on all 300
+    # InterCode tasks, `thr-base-core` (docs/RESULTS.md): what every new user measures.
+    cycles: int = Field(3, ge=1)
     """Number of before -> train -> after cycles."""
-    tasks: int = Field(50, ge=1)
+    tasks: int = Field(16, ge=1)
     """Tasks sampled for each pass (before and after each draw a fresh sample)."""
-    candidates: int = Field(3, ge=1, le=64)
+    candidates: int = Field(4, ge=1, le=64)
     """Candidate commands generated per task."""
     threshold: float = Field(0.4, ge=0.0, le=1.0)
     """A candidate is accepted when its score is at least this (and no guard flagged it); under
@@ -66,18 +69,21 @@ class RunSettings(BaseModel):
     shared-prefix path."""
     output: Path | None = None
     """Run directory; default ./output/<model>-<timestamp>."""
-    pack: str = "pentest"
-    """Task pack name(s) from sample_tasks/ or path(s) to YAML files, comma-separated."""
-    tasks_from: str | None = None
-    """Draw each pass's tasks from this pool instead of the packs' templates: `cheat` (the cheat
-    package's cheatsheets, ~900 tasks over ~170 programs), `cheat-basics` (its 137 tasks for
-    basic programs) or a file of task descriptions (one per line, or JSONL). The few-shot
-    examples still come from `pack`."""
+    pack: str = "pentest,shell"
+    """Task pack name(s) from sample_tasks/ or path(s) to YAML files, comma-separated: the few-shot
+    examples of every prompt, and the templates a run draws on with --tasks-from packs. Both
+    packs, as every run of issue 14's screen had them."""
+    tasks_from: str | None = "cheat-basics"
+    """Where each pass draws its tasks: `cheat-basics` (the cheat package's 137 tasks for basic
+    programs: the pool of the best recipe of issue 14's screen, docs/RESULTS.md), `cheat` (all
+    its cheatsheets, ~900 tasks over ~170 programs), a file of task descriptions (one per line,
+    or JSONL), or `packs` (the `pack` templates; None, as runs saved before this default have
+    it, means the same). The few-shot examples come from `pack` either way."""
     lr: float = Field(2e-4, gt=0.0, le=1.0)
     """LoRA learning rate."""
     batch_size: int = Field(4, ge=1)
     """Training micro-batch size."""
-    train_from: Literal["last", "base"] = "last"
+    train_from: Literal["last", "base"] = "base"
     """last = each step goes on from the adapter so far; base = each step starts from a fresh
     adapter (the base model) and trains on every example accepted so far, accumulated."""
     patience: int = Field(0, ge=0)
@@ -214,6 +220,19 @@ def parse_weights(text: str) -> dict[str, float]:
         except ValueError:
             raise SettingsError(f"--weights: {name.strip()}={value!r} is not a number") from None
     return {**default_weights(), **weights}
+
+
+AS_SAVED_BEFORE = {"verifier": "policy", "tasks_from": None, "train_from": "last"}
+"""What a run saved before a setting existed ran with, where today's default differs: it scored
+with the policy's own weights (before --verifier), drew on the packs (before --tasks-from) and
+trained on from the last adapter (before --train-from). Every reader that rebuilds a saved
+run's settings fills these in (`saved_settings`), so a resume, a replay or a report sees the
+run as it ran."""
+
+
+def saved_settings(saved: dict) -> RunSettings:
+    """A run's settings.json as RunSettings, as it ran (AS_SAVED_BEFORE)."""
+    return build_settings(**{**AS_SAVED_BEFORE, **saved})
 
 
 def build_settings(**values) -> RunSettings:

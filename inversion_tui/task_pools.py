@@ -52,8 +52,9 @@ def cheat_sheet_files() -> list[Path]:
     sheets = sorted((Path(f.locate()) for f in files if "share/cheat/" in str(f)), key=lambda p: p.name)
     sheets = [p for p in sheets if p.is_file()]
     if not sheets:
-        raise TaskPackError("task pool 'cheat' needs the cheat package's sheets (make setup installs them: "
-                            "pip install --no-deps cheat==2.5.1)")
+        raise TaskPackError("the task pools cheat and cheat-basics (the default --tasks-from) need the cheat "
+                            "package's sheets: pip install --no-deps cheat==2.5.1 (make setup does), or run on the "
+                            "packs' templates: --tasks-from packs")
     return sheets
 
 
@@ -115,6 +116,8 @@ def load_basics_pool() -> list[Template]:
 
 
 POOLS: dict[str, Callable[[], list[Template]]] = {"cheat": load_cheat_pool, "cheat-basics": load_basics_pool}
+PACKS = "packs"
+"""--tasks-from's name for the --pack templates themselves."""
 
 
 def load_task_file(path: Path, flag: str = "--tasks-from") -> list[Template]:
@@ -155,7 +158,8 @@ def load_task_pool(spec: str, examples: list[Example], flag: str = "--tasks-from
     else:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise TaskPackError(f"{flag} {spec!r}: neither a pool ({', '.join(POOLS)}) nor a file")
+            known = ", ".join([*POOLS, PACKS] if flag == "--tasks-from" else POOLS)
+            raise TaskPackError(f"{flag} {spec!r}: neither a pool ({known}) nor a file")
         templates, name = load_task_file(path, flag), path.name
     return TaskPack(name=name, description=f"task pool {name}", templates=templates, examples=examples)
 
@@ -166,7 +170,8 @@ def training_tasks(settings) -> TaskPack:
     from inversion_tui.tasks import load_packs
 
     packs = load_packs(settings.pack)
-    return load_task_pool(settings.tasks_from, packs.examples) if settings.tasks_from else packs
+    on_packs = settings.tasks_from in (None, PACKS)  # None: runs saved before the pool was the default
+    return packs if on_packs else load_task_pool(settings.tasks_from, packs.examples)
 
 
 def replay_tasks(settings, training: TaskPack, heldout: TaskPack | None) -> TaskPack | None:

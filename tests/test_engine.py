@@ -210,7 +210,10 @@ def test_train_now_trains_the_pool_so_far_and_never_twice(tmp_path, fake_backend
         if isinstance(event, ev.BatchDone) and event.tasks_done == 2 and event.phase == "before":
             control.request_train_now()
 
-    engine, recorder = make_engine(tmp_path, fake_backend, control=control, cycles=1, threshold=0.0)
+    # from the last adapter: a step trains on the new examples only (from the base, each step
+    # retrains on all: test_train_from_base.py)
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control, cycles=1, threshold=0.0,
+                                   train_from="last")
     engine.emit = train_after_first_batch
     engine.run()
     manual, end_of_pass = fake_backend.trained

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import PROGRESS, read_candidates
 from inversion_tui.replay import load_run
+from inversion_tui.tasks import load_packs
 from inversion_tui.tui.app import create_replay_app
 from tests.fakes import FakeBackend
 from tests.test_tui import wait_for
@@ -54,6 +55,8 @@ def test_an_old_stopped_run_resumes(tmp_path, monkeypatch):
 
     run = unpack(next(a for a in RUNS if a.name == "exp6.tar.gz"), tmp_path)  # stopped after 2 of 3 cycles
     before = Progress.read(run)
+    # saved before --tasks-from and --train-from, whose defaults have changed since
+    assert not {"tasks_from", "train_from"} & set(json.loads((run / "settings.json").read_text()))
     backend = NoAdapterFake()
     monkeypatch.setattr("inversion_tui.hf.backend.HFBackend.load", lambda settings, log=None: backend)
     result = CliRunner().invoke(app, ["run", "--headless", "--resume", str(run)])
@@ -62,3 +65,8 @@ def test_an_old_stopped_run_resumes(tmp_path, monkeypatch):
     assert after.status == "finished" and after.last_completed_cycle == 3
     assert after.cycles[:2] == before.cycles  # the old cycles kept as they were
     assert backend.loaded == {"from": str(run / before.latest_adapter)}
+    # it goes on as it ran: on the packs, from the last adapter
+    saved = json.loads((run / "settings.json").read_text())
+    assert (saved["tasks_from"], saved["train_from"]) == (None, "last")
+    packs = {t.id for t in load_packs("pentest,shell").templates}
+    assert {r["template_id"] for r in read_candidates(run) if r["cycle"] == 3} <= packs

@@ -74,7 +74,8 @@ def test_holdout_rows_written_without_their_template_are_regrouped_from_the_sett
 
     directory = tmp_path / "run"
     settings = build_settings(cycles=1, tasks=3, candidates=1, threshold=0.3, gen_batch_size=4, output=directory,
-                              pack="pentest,shell", holdout=0.25, eval_suite="holdout", eval_limit=20)
+                              pack="pentest,shell", tasks_from="packs", holdout=0.25, eval_suite="holdout",
+                              eval_limit=20)
     training, heldout = load_packs(settings.pack).split(settings.holdout)
     eval_sets = eval_sets_for(settings, heldout)
     Engine(settings, fake_backend, training, RunLog.create(directory), emit=ev.EventRecorder(),

@@ -108,6 +108,16 @@ def test_a_run_draws_its_tasks_from_the_pool_with_the_packs_examples(tmp_path):
     assert all(r["template_id"].startswith("cheat/") for r in records)
 
 
+def test_a_run_draws_on_cheat_basics_by_default_and_on_the_packs_when_asked(tmp_path):
+    packs = load_packs("pentest,shell")
+    default = training_tasks(build_settings(output=tmp_path / "a"))
+    assert [t.task for t in default.templates] == [t.task for t in load_basics_pool()]
+    assert default.examples == packs.examples  # the prompts' examples stay the packs'
+    for spec in ("packs", None):  # None: what runs saved before the default have in settings.json
+        on_packs = training_tasks(build_settings(output=tmp_path / "b", tasks_from=spec))
+        assert on_packs.templates == packs.templates and on_packs.examples == packs.examples
+
+
 def test_the_held_out_programs_of_a_pool_are_listed_once_each_with_their_count(tmp_path):
     """--holdout on the cheat pool keeps whole programs out (a sheet's tasks share a group), and
     the start-up line names each program once, not each of its ~230 tasks."""

@@ -28,7 +28,7 @@ def test_each_step_starts_afresh_on_everything_accepted_so_far(tmp_path):
 
 def test_last_goes_on_from_the_adapter_with_only_the_new_examples(tmp_path):
     backend = FakeBackend()
-    engine, _ = make_engine(tmp_path, backend, cycles=2, tasks=4, candidates=2, threshold=0.0)
+    engine, _ = make_engine(tmp_path, backend, cycles=2, tasks=4, candidates=2, threshold=0.0, train_from="last")
     engine.run()
     assert backend.resets == 0 and not set(backend.trained[0]) & set(backend.trained[1])
 

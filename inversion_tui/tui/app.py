@@ -41,7 +41,7 @@ from inversion_tui.marks import MarkBook
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.replay import ReplaySource, RunRecord
 from inversion_tui.loop.score import default_weights
-from inversion_tui.settings import RunSettings, build_settings, check_weights
+from inversion_tui.settings import RunSettings, check_weights, saved_settings
 from inversion_tui.tasks import TaskPack
 from inversion_tui.tui.actions import bindings, engine_actions, palette_commands
 from inversion_tui.tui.debugging import ScorerDebugging
@@ -626,7 +626,7 @@ def create_replay_app(run: RunRecord, clock: Callable[[], float] = time.monotoni
     """The same app over a run directory's files (`inspect`): no engine, no model. It opens
     with the threshold and weights last in force in the run."""
     try:
-        settings = build_settings(**{**run.settings, "output": run.directory})
+        settings = saved_settings({**run.settings, "output": run.directory})
         weights = check_weights(run.progress.weights or settings.weights)
     except (SettingsError, ValueError) as error:
         raise RunDirectoryError(f"{run.directory}: its settings cannot be read ({first_line(error)})") from None
