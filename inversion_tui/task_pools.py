@@ -165,8 +165,8 @@ def load_task_pool(spec: str, examples: list[Example], flag: str = "--tasks-from
 
 
 def training_tasks(settings) -> TaskPack:
-    """Where a run's passes draw their tasks: --tasks-from's pool when given, else the packs;
-    the few-shot examples are the packs' either way."""
+    """Where a run's passes draw their tasks: --tasks-from's pool or file, or with `packs` the
+    --pack templates themselves; the few-shot examples are the packs' either way."""
     from inversion_tui.tasks import load_packs
 
     packs = load_packs(settings.pack)
