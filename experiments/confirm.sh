@@ -5,8 +5,9 @@
 # it did not see.
 #
 #   bash experiments/confirm.sh OUT_DIR MATRIX_DIR/CELL [MATRIX_DIR/CELL ...]
-#   ADAPTER=best bash experiments/confirm.sh ...   (the run's best_adapter instead: the one its
-#                                                   label-free --patience-on signal kept; rows CELL-best)
+#   ADAPTER=best bash experiments/confirm.sh ...   (the adapter the run's label-free --patience-on
+#                                                   signal keeps instead, as `eval --adapter RUN`
+#                                                   picks it: stopping.best_of_run; rows CELL-best)
 #   python experiments/confirm_report.py OUT_DIR
 set -euo pipefail
 out=${1:?usage: confirm.sh OUT_DIR CELL_DIR [CELL_DIR ...]}
@@ -22,15 +23,16 @@ fi
 for run in "$@"; do
     cell=$(basename "$run")
     if [[ ${ADAPTER:-last} == best ]]; then
-        # progress.json names it relative to the run; null when the base model was the best
-        best=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("best_adapter") or "")' \
-               "$run/progress.json")
+        # the run-directory name of its adapter; empty when the base model is the best
+        best=$("${PYTHON:-.venv/bin/python}" -c 'import sys
+from inversion_tui.loop.stopping import best_of_run
+print(best_of_run(sys.argv[1])[0] or "")' "$run")
         if [[ -z $best ]]; then
             echo "$cell: its best is the base model; nothing to confirm" | tee "$out/$cell-best.adapter"
             continue
         fi
         cell=$cell-best
-        [[ $best == /* ]] && adapter=$best || adapter=$run/$best
+        adapter=$run/$best
     else
         adapter=$(ls -d "$run"/checkpoint_cycle_* | sort -V | tail -1)
     fi

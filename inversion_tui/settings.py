@@ -226,13 +226,18 @@ AS_SAVED_BEFORE = {"verifier": "policy", "tasks_from": None, "train_from": "last
 """What a run saved before a setting existed ran with, where today's default differs: it scored
 with the policy's own weights (before --verifier), drew on the packs (before --tasks-from) and
 trained on from the last adapter (before --train-from). Every reader that rebuilds a saved
-run's settings fills these in (`saved_settings`), so a resume, a replay or a report sees the
-run as it ran."""
+run's settings fills these in (`as_saved`), so a resume, a replay or a report sees the run as
+it ran."""
+
+
+def as_saved(saved: dict) -> dict:
+    """A run's settings.json with what it lacks filled in as it ran (AS_SAVED_BEFORE)."""
+    return {**AS_SAVED_BEFORE, **saved}
 
 
 def saved_settings(saved: dict) -> RunSettings:
-    """A run's settings.json as RunSettings, as it ran (AS_SAVED_BEFORE)."""
-    return build_settings(**{**AS_SAVED_BEFORE, **saved})
+    """A run's settings.json as RunSettings, as it ran."""
+    return build_settings(**as_saved(saved))
 
 
 def build_settings(**values) -> RunSettings:

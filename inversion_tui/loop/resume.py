@@ -15,7 +15,7 @@ from typing import Any, Callable
 from inversion_tui.errors import InversionError, SettingsError
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import SETTINGS, RunLog, now
-from inversion_tui.settings import AS_SAVED_BEFORE, RunSettings, saved_settings
+from inversion_tui.settings import RunSettings, as_saved, build_settings
 
 CHANGEABLE_ON_RESUME = ("threshold", "cycles")
 """Settings a resumed run may change; the rest define the run (its batches, prompts, model)."""
@@ -47,7 +47,7 @@ def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
 
 def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSettings, dict[str, Any]]:
     """The run's saved settings with the allowed overrides applied. Returns (settings, changes)."""
-    saved = {**AS_SAVED_BEFORE, **runlog.read_json(SETTINGS)}  # settings that runs saved before them lack
+    saved = as_saved(runlog.read_json(SETTINGS))  # with the settings that runs saved before them lack
     # Runs saved before --replay was refused with --objective dpo trained without it (the engine
     # dropped replay from DPO steps): they resume as they ran, not refused for a flag that no
     # resume could change.
@@ -62,7 +62,7 @@ def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSett
             raise SettingsError(f"--{name.replace('_', '-')} cannot change on resume (the run has "
                                 f"{saved[name]!r}; a resumed run may change only {allowed})")
         changes[name] = {"from": saved[name], "to": value}
-    settings = saved_settings({**saved, **{k: v["to"] for k, v in changes.items()}})
+    settings = build_settings(**{**saved, **{k: v["to"] for k, v in changes.items()}})
     progress = Progress.read(runlog.directory)
     if settings.cycles < progress.last_completed_cycle:
         raise SettingsError(f"--cycles {settings.cycles} is below the {progress.last_completed_cycle} "
