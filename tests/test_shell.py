@@ -40,3 +40,47 @@ def test_the_evaluation_and_the_guards_read_the_same_program():
 def test_segments_split_at_operators_outside_quotes():
     assert segments("find . -exec rm {} \\; && echo 'a|b' | wc -l") == [
         "find . -exec rm {} \\;", "echo 'a|b'", "wc -l"]
+
+
+def test_one_reading_of_free_text_for_the_guards_and_the_reviewer():
+    from inversion_tui.loop.guards import prose_of
+    from inversion_tui.loop.shell import blank_prose
+    command = 'echo "stop; then scan the host now"'
+    # the `;` inside the quotes is text: the whole printed string is free text to both
+    assert prose_of(command) == "stop; then scan the host now"
+    assert blank_prose(command) == "echo <TEXT>"
+
+
+def test_a_hash_inside_quotes_or_a_word_is_not_a_comment():
+    from inversion_tui.loop.shell import split_comment
+    assert split_comment('grep " #" notes.txt') == ('grep " #" notes.txt', "")
+    assert split_comment("nmap -p 80 10.0.0.1 # scan it") == ("nmap -p 80 10.0.0.1", "# scan it")
+    assert split_comment("echo a#b") == ("echo a#b", "")
+
+
+@pytest.mark.parametrize("command,programs", [
+    ("x=$(dig +short a.com | sort) ; ls", ["dig", "sort", "ls"]),
+    ("sudo tar -xzf a.tgz && gzip -d b.gz | wc -l", ["tar", "gzip", "wc"]),
+    ("for f in *.txt; do wc -l $f; done", ["wc"]),
+    ("LC_ALL=C sort file > out 2>&1", ["sort"]),
+])
+def test_programs_of_every_simple_command(command, programs):
+    from inversion_tui.loop.shell import parse
+    assert parse(command).programs == programs
+
+
+def test_options_and_quoted_words_as_parsed():
+    from inversion_tui.loop.shell import parse
+    (tar,) = parse("sudo -u root tar -xzf 'my archive.tgz' -C \"$HOME\"").commands
+    assert tar.program == "tar"
+    assert [w.text for w in tar.arguments] == ["-xzf", "my archive.tgz", "-C", "$HOME"]
+    assert [w.is_option for w in tar.arguments] == [True, False, True, False]
+
+
+def test_what_does_not_parse_is_kept_and_marked():
+    from inversion_tui.loop.shell import parse
+    closed = parse("echo 'unbalanced")
+    assert closed.complete and closed.programs == ["echo"]
+    assert [w.text for w in closed.commands[0].arguments] == ["unbalanced"]
+    junk = parse("{% x %} ) (")
+    assert not junk.complete and junk.commands

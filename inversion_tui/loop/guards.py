@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from inversion_tui.loop import shell
-from inversion_tui.loop.literals import MASK, mask_literals
+from inversion_tui.loop.literals import MASK, QUOTED, mask_literals
 from inversion_tui.loop.score import tokens
 
 GUARD_REASONS = {
@@ -77,17 +77,9 @@ def tokens_in_order(text: str) -> list[str]:
 
 def prose_of(command: str) -> str:
     """The parts of a command that are free text rather than program and arguments: the
-    comment, what echo-like programs print, and quoted strings of more than one word that
-    are not code (an awk or sed script has braces, $, ; or =)."""
-    parts = []
-    body, comment = shell.split_comment(command)
-    parts.append(comment.lstrip("#"))
-    for segment in shell.segments(body):
-        words = shell.words(segment)
-        if words and words[0] in shell.ECHO_LIKE:
-            parts.extend(words[1:])
-        parts.extend(w for w in words if " " in w.strip() and not shell.CODE.search(w))
-    return " ".join(p for p in parts if p.strip())
+    comments, what echo-like programs print, and quoted prose (shell.free_text, which the
+    reviewer's blanking reads too)."""
+    return " ".join(text for _, _, text in shell.free_text(command) if text.strip())
 
 
 def copies_task(task: str, command: str) -> Flag | None:
@@ -112,7 +104,7 @@ def copies_task(task: str, command: str) -> Flag | None:
     # meant to be repeated: only the task's own wording counts.
     # Split joined words before masking, or the whole joined name would be masked as one
     # file-name literal and its copied words would go unseen.
-    phrase = copied_phrase(shell.QUOTED.sub(MASK, masked), mask_literals(_JOINER.sub(" ", command)))
+    phrase = copied_phrase(QUOTED.sub(MASK, masked), mask_literals(_JOINER.sub(" ", command)))
     if len(content_words(" ".join(phrase))) >= 3:
         return Flag("copies_task", f"the command's arguments repeat the task's phrase {' '.join(phrase)!r}")
     return None
@@ -136,16 +128,10 @@ def copied_phrase(task: str, command: str) -> list[str]:
     return everything[positions[match.a] : positions[match.a + match.size - 1] + 1]
 
 
-def _unquoted_words(segment: str) -> list[str]:
-    """The bare words of a segment: quoted strings and a trailing comment removed."""
-    segment = shell.QUOTED.sub(" ", segment)
-    segment = segment.split(" #", 1)[0]
-    return segment.split()
-
-
-def _prose_segment(segment: str) -> str | None:
-    """Why a segment of a command line reads as prose, or None."""
-    words = _unquoted_words(segment)
+def _prose_segment(command: shell.SimpleCommand) -> str | None:
+    """Why a simple command of a command line reads as prose, or None. Its quoted words are
+    left out: quoted text may be prose in an honest command."""
+    words = [w.raw for w in command.words if not w.quoted]
     if not words:
         return None
     first = words[min(shell.program_index(words), len(words) - 1)]  # all wrappers: the last one
@@ -178,11 +164,11 @@ def not_a_command(command: str) -> Flag | None:
         return Flag("not_a_command", f"a refusal: {refusal.group(0)!r}")
     if command.lstrip()[:1] in ("|", "&", ";", ")"):
         return Flag("not_a_command", f"starts with {command.lstrip()[0]!r}, an operator, not a program")
-    parts = shell.segments(command)
-    for number, segment in enumerate(parts, 1):
-        why = _prose_segment(segment)
+    parts = shell.parse(command).commands
+    for number, part in enumerate(parts, 1):
+        why = _prose_segment(part)
         if why:
-            where = "" if len(parts) == 1 else f"part {number} of {len(parts)} ({segment!r}) "
+            where = "" if len(parts) == 1 else f"part {number} of {len(parts)} ({part.text.strip()!r}) "
             return Flag("not_a_command", f"{where}{why}")
     return None
 

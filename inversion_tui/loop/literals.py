@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from inversion_tui.loop.shell import QUOTED
-
 MASK = "#"
 """What a literal becomes: one character, so difflib keeps the sentence's shape, and not a
 word character, so token overlap ignores it."""
@@ -26,6 +24,9 @@ _TYPED = [
     (re.compile(r"\b\d+(?:\.\d+)?[kmgtKMGT%]?\b"), "<NUMBER>"),  # numbers, ports, sizes (10M), percentages
 ]
 _LITERALS = [pattern for pattern, _ in _TYPED]
+
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+"""A quoted phrase of a text (a task's or a command's, read as text: a task is no shell)."""
 
 
 def mask_literals(text: str) -> str:

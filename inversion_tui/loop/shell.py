@@ -1,18 +1,27 @@
-"""Reading a shell command line as text: its words, its simple commands, and the program each
-runs. Commands are never executed; this only parses.
+"""Reading a shell command line as text: its simple commands, the program each runs, their
+options and arguments, its comments and its free text. Commands are never executed; this only
+parses.
 
-One home for it: the guards (is this a command or prose?) and the evaluation (is it the
-reference's program?) once each had their own, and disagreed: `nice -n 10 tar czf a.tgz dir`
-was `tar` to one and `10` or `nice` to the others.
+One parser for the whole project, tree-sitter-bash (MIT), so the guards, the consensus, the
+evaluation, the reviewer's blanking and the documentation index read a command alike. (They
+once had hand-written splitters each and disagreed: `nice -n 10 tar czf a.tgz dir` was `tar` to
+one and `10` to another; `echo "stop; then scan"` was cut at the `;` inside its quotes.)
+
+A model's output is often not valid shell (an unbalanced quote, prose): `parse` closes an
+unbalanced quote and tries again, and keeps what tree-sitter recovers; where it recovers no
+command at all, the whole text is one command of whitespace-split words, and `complete` is
+False so a reader can say the command did not parse.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
+from dataclasses import dataclass
 
-OPERATORS = ("&&", "||", ";", "|", "\n")
-"""What separates the simple commands of a line (outside quotes, not escaped)."""
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
 
 WRAPPERS: dict[str, frozenset[str]] = {
     # wrapper: its options that take an argument (the option's value is not the program)
@@ -33,16 +42,166 @@ CODE = re.compile(r"[{}$;=()<>|\\\[\]]")
 """Characters of code: a quoted string holding one (an awk or sed script) is not prose."""
 
 PROSE = "<TEXT>"
-QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-"""A quoted string, either quote (no escapes inside: enough for reading, never for running)."""
-_ECHO_ARGUMENTS = re.compile(r"(^|[|;&]\s*)(" + "|".join(re.escape(p) for p in sorted(ECHO_LIKE)) + r")\s+[^|;&\n]+")
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")  # VAR=value before the program
+_QUOTES = {"string": '"', "raw_string": "'", "ansi_c_string": "'", "translated_string": '"'}
+_BACKSLASH = re.compile(r"\\(.)", re.S)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One shell word of a simple command."""
+
+    text: str  # its value: quotes removed, backslash escapes resolved
+    raw: str  # as written on the command line
+    start: int  # character offsets of `raw` in the command line
+    end: int
+    quoted: bool  # holds a quoted string (its value may hold spaces and shell characters)
+
+    @property
+    def is_option(self) -> bool:
+        return not self.quoted and len(self.text) > 1 and self.text[0] == "-" and self.text != "--"
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    """One simple command: its words (assignments before the program left out) and where the
+    program is among them, past wrappers such as `sudo -u root` or `env -i`."""
+
+    words: tuple[Word, ...]
+    program_at: int  # len(words) when there is no program (`sudo` alone)
+    text: str
+    start: int
+    end: int
+
+    @property
+    def program(self) -> str:
+        """The program's name without its path; "" when there is none."""
+        return self.words[self.program_at].text.rsplit("/", 1)[-1] if self.program_at < len(self.words) else ""
+
+    @property
+    def arguments(self) -> tuple[Word, ...]:
+        return self.words[self.program_at + 1:]
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    text: str
+    commands: tuple[SimpleCommand, ...]  # in the order they appear, nested ones ($(...)) included
+    comments: tuple[tuple[int, int], ...]  # character spans of the comments
+    quoted: tuple[Word, ...]  # every quoted string, as a word of its own
+    complete: bool  # parsed as shell with no error (after closing an unbalanced quote)
+
+    @property
+    def programs(self) -> list[str]:
+        return [c.program for c in self.commands if c.program]
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_bash.language()))
+
+
+def _value(node: Node, source: bytes) -> str:
+    """A word node's value as the shell would see it, unexpanded."""
+    raw = source[node.start_byte:node.end_byte].decode("utf-8", "replace")
+    if node.type in ("raw_string", "string", "translated_string"):
+        inner = raw[1 + (node.type == "translated_string"):]
+        return inner[:-1] if inner.endswith(_QUOTES[node.type]) else inner
+    if node.type == "ansi_c_string":
+        return raw[2:-1]
+    if node.type == "concatenation":
+        return "".join(_value(child, source) for child in node.children)
+    if node.type == "word":
+        return _BACKSLASH.sub(r"\1", raw)
+    return raw
+
+
+def _has_quote(node: Node) -> bool:
+    return node.type in _QUOTES or any(_has_quote(child) for child in node.children)
+
+
+class _Reader:
+    """Turns a tree into words with character offsets (tree-sitter counts bytes)."""
+
+    def __init__(self, text: str):
+        self.text, self.source = text, text.encode("utf-8", "surrogatepass")
+
+    def offset(self, byte: int) -> int:
+        return len(self.source[:byte].decode("utf-8", "replace"))
+
+    def word(self, node: Node) -> Word:
+        start, end = self.offset(node.start_byte), self.offset(node.end_byte)
+        return Word(_value(node, self.source), self.text[start:end], start, end, _has_quote(node))
+
+    def command(self, node: Node) -> SimpleCommand:
+        words = tuple(self.word(child) for i, child in enumerate(node.children)
+                      if node.field_name_for_child(i) in ("name", "argument"))  # not assignments, redirects
+        start, end = self.offset(node.start_byte), self.offset(node.end_byte)
+        return SimpleCommand(words, program_index([w.text for w in words]), self.text[start:end], start, end)
+
+
+def _walk(node: Node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _tree(text: str):
+    """The parse of `text`, or of it with an unbalanced quote closed when that parses cleanly."""
+    tree = _parser().parse(text.encode("utf-8", "surrogatepass"))
+    if not tree.root_node.has_error:
+        return text, tree, True
+    for quote in ("'", '"'):
+        closed = text + quote
+        retry = _parser().parse(closed.encode("utf-8", "surrogatepass"))
+        if not retry.root_node.has_error:
+            return closed, retry, True
+    return text, tree, False
+
+
+@functools.lru_cache(maxsize=4096)
+def parse(command: str) -> ParsedCommand:
+    """The structure of a command line. Never raises: what does not parse is kept as words."""
+    parsed_text, tree, complete = _tree(command)
+    reader = _Reader(parsed_text)
+    commands, comments, quoted = [], [], []
+    for node in _walk(tree.root_node):
+        if node.type == "command":
+            commands.append(reader.command(node))
+        elif node.type == "comment":
+            comments.append((reader.offset(node.start_byte), reader.offset(node.end_byte)))
+        elif node.type in _QUOTES:
+            quoted.append(reader.word(node))
+    if parsed_text != command:  # a closing quote was added: no span may reach past the text
+        commands = [_clip(c, len(command), command) for c in commands]
+        quoted = [_clip_word(w, len(command), command) for w in quoted]
+    if not commands and command.strip():
+        commands = [_fallback(command)]
+    return ParsedCommand(command, tuple(commands), tuple(comments), tuple(quoted), complete)
+
+
+def _clip_word(word: Word, limit: int, text: str) -> Word:
+    return Word(word.text, text[word.start:min(word.end, limit)], word.start, min(word.end, limit), word.quoted)
+
+
+def _clip(command: SimpleCommand, limit: int, text: str) -> SimpleCommand:
+    end = min(command.end, limit)
+    return SimpleCommand(tuple(_clip_word(w, limit, text) for w in command.words), command.program_at,
+                         text[command.start:end], command.start, end)
+
+
+def _fallback(text: str) -> SimpleCommand:
+    """Whitespace-split words: what is left of a line tree-sitter recovers no command from."""
+    words = tuple(Word(m.group(), m.group(), m.start(), m.end(), False) for m in re.finditer(r"\S+", text))
+    start, end = words[0].start, words[-1].end
+    return SimpleCommand(words, program_index([w.text for w in words]), text[start:end], start, end)
 
 
 def words(text: str) -> list[str]:
-    """The shell words of a command line (quotes removed); whitespace split if it does not
-    parse (an unbalanced quote, common in a model's output)."""
+    """The shell words of a command line, operators included (quotes removed); whitespace split
+    if it does not tokenize (an unbalanced quote, common in a model's output). A tokenizer for
+    comparing texts (token F1), not the command's structure: that is `parse`."""
     try:
         return shlex.split(text, comments=False)
     except ValueError:
@@ -50,30 +209,9 @@ def words(text: str) -> list[str]:
 
 
 def segments(command: str) -> list[str]:
-    """The simple commands of a command line: split at &&, ||, ;, | and newlines outside quotes
-    and not escaped (`-exec rm {} \\;` keeps its `;`)."""
-    parts, current, quote, i = [], [], "", 0
-    while i < len(command):
-        char = command[i]
-        if char == "\\" and quote != "'" and i + 1 < len(command):
-            current.append(command[i : i + 2])
-            i += 2
-            continue
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        else:
-            operator = next((op for op in OPERATORS if command.startswith(op, i)), None)
-            if operator:
-                parts.append("".join(current))
-                current = []
-                i += len(operator)
-                continue
-        current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
+    """The simple commands of a command line, as written: split at &&, ||, ;, | and newlines
+    outside quotes (`-exec rm {} \\;` keeps its `;`), and those inside `$(...)` too."""
+    return [c.text.strip() for c in parse(command).commands if c.text.strip()]
 
 
 def program_index(tokens: list[str]) -> int:
@@ -95,24 +233,62 @@ def program_index(tokens: list[str]) -> int:
 
 def program_name(command: str) -> str:
     """The program the command line's first simple command runs, without its path; "" if none."""
-    tokens = words(command)
-    index = program_index(tokens)
-    return tokens[index].rsplit("/", 1)[-1] if index < len(tokens) else ""
+    commands = parse(command).commands
+    return commands[0].program if commands else ""
 
 
 def split_comment(command: str) -> tuple[str, str]:
-    """(the command, its trailing comment): a comment starts a line or follows a space."""
-    if command.lstrip().startswith("#"):
-        return "", command
-    body, sep, comment = command.partition(" #")
-    return body, sep.strip() + comment
+    """(the command without its comments, the comments' text): a `#` inside quotes or a word
+    (`grep " #" notes.txt`, `a#b`) is not a comment."""
+    parsed = parse(command)
+    comment = " ".join(command[start:end] for start, end in parsed.comments)
+    return _without(command, [(start, end, "") for start, end in parsed.comments]).strip(), comment
+
+
+def _is_prose(word: Word) -> bool:
+    """A quoted string of more than one word that is not code (an awk or sed script has
+    braces, $, ; or =)."""
+    return " " in word.text.strip() and not CODE.search(word.text)
+
+
+def free_text(command: str) -> list[tuple[int, int, str]]:
+    """The command's free text rather than program and arguments, as (start, end, text) spans:
+    its comments, what echo-like programs print, and quoted prose. What the guards read for a
+    copied task (guards.prose_of) and what the reviewer reads blanked (blank_prose): one
+    reading for both."""
+    parsed = parse(command)
+    spans = [(start, end, command[start:end].lstrip("#").strip()) for start, end in parsed.comments]
+    for simple in parsed.commands:
+        if simple.program in ECHO_LIKE and simple.arguments:
+            printed = simple.arguments
+            spans.append((printed[0].start, printed[-1].end, " ".join(w.text for w in printed)))
+    spans.extend((w.start, w.end, w.text) for w in parsed.quoted if _is_prose(w))
+    return sorted(spans)
+
+
+def _without(command: str, replacements: list[tuple[int, int, str]]) -> str:
+    """The command with each span replaced (overlapping spans: the first, widest one wins)."""
+    out, at = [], 0
+    for start, end, replacement in sorted(replacements, key=lambda r: (r[0], -r[1])):
+        if start < at:
+            continue
+        out.append(command[at:start])
+        out.append(replacement)
+        at = end
+    out.append(command[at:])
+    return "".join(out)
 
 
 def blank_prose(command: str) -> str:
-    """The command with its free text replaced by <TEXT>: the comment dropped, what echo-like
-    programs print and quoted strings of more than one word that are not code. What the
-    likelihood reviewer reads (likelihood.py), so a command cannot score by restating the
-    task in prose, as Coder-Reviewer strips comments and blanks printed strings."""
-    body, _ = split_comment(command)
-    body = QUOTED.sub(lambda m: PROSE if " " in m.group().strip() and not CODE.search(m.group()) else m.group(), body)
-    return _ECHO_ARGUMENTS.sub(lambda m: f"{m.group(1)}{m.group(2)} {PROSE}", body).strip()
+    """The command with its free text replaced by <TEXT> (its comments dropped): what the
+    likelihood reviewer reads (likelihood.py), so a command cannot score by restating the task
+    in prose, as Coder-Reviewer strips comments and blanks printed strings."""
+    parsed = parse(command)
+    comments = set(parsed.comments)
+    replacements = [(start, end, "" if (start, end) in comments else PROSE) for start, end, _ in free_text(command)]
+    return re.sub(r"[ \t]+\n|[ \t]+$", lambda m: m.group().lstrip(" \t"), _without(command, replacements)).strip()
+
+
+def quoted_strings(command: str) -> list[Word]:
+    """Every quoted string of the command line, as parsed (a `'` in a word is not one)."""
+    return list(parse(command).quoted)
