@@ -488,6 +488,12 @@ def inspect(
         raise typer.Exit(tui.return_code)
 
 
+from cli import docs_commands  # noqa: E402  (they use user_errors, defined above)
+
+app.command()(docs_commands.explain)
+app.command()(docs_commands.docs)
+
+
 def main() -> None:
     try:
         app()

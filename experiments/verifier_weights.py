@@ -33,6 +33,13 @@ GRID_COMPONENTS = ("embed", "overlap_masked", "difflib", "coder", "reviewer", "r
 """The plain overlap is left out for its masked twin (they agree closely, and masking guards
 against copied literals); self_rating is not stored (it costs a generate call)."""
 GRID_VALUES = (0.0, 1.0, 2.0)
+DOCS_GRID = ("embed", "overlap_masked", "coder", "reviewer", "consensus", "documented", "doc", "doc_options",
+             "options_known")
+"""With the manual's components (experiments/doc_verifier.py adds them to the rows): the default's
+components and the four; difflib and reviewer_pmi, never chosen before, are left out to keep
+the grid at 3^9."""
+FORWARD = ("coder", "reviewer", "reviewer_pmi")
+"""The components that cost a forward pass of the model: a weighting without them is a faster loop."""
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -49,12 +56,12 @@ def quick(samples: list[dict], weights: dict[str, float]) -> tuple[float, float]
     return area, best
 
 
-def search(samples: list[dict]) -> list[dict]:
+def search(samples: list[dict], grid: tuple[str, ...] = GRID_COMPONENTS) -> list[dict]:
     results = []
-    for values in itertools.product(GRID_VALUES, repeat=len(GRID_COMPONENTS)):
+    for values in itertools.product(GRID_VALUES, repeat=len(grid)):
         if not any(values):
             continue
-        weights = {name: value for name, value in zip(GRID_COMPONENTS, values) if value}
+        weights = {name: value for name, value in zip(grid, values) if value}
         if len(set(weights.values())) == 1 and any(v != 1.0 for v in weights.values()):
             continue  # all 2s rank exactly as all 1s
         area, best = quick(samples, weights)
@@ -70,18 +77,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory", nargs="?", type=Path, default=Path("experiments/results/verifier"))
     parser.add_argument("--json", type=Path, help="write everything to this file")
+    parser.add_argument("--grid", choices=("classic", "docs"), default="classic",
+                        help="classic: the components of issue 13; docs: with the manual's (doc_verifier.py's rows)")
     args = parser.parse_args()
+    grid_components = DOCS_GRID if args.grid == "docs" else GRID_COMPONENTS
     d = args.directory
     tune = read_jsonl(d / "packs_samples.jsonl")
     report_greedy, report = read_jsonl(d / "intercode_greedy.jsonl"), read_jsonl(d / "intercode_samples.jsonl")
 
-    grid = search(tune)
-    chosen = max(grid, key=lambda r: (round(r["auroc"], 4), r["best_of_n"], -len(r["weights"])))
+    grid = search(tune, grid_components)
+    by_auroc = lambda r: (round(r["auroc"], 4), r["best_of_n"], -len(r["weights"]))  # noqa: E731
+    chosen = max(grid, key=by_auroc)
     picker = max(grid, key=lambda r: (r["best_of_n"], round(r["auroc"], 4), -len(r["weights"])))
     candidates = {"chosen on the packs (max AUROC)": chosen["weights"],
                   "best picker on the packs (max best-of-N)": picker["weights"],
                   "default": {k: v for k, v in default_weights().items() if v}}
-    candidates.update({f"{name} alone": {name: 1.0} for name in GRID_COMPONENTS + ("overlap",)})
+    if args.grid == "docs":
+        no_forward = max((r for r in grid if not set(r["weights"]) & set(FORWARD)), key=by_auroc)
+        candidates["chosen on the packs without forward-pass terms"] = no_forward["weights"]
+        candidates["issue 13's weighting (the default before)"] = {"embed": 1.0, "overlap_masked": 1.0, "coder": 1.0,
+                                                                    "reviewer": 2.0, "consensus": 2.0}
+    candidates.update({f"{name} alone": {name: 1.0} for name in grid_components + ("overlap",)})
 
     rows = []
     for name, weights in candidates.items():
@@ -111,7 +127,7 @@ def main() -> None:
               f"[{low:+.3f}, {high:+.3f}]) | {r['random_of_n']:.3f} | {r['oracle_of_n']:.3f} | "
               f"{r['best_share_of_oracle']:.2f} |")
     if args.json:
-        args.json.write_text(json.dumps({"grid_components": GRID_COMPONENTS, "grid_values": GRID_VALUES,
+        args.json.write_text(json.dumps({"grid_components": grid_components, "grid_values": GRID_VALUES,
                                          "chosen": chosen, "picker": picker, "rows": rows,
                                          "top_grid_by_auroc": sorted(grid, key=lambda r: -r["auroc"])[:20]},
                                         indent=1))

@@ -18,6 +18,7 @@ from inversion_tui.loop.guards import explain_flags
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.score import component_names, contributions
 from inversion_tui.loop.select import Selector
+from inversion_tui.manual_view import TITLE as MANUAL_TITLE, explanation_of, manual_text
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import Example
@@ -33,6 +34,7 @@ def score_one(
                               always=component_names(), verifier=settings.verifier,
                               placeholders=settings.placeholders)
     [reason] = Selector.from_settings(settings).decide([SimpleNamespace(task=task, **vars(scored))])
+    explanation = explanation_of(command)
     return {
         "task": task,
         "command": command,
@@ -45,6 +47,7 @@ def score_one(
         "flag_reasons": {flag.name: flag.detail for flag in explain_flags(task, command)},
         "accepted": reason is None,
         "reason": reason,  # why not, as the run would say
+        "explanation": None if explanation is None else explanation.to_json()["programs"],  # by the manual
     }
 
 
@@ -65,6 +68,8 @@ def render_score(result: dict[str, Any], console: Console | None = None) -> None
         table.add_row(name, "-" if value is None else f"{value:.3f}", f"{weights.get(name, 0.0):.2f}",
                       "-" if share is None else f"{share:.3f}")
     console.print(table)
+    console.print(Text(MANUAL_TITLE, style="bold"))
+    console.print(manual_text(result["command"]), highlight=False)
     verdict = "[green]accepted[/]" if result["accepted"] else "[red]rejected[/]"
     console.print(f"[bold]score[/] {result['score']:.3f} (threshold {result['threshold']:.2f}): {verdict}")
     for flag in result["flags"]:

@@ -38,3 +38,17 @@ def real_backend():
     from inversion_tui.settings import build_settings
 
     return HFBackend.load(build_settings(output="unused", quant="none", dtype="float32"))
+
+
+@pytest.fixture(scope="session")
+def docs_index():
+    """The documentation index `make setup` built in the user cache. In CI it must exist; on a
+    machine where nothing built it, the tests that read it say why they are skipped."""
+    from inversion_tui.docs.index import default_docs, index_path
+
+    docs = default_docs()
+    if docs is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"no documentation index at {index_path()}: `make setup` builds it")
+        pytest.skip(f"no documentation index at {index_path()}: run `make setup`")
+    return docs

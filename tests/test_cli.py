@@ -40,7 +40,7 @@ BAD_RUN_INPUT = [
     (["--quant", "8bit"], "--quant"),
     (["--weights", "bogus=1"], "unknown component 'bogus'"),
     (["--weights", "embed"], "expected name=value"),
-    (["--weights", "embed=0,overlap_masked=0,coder=0,reviewer=0,consensus=0"], "at least one weight must be > 0"),
+    (["--weights", "reviewer=0,consensus=0,doc=0,doc_options=0"], "at least one weight must be > 0"),
     (["--pack", "nope"], "unknown task pack 'nope'"),
     (["--eval-suite", "nope"], "--eval-suite: unknown suite 'nope' (known: intercode, holdout)"),
     (["--eval-suite", "intercode,intercode"], "--eval-suite: a suite is named twice"),
@@ -104,7 +104,11 @@ def test_score_json_with_the_real_model():
     data = json.loads(result.stdout)
     assert {"task", "command", "reconstruction", "components", "score", "flags", "accepted"} <= set(data)
     assert set(data["components"]) == {"embed", "overlap", "difflib", "self_rating", "overlap_masked",
-                                       "difflib_masked", "coder", "reviewer", "reviewer_pmi", "consensus"}
+                                       "difflib_masked", "coder", "reviewer", "reviewer_pmi", "consensus",
+                                       "documented", "doc", "doc_options", "options_known"}
+    assert data["components"]["documented"] == 1.0  # nmap has a manual page
+    [nmap] = data["explanation"]
+    assert (nmap["program"], nmap["documented"], [o["option"] for o in nmap["options"]]) == ("nmap", True, ["-p"])
     assert all(v is None or 0 <= v <= 1 for v in data["components"].values())
     # score computes every component it can: the likelihood terms too; consensus needs other candidates
     assert all(data["components"][name] is not None for name in ("coder", "reviewer", "reviewer_pmi"))

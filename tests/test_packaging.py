@@ -17,9 +17,14 @@ def test_the_wheel_holds_every_package_the_packs_and_the_stylesheet(tmp_path):
     # From a clean copy: setuptools reuses a build/ folder, and an old one can hide what
     # pyproject leaves out.
     source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "output",
-        "experiments", "benchmarks", "tests", "docs"))
+    anywhere = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".hypothesis",
+                                      ".pytest_cache", "output")
+    top_only = {"experiments", "benchmarks", "tests", "docs"}  # not inversion_tui/docs, a package
+
+    def ignore(folder, names):
+        return set(anywhere(folder, names)) | (top_only & set(names) if Path(folder) == ROOT else set())
+
+    shutil.copytree(ROOT, source, ignore=ignore)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
@@ -29,6 +34,7 @@ def test_the_wheel_holds_every_package_the_packs_and_the_stylesheet(tmp_path):
                 for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts}
     for package in packages:
         assert f"{package}/__init__.py" in names, package
+    assert "inversion_tui/docs/debian_packages.txt" in names  # what the index is built from
     sources = {str(p.relative_to(ROOT)) for top in ("inversion_tui", "cli") for p in (ROOT / top).rglob("*.py")
                if "__pycache__" not in p.parts}
     assert sources <= names, sorted(sources - names)

@@ -195,7 +195,9 @@ async def test_train_now_runs_a_step_and_shows_its_loss(tmp_path):
 
 
 async def test_train_now_from_the_command_palette(tmp_path):
-    app = make_app(tmp_path, FakeBackend(delay=0.2), tasks=20, threshold=0.0)
+    # A BEFORE pass of 30 batches (12 s): typing into the palette on a loaded 2-core machine
+    # took up to 4.5 s, and a request that lands in the AFTER pass rightly trains nothing.
+    app = make_app(tmp_path, FakeBackend(delay=0.2), tasks=60, threshold=0.0)
     messages = []
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: app.state.rows, what="a first candidate")

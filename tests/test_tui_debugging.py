@@ -7,7 +7,7 @@ import pytest
 from textual.widgets import Input
 
 from inversion_tui.loop.runlog import PROGRESS, read_candidates
-from inversion_tui.loop.score import combine
+from inversion_tui.loop.score import combine, component_names
 from inversion_tui.marks import MARKS
 from inversion_tui.replay import load_run
 from inversion_tui.tui.app import create_replay_app
@@ -19,8 +19,7 @@ from inversion_tui.tui.widgets.weights import WeightsScreen
 from tests.fakes import TEXT_WEIGHTS, FakeBackend
 from tests.test_tui import make_app, text_of, wait_for
 
-ONLY_MASKED_OVERLAP = {"embed": "0", "overlap": "0", "difflib": "0", "self_rating": "0", "overlap_masked": "1",
-                       "difflib_masked": "0", "coder": "0", "reviewer": "0", "reviewer_pmi": "0", "consensus": "0"}
+ONLY_MASKED_OVERLAP = {name: "1" if name == "overlap_masked" else "0" for name in component_names()}
 
 
 async def finished(pilot, app):

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from inversion_tui.cache import cache_dir
 from inversion_tui.errors import ModelLoadError, first_line
 from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
 
@@ -28,15 +29,6 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 Logger = Callable[[str], None]
-
-
-def cache_dir() -> Path:
-    override = os.environ.get("INVERSION_TUI_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("inversion-tui"))
 
 
 def _package_dir(module: str) -> Path | None:

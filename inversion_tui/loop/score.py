@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
-from inversion_tui.loop import likelihood
+from inversion_tui.loop import doc_scores, likelihood
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.literals import as_read, mask_literals
 from inversion_tui.loop.shell import program_name
@@ -39,6 +39,7 @@ class ScoringContext:
     # as the inversion is judged: with typed placeholders under --placeholders)
     read_commands: Sequence[str] = ()  # the commands as the inverter read them (placeholders)
     memo: dict = field(default_factory=dict, compare=False)  # what scorers of one call share (likelihood.py)
+    docs: Any = None  # the documentation index (docs/index.py); None: the one `make setup` built
 
 
 Scorer = Callable[[Sequence[str], Sequence[str], ScoringContext], list[float | None]]
@@ -190,10 +191,12 @@ def always_computed() -> tuple[str, ...]:
 
 
 # The default weights were chosen on the packs' tasks and reported on InterCode-ALFA, never
-# tuned there (docs/RESULTS.md, "A verifier that tracks reality"): of 2,059 weightings of
-# stored components, the one with the best pooled AUROC on the packs (0.907; the old
-# embed/overlap/difflib default 0.751) reaches 0.741 on InterCode (old 0.678).
-register(ScorerSpec("embed", embedding_cosine, "embedding", 1.0, label="emb", column=True,
+# tuned there (docs/RESULTS.md, "The manual as a verifier"; experiments/doc_verifier.py): of
+# 19,171 weightings of the stored components with the manual's four, the one with the best
+# pooled AUROC on the packs (0.929; issue 13's default 0.907) reaches 0.788 on InterCode (0.741)
+# and picks a right program for 0.197 of its tasks out of 8 samples (greedy 0.137, issue 13's
+# default 0.140). It drops `coder`, a forward pass, and keeps `reviewer`.
+register(ScorerSpec("embed", embedding_cosine, "embedding", 0.0, label="emb", column=True,
                     help="cosine of sentence embeddings (all-MiniLM-L6-v2), clipped at 0"))
 register(ScorerSpec("overlap", token_overlap, "text", 0.0, label="ovl",
                     help="Jaccard overlap of word sets (IPs and paths stay whole tokens)"))
@@ -202,20 +205,31 @@ register(ScorerSpec("difflib", difflib_ratio, "text", 0.0, label="dif",
 register(ScorerSpec("self_rating", self_rating, "generation", 0.0, label="self", always=False,
                     help="the model's own 0-10 grade of (task, command), /10. Off by default because it "
                          "costs a generate call"))
-register(ScorerSpec("overlap_masked", token_overlap_masked, "text", 1.0, label="ovm", column=True,
+register(ScorerSpec("overlap_masked", token_overlap_masked, "text", 0.0, label="ovm", column=True,
                     help="`overlap` with literals masked on both sides"))
 register(ScorerSpec("difflib_masked", difflib_ratio_masked, "text", 0.0,
                     help="`difflib` with literals masked on both sides"))
-register(ScorerSpec("coder", likelihood.coder, "forward", 1.0, label="cod", column=True, always=False,
+register(ScorerSpec("coder", likelihood.coder, "forward", 0.0, label="cod", column=True, always=False,
                     help="log p(command given task) per token under the forward prompt, as exp (geometric-mean "
                          "token probability)"))
-register(ScorerSpec("reviewer", likelihood.reviewer, "forward", 2.0, label="rev", column=True, always=False,
+register(ScorerSpec("reviewer", likelihood.reviewer, "forward", 1.0, label="rev", column=True, always=False,
                     help="log p(task given command) per token under the inverse prompt (its free text blanked), as exp"))
 register(ScorerSpec("reviewer_pmi", likelihood.reviewer_pmi, "forward", 0.0, label="pmi", always=False,
                     help="the reviewer minus log p(task given an empty command) per token, through the logistic "
                          "function (0.5: the command says nothing about the task)"))
-register(ScorerSpec("consensus", program_consensus, "text", 2.0, label="cons", column=True,
+register(ScorerSpec("consensus", program_consensus, "text", 1.0, label="cons", column=True,
                     help="share of the task's other candidates in the pass that name the same program"))
+register(ScorerSpec("documented", doc_scores.documented, "text", 0.0, label="dmd",
+                    help="share of the command's programs that a manual page documents"))
+register(ScorerSpec("doc", doc_scores.doc, "embedding", 1.0, label="doc", column=True,
+                    help="the task against each program's manual NAME line (embedding cosine; an undocumented "
+                         "program 0), averaged over the programs"))
+register(ScorerSpec("doc_options", doc_scores.doc_options, "embedding", 1.0, label="dop",
+                    help="the task against the manual's lines for the options the command uses (None without "
+                         "options)"))
+register(ScorerSpec("options_known", doc_scores.options_known, "text", 0.0, label="opt",
+                    help="share of the command's options that its programs' pages document (None without options "
+                         "or a page)"))
 # The forward-pass components are computed only while weighted: on 2 CPU cores each costs about
 # half a generate call (benchmarks/verifier_cost.py). The *_masked variants serve `--mask-literals`.
 

@@ -176,8 +176,8 @@ def parse(command: str) -> ParsedCommand:
     if parsed_text != command:  # a closing quote was added: no span may reach past the text
         commands = [_clip(c, len(command), command) for c in commands]
         quoted = [_clip_word(w, len(command), command) for w in quoted]
-    if not commands and command.strip():
-        commands = [_fallback(command)]
+    if not commands and not complete and command.strip():
+        commands = [_fallback(command)]  # valid shell with no command (`> file`, a comment) has none
     return ParsedCommand(command, tuple(commands), tuple(comments), tuple(quoted), complete)
 
 

@@ -1,7 +1,7 @@
 """The candidate inspector: everything the scorer saw and decided about one candidate.
 
-Task and reconstruction side by side with a word diff, the command (and the raw reply it was
-extracted from), every component with its weight and contribution (literal-masked numbers
+Task and reconstruction side by side with a word diff, and under them the command (and the
+raw reply it was extracted from) beside the manual's explanation of it, every component with its weight and contribution (literal-masked numbers
 beside the plain ones), the guard flags with their reasons, correctness against the
 template's references, and the exact prompts sent.
 """
@@ -24,6 +24,7 @@ from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.guards import GUARD_REASONS, explain_flags
 from inversion_tui.loop.literals import find_literals, mask_literals
 from inversion_tui.loop.score import contributions
+from inversion_tui.manual_view import TITLE as MANUAL_TITLE, manual_text
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.tui.state import CandidateRow
 from inversion_tui.tui.widgets.diff import ADDED, LOST, SAME, word_diff
@@ -89,11 +90,19 @@ def render_candidate(row: CandidateRow, weights: dict[str, float], threshold: fl
     head.append(row.mark or "-", style={"good": "bold green", "bad": "bold red"}.get(row.mark or "", "dim"))
 
     task_text, reconstruction_text = word_diff(visible(row.task), visible(row.reconstruction))
+    command = Text("$ ", style="bold")
+    command.append(visible(row.command) or "(empty)")
+    if row.raw and row.raw.strip() != row.command:
+        command.append("\nraw reply: ", style="dim")
+        command.append(visible(row.raw.strip()))
     sides = Table.grid(expand=True, padding=(0, 1))
     sides.add_column(ratio=1)
     sides.add_column(ratio=1)
     sides.add_row(Panel(task_text, title="task", title_align="left"),
                   Panel(reconstruction_text or Text("(empty)", style="dim"), title="reconstruction", title_align="left"))
+    # The manual's inversion of the command beside the model's: where they disagree is the story.
+    sides.add_row(Panel(command, title="command", title_align="left"),
+                  Panel(manual_text(row.command), title=MANUAL_TITLE, title_align="left"))
     legend = Text("diff: ")
     legend.append("in both", style=SAME)
     legend.append(" · ")
@@ -107,17 +116,12 @@ def render_candidate(row: CandidateRow, weights: dict[str, float], threshold: fl
     if literals:
         masked.append(visible(f"   (task literals: {', '.join(literals)})"), style="dim")
 
-    command = Text("command $ ", style="bold")
-    command.append(visible(row.command) or "(empty)")
-    if row.raw and row.raw.strip() != row.command:
-        command.append("\nraw reply: ", style="dim")
-        command.append(visible(row.raw.strip()))
 
     prompts = [Panel(plain(text), title=plain(f"{name} prompt (exact)"), title_align="left", border_style="dim")
                for name, text in row.prompts.items()]
     if not prompts:
         prompts = [Text("prompts: not stored with this run", style="dim")]
-    return Group(head, Text(""), sides, legend, masked, Text(""), command, Text(""),
+    return Group(head, Text(""), sides, legend, masked, Text(""),
                  components_table(row, weights), flags_section(row), correctness_section(row), *prompts)
 
 

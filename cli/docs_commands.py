@@ -1,0 +1,75 @@
+"""`inversion-tui explain` and `inversion-tui docs`: the documentation index, with no model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _docs(index: Optional[Path]):
+    from inversion_tui.docs.index import CommandDocs, index_path
+
+    return CommandDocs.load(index or index_path())
+
+
+def explain(
+    command: str = typer.Argument(..., help="The command to explain (never executed)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: each program and option."),
+    index: Optional[Path] = typer.Option(None, help="An index file other than the one `make setup` built."),
+) -> None:
+    """Explain a command from the manual pages: each program and option with its documentation line."""
+    from cli.main import user_errors
+    from inversion_tui.docs.explain import explain as explain_command, render_text
+
+    with user_errors():
+        docs = _docs(index)
+        explanation = explain_command(command, docs)
+    if as_json:
+        typer.echo(json.dumps({**explanation.to_json(), "index": docs.description}, ensure_ascii=False))
+        return
+    for line in render_text(explanation):
+        typer.echo(line)
+
+
+def docs(
+    build: bool = typer.Option(False, "--build", help="Build the index from the fetched packages' pages "
+                                                      "(scripts/fetch_manpages.sh; `make setup` runs both)."),
+    system: bool = typer.Option(False, "--system", help="With --build: add this machine's own pages "
+                                                        "($MANPATH or /usr/share/man) for programs the packages lack."),
+    coverage: bool = typer.Option(False, "--coverage", help="Print how many of the packs', cheat-basics' and "
+                                                            "InterCode-ALFA's programs the index documents."),
+    index: Optional[Path] = typer.Option(None, help="An index file other than the user cache's."),
+) -> None:
+    """The documentation index of commands: build it, say which it is, measure its coverage."""
+    from cli.main import user_errors
+    from inversion_tui.docs.index import build_index, index_path, pages_dir, system_manpath
+
+    with user_errors():
+        path = index or index_path()
+        if build:
+            fetched = pages_dir()
+            has_packages = fetched.is_dir() and any(fetched.glob("*.version"))
+            extra = system_manpath() if system or not has_packages else []
+            if not has_packages:
+                typer.echo(f"no fetched manual pages in {fetched} (scripts/fetch_manpages.sh needs apt-get): "
+                           "indexing this machine's own pages instead; this index differs from CI's", err=True)
+            built = build_index(fetched if has_packages else None, extra, log=lambda line: typer.echo(line, err=True))
+            built.save(path)
+            typer.echo(f"documentation index: {built.description}")
+            typer.echo(f"  written to {path}")
+        docs_index = _docs(index)
+        if not build:
+            typer.echo(f"documentation index: {docs_index.description}")
+            typer.echo(f"  at {path}")
+        if coverage:
+            from inversion_tui.docs.coverage import project_coverage
+
+            for row in project_coverage(docs_index):
+                documented = len(row.programs) - len(row.missing)
+                typer.echo(f"{row.name}: {documented} of {len(row.programs)} programs documented "
+                           f"({row.share:.1%}; {row.weighted_share:.1%} of their uses)")
+                if row.missing:
+                    typer.echo("  no page: " + ", ".join(f"{p} ({row.programs[p]})" for p in row.missing))

@@ -1,0 +1,121 @@
+"""A command explained from the manual, with the index `make setup` built: programs through
+sudo, pipelines and &&; options split as the program reads them; what no page documents."""
+
+import json
+
+from hypothesis import given, settings, strategies as st
+from typer.testing import CliRunner
+
+from cli.main import app
+from inversion_tui.docs.explain import explain, render_text
+from inversion_tui.loop.score import REGISTRY, ScoringContext
+
+
+def test_a_pipeline_through_sudo_with_quoted_text(docs_index):
+    explanation = explain('sudo tar -xzf "my archive.tgz" -C /tmp | grep -c " #" && wc -l data.csv', docs_index)
+    assert explanation.parsed
+    assert [p.program for p in explanation.programs] == ["tar", "grep", "wc"]
+    tar = explanation.programs[0]
+    assert tar.documented and "archiv" in tar.description
+    assert [(o.option, o.documented, o.takes_argument) for o in tar.options] == [
+        ("-x", True, False), ("-z", True, False), ("-f", True, True), ("-C", True, True)]
+    assert all(o.description for o in tar.options)
+
+
+def test_an_unknown_program_and_a_program_without_options(docs_index):
+    unknown, pwd = explain("count -l data.csv; pwd", docs_index).programs
+    assert (unknown.program, unknown.documented, unknown.description) == ("count", False, None)
+    assert [(o.option, o.documented) for o in unknown.options] == [("-l", False)]
+    assert unknown.reason == "count: no manual page"
+    assert pwd.documented and pwd.options == []
+    text = "\n".join(render_text(explain("count -l data.csv; pwd", docs_index)))
+    assert "count: no manual page" in text and "pwd: print name of current/working directory" in text
+
+
+def test_an_option_its_page_does_not_know(docs_index):
+    [ls] = explain("ls --frobnicate", docs_index).programs
+    assert ls.documented and [(o.option, o.documented) for o in ls.options] == [("--frobnicate", False)]
+    assert ls.reason == "ls: --frobnicate not in its page"
+
+
+def test_subcommands(docs_index):
+    [git] = explain('git commit -am "fix"', docs_index).programs
+    assert git.subcommand == "commit" and git.subcommand_description
+    assert [o.option for o in git.options] == ["-a", "-m"] and all(o.documented for o in git.options)
+    [ip] = explain("ip a show dev eth0", docs_index).programs
+    assert ip.subcommand == "address"
+
+
+def _documented(command, docs):
+    context = ScoringContext(commands=[command], tasks=["Count the lines of data.csv"], docs=docs)
+    return REGISTRY["documented"].scorer(["Count the lines of data.csv"], [""], context)[0]
+
+
+def test_documented_tells_an_invented_program(docs_index):
+    assert _documented("count -l data.csv", docs_index) == 0.0
+    assert _documented("wc -l data.csv", docs_index) == 1.0
+    assert _documented("cat data.csv | count -l", docs_index) == 0.5
+
+
+def test_the_doc_components_with_an_embedder(docs_index, fake_backend):
+    tasks = ["Count the lines of data.csv", "Count the lines of data.csv", "List files"]
+    commands = ["wc -l data.csv", "count data.csv", "ls"]
+    context = ScoringContext(backend=fake_backend, commands=commands, tasks=tasks, docs=docs_index)
+    doc = REGISTRY["doc"].scorer(tasks, [""] * 3, context)
+    options = REGISTRY["doc_options"].scorer(tasks, [""] * 3, context)
+    known = REGISTRY["options_known"].scorer(tasks, [""] * 3, context)
+    assert 0.0 <= doc[0] <= 1.0 and doc[1] == 0.0  # an undocumented program counts 0
+    assert options[0] is not None and options[1] is None and options[2] is None  # None without options
+    assert known == [1.0, None, None]
+
+
+def test_without_an_index_the_components_cannot_judge(monkeypatch, fake_backend):
+    from inversion_tui.loop import doc_scores
+
+    monkeypatch.setattr(doc_scores, "default_docs", lambda: None)
+    context = ScoringContext(backend=fake_backend, commands=["wc -l x"], tasks=["Count lines"])
+    for name in ("documented", "doc", "doc_options", "options_known"):
+        assert REGISTRY[name].scorer(["Count lines"], [""], context) == [None]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+    st.sampled_from(["", " ", "'", '"', "echo 'unbalanced", 'grep "a', "a" * 10_000, "ls -" + "x" * 9_000,
+                     "$(", "`", "\\", "\x00\x01", "cat <<EOF", "{% x %} ) ("]),
+))
+def test_any_text_is_explained_or_marked_unparseable(docs_index, command):
+    explanation = explain(command, docs_index)
+    assert isinstance(explanation.parsed, bool)
+    json.dumps(explanation.to_json())
+    render_text(explanation)
+
+
+runner = CliRunner()
+
+
+def test_explain_json_on_the_command_line(docs_index):
+    result = runner.invoke(app, ["explain", "--json", "sudo tar -xzf a.tgz | count -l"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [p["program"] for p in data["programs"]] == ["tar", "count"]
+    assert set(data["programs"][0]) >= {"program", "documented", "description", "source", "options"}
+    assert data["programs"][0]["options"][0] == {
+        "option": "-x", "documented": True, "description": data["programs"][0]["options"][0]["description"],
+        "takes_argument": False}
+    assert data["programs"][1]["documented"] is False
+
+
+def test_explain_without_an_index_is_one_line(tmp_path):
+    result = runner.invoke(app, ["explain", "ls", "--index", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip().startswith("error: no documentation index at ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_docs_coverage_on_the_command_line(docs_index):
+    result = runner.invoke(app, ["docs", "--coverage"])
+    assert result.exit_code == 0, result.output
+    assert "documentation index:" in result.stdout
+    assert "cheat-basics' programs: 57 of 57 programs documented" in result.stdout
