@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from inversion_tui.docs.index import default_docs
 from inversion_tui.loop.backend import Backend
 from inversion_tui.settings import RunSettings
 
@@ -17,4 +18,14 @@ from inversion_tui.settings import RunSettings
 def load_backend(settings: RunSettings, log: Callable[[str], None] = lambda _: None) -> Backend:
     from inversion_tui.hf.backend import HFBackend  # torch and transformers load only when a model does
 
-    return HFBackend.load(settings, log)
+    backend = HFBackend.load(settings, log)
+    # What the score's doc components judged with, in progress.json and results.json beside the
+    # model: CI's index and a laptop's are the same when their fingerprints are.
+    docs = default_docs()
+    backend.description["docs_index"] = docs.description if docs is not None else NO_INDEX
+    if docs is None:
+        log(f"documentation index: {NO_INDEX}")
+    return backend
+
+
+NO_INDEX = "none (the doc components cannot judge; `make setup` or `inversion-tui docs --build` builds it)"

@@ -119,3 +119,15 @@ def test_docs_coverage_on_the_command_line(docs_index):
     assert result.exit_code == 0, result.output
     assert "documentation index:" in result.stdout
     assert "cheat-basics' programs: 57 of 57 programs documented" in result.stdout
+
+
+def test_a_run_records_the_index_it_judged_with(docs_index, monkeypatch, fake_backend):
+    from inversion_tui.backends import load_backend
+    from inversion_tui.hf.backend import HFBackend
+    from inversion_tui.settings import build_settings
+
+    fake_backend.description = dict(fake_backend.description)  # not the class's shared dict
+    monkeypatch.setattr(HFBackend, "load", classmethod(lambda cls, settings, log: fake_backend))
+    backend = load_backend(build_settings(output="unused"))
+    assert backend.description["docs_index"] == docs_index.description
+    assert docs_index.provenance["fingerprint"] in backend.description["docs_index"]

@@ -84,3 +84,12 @@ def test_what_does_not_parse_is_kept_and_marked():
     assert [w.text for w in closed.commands[0].arguments] == ["unbalanced"]
     junk = parse("{% x %} ) (")
     assert not junk.complete and junk.commands
+
+
+def test_placeholders_read_a_commands_quotes_as_the_shell_does():
+    from inversion_tui.loop.literals import typed_placeholders
+    # escaped quotes inside a string: a regular expression cut it in three
+    command = 'echo "say \\"hi\\" now" > out.txt'
+    assert typed_placeholders(command) == "echo <STRING>hi\\<STRING> > <FILE>"
+    assert typed_placeholders(command, command=True) == "echo <STRING> > <FILE>"
+    assert typed_placeholders("nmap -p 80 10.0.0.1", command=True) == "nmap -p <NUMBER> <IP>"

@@ -85,7 +85,7 @@ def explain_simple(simple: SimpleCommand, docs: CommandDocs) -> ProgramExplanati
             options_ended = True
             continue
         if not options_ended and _is_option(word, table, position, doc.name):
-            explained, expecting = _options_of(word, table, position, doc.name)
+            explained, expecting = _options_of(word, table)
             result.options.extend(explained)
             continue
         if result.subcommand is None and doc.subcommands and not word.quoted:
@@ -106,8 +106,7 @@ def _is_option(word: Word, table: dict[str, OptionDoc], position: int, program: 
     return position == 0 and program in OLD_STYLE and all(f"-{c}" in table for c in word.text)
 
 
-def _options_of(word: Word, table: dict[str, OptionDoc], position: int,
-                program: str) -> tuple[list[OptionExplanation], bool]:
+def _options_of(word: Word, table: dict[str, OptionDoc]) -> tuple[list[OptionExplanation], bool]:
     """The options one word holds, and whether the next word is the last one's argument."""
     text = word.text
     if text[0] not in "-+":  # tar's old style: bundled letters without the dash
@@ -151,7 +150,8 @@ def render_text(explanation: Explanation, width: int = 100) -> list[str]:
         if not program.documented:
             lines.append(f"{head}: no manual page")
         else:
-            lines.append(f"{head}: {program.description or '(no description line)'}  [{program.page}, {program.source}]")
+            description = program.description or "(no description line)"
+            lines.append(f"{head}: {description}  [{program.page}, {program.source}]")
             if program.subcommand:
                 lines.append(f"  {program.subcommand}: {program.subcommand_description or '(no description line)'}")
         for option in program.options:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from inversion_tui.cache import cache_dir
@@ -121,7 +121,8 @@ class CommandDocs:
         try:
             data = json.loads(path.read_text())
         except OSError:
-            raise DocsError(f"no documentation index at {path}: run `make setup` (or `inversion-tui docs --build`)") from None
+            raise DocsError(f"no documentation index at {path}: run `make setup` "
+                            "(or `inversion-tui docs --build`)") from None
         except ValueError:
             raise DocsError(f"{path}: not a documentation index (rebuild it: `inversion-tui docs --build`)") from None
         if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
@@ -241,8 +242,10 @@ def _is_subcommand_section(item: Item) -> bool:
     return bool(_COMMANDS_SECTION.search(item.section)) or (item.boxed and item.section == "DESCRIPTION")
 
 
-def parse_program(name: str, section: str, path: Path, root: Path, source: str) -> list[ProgramDoc]:
-    """The ProgramDoc of one page (with bash(1), one per builtin too)."""
+def parse_program(name: str, section: str, path: Path, root: Path,
+                  source: str) -> tuple[list[ProgramDoc], list[str]]:
+    """The ProgramDoc of one page (with bash(1), one per builtin too), and the names its NAME
+    line gives the program (gzip(1): gzip, gunzip, zcat)."""
     page = parse_page(read_source(path, root))
     own, subs = _groups(page.items)
     description = page.description or ""
@@ -257,8 +260,7 @@ def parse_program(name: str, section: str, path: Path, root: Path, source: str) 
             docs.append(sub)
         else:
             doc.subcommands.setdefault(sub_name, sub)
-    doc.names = page.names  # type: ignore[attr-defined]  # read by build_index for aliases
-    return docs
+    return docs, page.names
 
 
 def build_index(package_root: Path | None, system_dirs: list[Path] = (), log=print) -> CommandDocs:
@@ -280,14 +282,14 @@ def build_index(package_root: Path | None, system_dirs: list[Path] = (), log=pri
             if name in programs:
                 continue
             try:
-                docs = parse_program(name, section, path, root, source)
+                docs, names = parse_program(name, section, path, root, source)
             except (OSError, ValueError, EOFError, RecursionError) as exc:
                 failures += 1
                 log(f"  skipped {path}: {exc}")
                 continue
             for doc in docs:
                 programs.setdefault(doc.name, doc)
-            for alias in getattr(docs[0], "names", []):
+            for alias in names:
                 named_in_page.setdefault(alias, docs[0])
     _attach_subcommand_pages(programs)
     for alias, doc in named_in_page.items():
@@ -297,8 +299,9 @@ def build_index(package_root: Path | None, system_dirs: list[Path] = (), log=pri
         target = next((programs[t] for t in targets if t in programs), None)
         if target is not None:
             programs.setdefault(alias, target)
-    fingerprint = hashlib.sha256(json.dumps([sorted(packages.items()), [str(d) for d in system_dirs],
-                                             sorted(programs)]).encode()).hexdigest()[:12]
+    # Of the content, so two indexes agree when their fingerprints do, whatever built them.
+    fingerprint = hashlib.sha256(json.dumps({name: doc.to_json() for name, doc in sorted(programs.items())},
+                                            sort_keys=True).encode()).hexdigest()[:12]
     provenance = {"kind": "+".join(k for k, on in (("debian", packages), ("system", system_dirs)) if on) or "empty",
                   "packages": packages, "system": [str(d) for d in system_dirs], "fingerprint": fingerprint,
                   "distribution": _distribution(), "unparsed_pages": failures}

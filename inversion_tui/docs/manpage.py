@@ -33,11 +33,14 @@ _ESCAPE = re.compile(
     r"|\*(?:\((?P<str2>..)|\[(?P<strl>[^\]]*)\]|(?P<str1>.))"  # strings
     r"|[nwhvkoxzYV]'[^']*'|[nk]\(..|[nk].|[hv]\[[^\]]*\]"  # registers, motions: dropped
     r"|(?P<one>.))", re.S)
-_MDOC_DROP = {"Ns", "No", "Pf", "Xo", "Xc", "Oo", "Oc", "Bq", "Bo", "Bc", "Qo", "Qc", "Po", "Pc", "Do", "Dc",
-              "So", "Sc", "Ao", "Ac", "Eo", "Ec", "Fo", "Fc", "Ap", "Dl"}
-_MDOC_TEXT = {"Ar", "Pa", "Cm", "Em", "Sy", "Li", "Ic", "Va", "Ev", "Ql", "Dq", "Sq", "Qq", "Xr", "Op", "Pq",
-              "Ad", "Dv", "Er", "Fa", "Fn", "Ft", "Ms", "Tn", "Ux", "Bx", "At", "Ox", "Nx", "Fx", "Lk", "Mt",
-              "Aq", "Brq", "Em", "Bf", "Ef", "Ta", "Sm", "Cd", "Ic", "In", "Lb", "Vt", "An", "%A", "Ot"}
+_MDOC_MACROS = {
+    # mdoc(7) macros that may stand inside a line: dropped, their arguments kept as words
+    "Ns", "No", "Pf", "Xo", "Xc", "Oo", "Oc", "Bq", "Bo", "Bc", "Qo", "Qc", "Po", "Pc", "Do", "Dc", "So", "Sc",
+    "Ao", "Ac", "Eo", "Ec", "Fo", "Fc", "Ap", "Dl", "Ar", "Pa", "Cm", "Em", "Sy", "Li", "Ic", "Va", "Ev", "Ql",
+    "Dq", "Sq", "Qq", "Xr", "Op", "Pq", "Ad", "Dv", "Er", "Fa", "Fn", "Ft", "Ms", "Tn", "Ux", "Bx", "At", "Ox",
+    "Nx", "Fx", "Lk", "Mt", "Aq", "Brq", "Bf", "Ef", "Ta", "Sm", "Cd", "In", "Lb", "Vt", "An", "%A", "Ot", "Nm",
+    "Nd", "It", "Fl",
+}
 _SENTENCE_END = re.compile(r"(?<=[A-Za-z0-9)\]'\">])\.(?=\s|$)")
 _WORD_TAG = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*\b")
 _OPTION = re.compile(r"^([-+][-+]?[A-Za-z0-9?@#!][-\w.?@#!]*|--?[A-Za-z0-9])")
@@ -68,9 +71,9 @@ def _mdoc_text(name: str, arguments: list[str]) -> str:
     words, glue = [], False
     tokens = [name, *arguments]
     for i, token in enumerate(tokens):
-        if token in ("Fl",):
+        if token == "Fl":
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if not nxt or re.fullmatch(r"[A-Z][a-z]|%[A-Z]", nxt) or nxt in ("|", ",", ")", "]"):
+            if not nxt or nxt in _MDOC_MACROS or nxt in ("|", ",", ")", "]"):
                 words.append("-")
             else:
                 tokens[i + 1] = "-" + nxt  # the flag's letters follow
@@ -78,8 +81,7 @@ def _mdoc_text(name: str, arguments: list[str]) -> str:
         if token == "Ns":
             glue = True
             continue
-        if re.fullmatch(r"[A-Z][a-z]{1,2}|%[A-Z]", token) and (token in _MDOC_DROP or token in _MDOC_TEXT
-                                                               or token in ("Nm", "Nd", "It", "Op", "Fl")):
+        if token in _MDOC_MACROS:
             continue
         if glue and words:
             words[-1] += token
@@ -132,15 +134,13 @@ def _lines(source: str) -> list[str]:
 def parse_page(source: str) -> Page:
     """The structure of a page's source: its NAME line and its tagged paragraphs."""
     mdoc = bool(re.search(r"^\.(Dt|Sh|Nm)\b", source, re.M))
-    state = _Reader()
+    state = _Reader(mdoc)
     for line in _lines(source):
         if line[:1] in (".", "'"):
             parts = line[1:].strip().split(None, 1)
             name = parts[0] if parts else ""
             arguments = macro_arguments(parts[1]) if len(parts) > 1 else []
             if state.structure(name, arguments):
-                continue
-            if name not in _TEXT_MACROS and not mdoc:
                 continue
             line = roff_text(macro_text(name, arguments))
             if not line:
@@ -157,7 +157,8 @@ def parse_page(source: str) -> Page:
 class _Reader:
     """parse_page's state: where it is in the page and which paragraph text belongs to."""
 
-    def __init__(self):
+    def __init__(self, mdoc: bool):
+        self.mdoc = mdoc
         self.items: list[Item] = []
         self.names: list[str] = []
         self.description = ""
@@ -173,7 +174,8 @@ class _Reader:
         self.items.append(self.current)
 
     def structure(self, name: str, arguments: list[str]) -> bool:
-        """Handle a structural macro; False for one that prints text."""
+        """Handle a structural macro, or drop one that prints nothing read here: True; False for a
+        macro that prints text (a font change, an mdoc word macro)."""
         if name in ("SH", "Sh"):
             self.section = roff_text(" ".join(arguments)).upper()
             self.depth, self.current, self.pending_tag, self.held = 0, None, False, None
@@ -207,7 +209,7 @@ class _Reader:
         elif name in ("SS", "Ss"):
             self.current, self.held = None, None
         else:
-            return name not in _TEXT_MACROS and not _is_mdoc_text(name)
+            return not (name in _TEXT_MACROS or (self.mdoc and name in _MDOC_MACROS))
         return True
 
     def text(self, line: str) -> None:
@@ -224,10 +226,6 @@ class _Reader:
             self.held = None
             if self.current is not None:
                 self.current.body.append(line)
-
-
-def _is_mdoc_text(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Z][a-z]{1,2}|%[A-Z]", name))
 
 
 _TEXT_MACROS = {"B", "I", "BR", "RB", "BI", "IB", "IR", "RI", "SM", "SB", "R"}

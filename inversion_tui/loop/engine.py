@@ -407,7 +407,7 @@ class Engine:
         again is string templating, no tokenizer or model)."""
         prompts = {"forward": forward_prompt(self.backend, task, self.examples)}
         if command:  # an empty command is not inverted (invert.py)
-            read = as_read(command, self.settings.placeholders)
+            read = as_read(command, self.settings.placeholders, command=True)
             prompts["inverse"] = inverse_prompt(self.backend, read, self.examples)
         if components.get("self_rating") is not None:
             prompts["rating"] = rating_prompt(self.backend, task, command)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from inversion_tui.loop.shell import blank_quoted
+
 MASK = "#"
 """What a literal becomes: one character, so difflib keeps the sentence's shape, and not a
 word character, so token overlap ignores it."""
@@ -44,19 +46,20 @@ def find_literals(text: str) -> list[str]:
     return found
 
 
-def typed_placeholders(text: str) -> str:
+def typed_placeholders(text: str, command: bool = False) -> str:
     """Literals replaced by their type (`nmap -p 80 10.0.0.1` -> `nmap -p <NUMBER> <IP>`), and
     quoted strings by <STRING>: what the inverter reads under --placeholders, and the task it
     is compared with, so a reconstruction cannot score by copying literals (the bash analogue
-    of Coder-Reviewer's blanked strings, ../shared/RESEARCH.md)."""
-    text = QUOTED.sub("<STRING>", text)
+    of Coder-Reviewer's blanked strings, ../shared/RESEARCH.md). A command's quoted strings are
+    the shell parser's; a task's, the quoted phrases of a sentence."""
+    text = blank_quoted(text, "<STRING>") if command else QUOTED.sub("<STRING>", text)
     for pattern, placeholder in _TYPED:
         text = pattern.sub(placeholder, text)
     return text
 
 
-def as_read(text: str, placeholders: bool) -> str:
-    """What the inverter reads of a command, and what a task is judged as: the text itself, or
-    with --placeholders its typed placeholders. One home for the choice, which the scoring
-    pipeline, the components and the inspector's prompts must make alike."""
-    return typed_placeholders(text) if placeholders else text
+def as_read(text: str, placeholders: bool, command: bool = False) -> str:
+    """What the inverter reads of a command (`command`), and what a task is judged as: the text
+    itself, or with --placeholders its typed placeholders. One home for the choice, which the
+    scoring pipeline, the components and the inspector's prompts must make alike."""
+    return typed_placeholders(text, command) if placeholders else text

@@ -38,7 +38,7 @@ def score_commands(
     """Each (task, command) pair scored: one batched inverse call, then the components.
     `on_stage(stage, sequences)` says when inverting and scoring begin (the header shows it).
     `placeholders`: the inverter reads the commands with typed placeholders for literals."""
-    read = [as_read(c, placeholders) for c in commands]
+    read = [as_read(c, placeholders, command=True) for c in commands]
     with backend.base_weights() if verifier == "base" else contextlib.nullcontext():
         on_stage("inverting", len(commands))
         reconstructions = invert_commands(backend, read, temperature=temperature, max_new_tokens=max_new_tokens,

@@ -256,7 +256,7 @@ def compute_components(
     placeholders (pipeline.py), and the tasks are judged with them too."""
     always = always_computed() if always is None else always
     judged_tasks = [as_read(t, placeholders) for t in tasks]
-    read_commands = [as_read(c, placeholders) for c in commands]
+    read_commands = [as_read(c, placeholders, command=True) for c in commands]
     context = ScoringContext(backend=backend, commands=commands, examples=examples, tasks=tasks,
                              read_commands=read_commands)
     tasks = judged_tasks

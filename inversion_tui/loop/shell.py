@@ -242,7 +242,7 @@ def split_comment(command: str) -> tuple[str, str]:
     (`grep " #" notes.txt`, `a#b`) is not a comment."""
     parsed = parse(command)
     comment = " ".join(command[start:end] for start, end in parsed.comments)
-    return _without(command, [(start, end, "") for start, end in parsed.comments]).strip(), comment
+    return replace_spans(command, [(start, end, "") for start, end in parsed.comments]).strip(), comment
 
 
 def _is_prose(word: Word) -> bool:
@@ -266,8 +266,9 @@ def free_text(command: str) -> list[tuple[int, int, str]]:
     return sorted(spans)
 
 
-def _without(command: str, replacements: list[tuple[int, int, str]]) -> str:
-    """The command with each span replaced (overlapping spans: the first, widest one wins)."""
+def replace_spans(command: str, replacements: list[tuple[int, int, str]]) -> str:
+    """The command with each (start, end, text) span replaced (overlapping spans: the first,
+    widest one wins)."""
     out, at = [], 0
     for start, end, replacement in sorted(replacements, key=lambda r: (r[0], -r[1])):
         if start < at:
@@ -286,9 +287,10 @@ def blank_prose(command: str) -> str:
     parsed = parse(command)
     comments = set(parsed.comments)
     replacements = [(start, end, "" if (start, end) in comments else PROSE) for start, end, _ in free_text(command)]
-    return re.sub(r"[ \t]+\n|[ \t]+$", lambda m: m.group().lstrip(" \t"), _without(command, replacements)).strip()
+    return re.sub(r"[ \t]+\n|[ \t]+$", lambda m: m.group().lstrip(" \t"), replace_spans(command, replacements)).strip()
 
 
-def quoted_strings(command: str) -> list[Word]:
-    """Every quoted string of the command line, as parsed (a `'` in a word is not one)."""
-    return list(parse(command).quoted)
+def blank_quoted(command: str, placeholder: str) -> str:
+    """The command with every quoted string, as parsed, replaced by `placeholder` (a `'` inside
+    double quotes does not open one, as a regular expression would have it)."""
+    return replace_spans(command, [(w.start, w.end, placeholder) for w in parse(command).quoted])
