@@ -93,3 +93,10 @@ def test_placeholders_read_a_commands_quotes_as_the_shell_does():
     assert typed_placeholders(command) == "echo <STRING>hi\\<STRING> > <FILE>"
     assert typed_placeholders(command, command=True) == "echo <STRING> > <FILE>"
     assert typed_placeholders("nmap -p 80 10.0.0.1", command=True) == "nmap -p <NUMBER> <IP>"
+
+
+@pytest.mark.parametrize("command", ["=|", "|", "&& ls", "$("])
+def test_error_recovery_invents_no_empty_word(command):
+    from inversion_tui.loop.shell import parse
+    assert all(w.raw for c in parse(command).commands for w in c.words)
+    explain_flags("a task", command)  # and the guards read it without crashing

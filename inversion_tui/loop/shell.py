@@ -135,8 +135,10 @@ class _Reader:
         return Word(_value(node, self.source), self.text[start:end], start, end, _has_quote(node))
 
     def command(self, node: Node) -> SimpleCommand:
+        # Not assignments or redirects; not the empty words tree-sitter invents where it recovers
+        # from an error (a MISSING node: `=|` has one).
         words = tuple(self.word(child) for i, child in enumerate(node.children)
-                      if node.field_name_for_child(i) in ("name", "argument"))  # not assignments, redirects
+                      if node.field_name_for_child(i) in ("name", "argument") and child.end_byte > child.start_byte)
         start, end = self.offset(node.start_byte), self.offset(node.end_byte)
         return SimpleCommand(words, program_index([w.text for w in words]), self.text[start:end], start, end)
 
@@ -167,8 +169,8 @@ def parse(command: str) -> ParsedCommand:
     reader = _Reader(parsed_text)
     commands, comments, quoted = [], [], []
     for node in _walk(tree.root_node):
-        if node.type == "command":
-            commands.append(reader.command(node))
+        if node.type == "command" and (simple := reader.command(node)).words:
+            commands.append(simple)
         elif node.type == "comment":
             comments.append((reader.offset(node.start_byte), reader.offset(node.end_byte)))
         elif node.type in _QUOTES:
