@@ -21,17 +21,19 @@ def explain(
     index: Optional[Path] = typer.Option(None, help="An index file other than the one `make setup` built."),
 ) -> None:
     """Explain a command from the manual pages: each program and option with its documentation line."""
+    from rich.console import Console
+
     from cli.main import user_errors
-    from inversion_tui.docs.explain import explain as explain_command, render_text
+    from inversion_tui.docs.explain import explain as explain_command
+    from inversion_tui.manual_view import render
 
     with user_errors():
         docs = _docs(index)
         explanation = explain_command(command, docs)
-    if as_json:
+    if as_json:  # JSON escapes control characters itself
         typer.echo(json.dumps({**explanation.to_json(), "index": docs.description}, ensure_ascii=False))
         return
-    for line in render_text(explanation):
-        typer.echo(line)
+    Console(highlight=False).print(render(explanation))
 
 
 def docs(
@@ -46,8 +48,11 @@ def docs(
     """The documentation index of commands: build it, say which it is, measure its coverage."""
     from cli.main import user_errors
     from inversion_tui.docs.index import build_index, index_path, pages_dir, system_manpath
+    from inversion_tui.errors import SettingsError
 
     with user_errors():
+        if system and not build:
+            raise SettingsError("--system adds pages to a build: give it with --build")
         path = index or index_path()
         if build:
             fetched = pages_dir()

@@ -3,7 +3,7 @@ sample rows, with no generation, then judge every weighting as verifier_weights.
 chosen on the packs (the tuning set), reported on InterCode-ALFA (never used to choose).
 
     python experiments/doc_verifier.py [--rows experiments/results/verifier] [--out experiments/results/verifier_docs]
-    python experiments/verifier_weights.py experiments/results/verifier_docs --grid full --json ...
+    python experiments/verifier_weights.py experiments/results/verifier_docs --grid docs --json ...
 
 Reads {packs,intercode}_{greedy,samples}.jsonl (written by `eval --samples 8 --save-samples`,
 experiments/verifier_gap.sh), recomputes `documented`, `doc`, `doc_options` and

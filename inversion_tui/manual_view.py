@@ -1,5 +1,6 @@
-"""A command explained by the manual, as rich Text: the inspector's panel and `score` both
-show it, so a user sees where the model's inversion and the manual disagree."""
+"""A command explained by the manual, as rich Text: `explain`, `score` and the inspector's
+panel all show it so, so a user sees where the model's inversion and the manual disagree.
+Page and command text is shown with its control characters written out (plain_text.visible)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ def manual_text(command: str) -> Text:
     explanation = explanation_of(command)
     if explanation is None:
         return Text("no documentation index: `make setup` builds it (or `inversion-tui docs --build`)", style="dim")
+    return render(explanation)
+
+
+def render(explanation: Explanation) -> Text:
     text = Text()
     if not explanation.programs:
-        text.append("no program in this command" if command.strip() else "an empty command", style="dim")
+        text.append("no program in this command" if explanation.command.strip() else "an empty command",
+                    style="dim")
     for program in explanation.programs:
         name = program.program + (f" {program.subcommand}" if program.subcommand else "")
         text.append(visible(name), style="bold" if program.documented else "bold red")
@@ -36,7 +42,7 @@ def manual_text(command: str) -> Text:
         else:
             text.append(": no manual page\n", style="red")
         for option in program.options:
-            text.append(f"  {visible(option.option)}", style="bold" if option.documented else "yellow")
+            text.append(f"  {visible(option.option):<8}", style="bold" if option.documented else "yellow")
             if option.documented:
                 text.append(" (with an argument)" if option.takes_argument else "", style="dim")
                 text.append(f"  {visible(option.description or '')}\n")

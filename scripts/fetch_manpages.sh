@@ -18,7 +18,7 @@ fi
 mkdir -p "$dest"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-chmod 777 "$work"  # apt's sandbox user writes the downloads
+chmod 1777 "$work"  # apt's sandbox user (_apt) writes the downloads; sticky, as /tmp is
 fetched=0; missing=()
 while read -r package; do
   case "$package" in ''|\#*) continue ;; esac

@@ -7,7 +7,8 @@ from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 from cli.main import app
-from inversion_tui.docs.explain import explain, render_text
+from inversion_tui.docs.explain import explain
+from inversion_tui.manual_view import render
 from inversion_tui.loop.score import REGISTRY, ScoringContext
 
 
@@ -28,8 +29,8 @@ def test_an_unknown_program_and_a_program_without_options(docs_index):
     assert [(o.option, o.documented) for o in unknown.options] == [("-l", False)]
     assert unknown.reason == "count: no manual page"
     assert pwd.documented and pwd.options == []
-    text = "\n".join(render_text(explain("count -l data.csv; pwd", docs_index)))
-    assert "count: no manual page" in text and "pwd: print name of current/working directory" in text
+    text = render(explain("count -l data.csv; pwd", docs_index)).plain
+    assert "count: no manual page" in text and "pwd  print name of current/working directory" in text
 
 
 def test_an_option_its_page_does_not_know(docs_index):
@@ -89,7 +90,7 @@ def test_any_text_is_explained_or_marked_unparseable(docs_index, command):
     explanation = explain(command, docs_index)
     assert isinstance(explanation.parsed, bool)
     json.dumps(explanation.to_json())
-    render_text(explanation)
+    assert "\x1b" not in render(explanation).plain  # control characters are written out, never sent
 
 
 runner = CliRunner()

@@ -62,11 +62,10 @@ Specify the source port.
 def test_a_man_style_page():
     page = parse_page(MAN_STYLE)
     assert page.names == ["frob", "unfrob"] and page.description == "turn widgets into gadgets"
-    options = {tuple(option_spellings(i.tag)[0]): (option_spellings(i.tag)[1], first_sentence(i.body))
-               for i in page.items}
-    assert options[("-x", "--extract")] == ("", "Extract the widgets.")
-    assert options[("-f", "--file")] == ("required", "read widgets from FILE")
-    assert options[("-o",)] == ("required", "write into dir")
+    options = {tuple(option_spellings(i.tag)): first_sentence(i.body) for i in page.items}
+    assert options[(("-x", ""), ("--extract", ""))] == "Extract the widgets."
+    assert options[(("-f", "required"), ("--file", "required"))] == "read widgets from FILE"
+    assert options[(("-o", "required"),)] == "write into dir"
 
 
 def test_stacked_tags_share_their_paragraph(tmp_path):
@@ -86,7 +85,7 @@ def test_a_docbook_page_and_its_commands():
     page = parse_page(DOCBOOK_STYLE)
     tags = {i.tag: (i.section, i.boxed, first_sentence(i.body)) for i in page.items}
     assert tags["-sL (List Scan)"] == ("OPTIONS", True, "Lists each host.")
-    assert option_spellings("-sL (List Scan)") == (["-sL"], "")
+    assert option_spellings("-sL (List Scan)") == [("-sL", "")]
     assert tags["list-units [PATTERN...]"][2] == "List units in memory."
 
 
@@ -94,8 +93,8 @@ def test_an_mdoc_page():
     page = parse_page(MDOC_STYLE)
     assert page.names == ["nc"] and page.description == "arbitrary TCP and UDP connections"
     assert [(option_spellings(i.tag), first_sentence(i.body)) for i in page.items] == [
-        ((["-l"], ""), "Listen for an incoming connection."),
-        ((["-p"], "required"), "Specify the source port.")]
+        ([("-l", "")], "Listen for an incoming connection."),
+        ([("-p", "required")], "Specify the source port.")]
 
 
 def test_a_real_page_from_the_fetched_packages():
@@ -106,7 +105,7 @@ def test_a_real_page_from_the_fetched_packages():
     page = parse_page(read_source(path))
     assert page.names == ["wc"]
     assert "newline, word, and byte counts" in page.description
-    spellings = {s for item in page.items for s in option_spellings(item.tag)[0]}
+    spellings = {s for item in page.items for s, _ in option_spellings(item.tag)}
     assert {"-l", "--lines", "-w", "--words", "-c", "--bytes", "--files0-from"} <= spellings
 
 
@@ -116,12 +115,21 @@ def test_a_program_round_trips_through_json():
 
 
 @pytest.mark.parametrize("tag,expected", [
-    ("-f, --file=ARCHIVE", (["-f", "--file"], "required")),
-    ("--color[=WHEN]", (["--color"], "optional")),
-    ("-a --ascii", (["-a", "--ascii"], "")),
-    ("-name pattern", (["-name"], "required")),
-    ("-p <port ranges>", (["-p"], "required")),
-    ("+short", (["+short"], "")),
+    ("-f, --file=ARCHIVE", [("-f", "required"), ("--file", "required")]),
+    ("-u, -U NUM, --unified[=NUM]", [("-u", ""), ("-U", "required"), ("--unified", "optional")]),
+    ("--color[=WHEN]", [("--color", "optional")]),
+    ("-a --ascii", [("-a", ""), ("--ascii", "")]),
+    ("-name pattern", [("-name", "required")]),
+    ("-p <port ranges>", [("-p", "required")]),
+    ("+short", [("+short", "")]),
 ])
 def test_option_spellings(tag, expected):
     assert option_spellings(tag) == expected
+
+
+def test_hanging_paragraphs_as_sed_writes_them():
+    page = parse_page(".TH SED 1\n.SH OPTIONS\n.HP\n\\fB\\-n\\fR, \\fB\\-\\-quiet\\fR\n.IP\n"
+                      "suppress automatic printing of pattern space\n.HP\n\\fB\\-i[SUFFIX]\\fR\n.IP\nedit files in place\n")
+    assert [(option_spellings(i.tag), first_sentence(i.body)) for i in page.items] == [
+        ([("-n", ""), ("--quiet", "")], "suppress automatic printing of pattern space"),
+        ([("-i", "optional")], "edit files in place")]

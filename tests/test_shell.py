@@ -52,10 +52,22 @@ def test_one_reading_of_free_text_for_the_guards_and_the_reviewer():
 
 
 def test_a_hash_inside_quotes_or_a_word_is_not_a_comment():
-    from inversion_tui.loop.shell import split_comment
-    assert split_comment('grep " #" notes.txt') == ('grep " #" notes.txt', "")
-    assert split_comment("nmap -p 80 10.0.0.1 # scan it") == ("nmap -p 80 10.0.0.1", "# scan it")
-    assert split_comment("echo a#b") == ("echo a#b", "")
+    # (split_comment, which cut `grep " #" notes.txt` inside its quotes, is gone: free_text reads comments)
+    from inversion_tui.loop.shell import blank_prose, free_text
+    assert free_text('grep " #" notes.txt') == [] and blank_prose('grep " #" notes.txt') == 'grep " #" notes.txt'
+    assert free_text("nmap -p 80 10.0.0.1 # scan it") == [(20, 29, "scan it")]
+    assert blank_prose("nmap -p 80 10.0.0.1 # scan it") == "nmap -p 80 10.0.0.1"
+    assert free_text("ls a#b") == []
+
+
+def test_deep_nesting_odd_characters_and_a_trailing_backslash():
+    from inversion_tui.loop.shell import blank_prose, parse
+    parse("echo $(" * 300)  # a model's runaway output: no RecursionError
+    parse('echo "' + "$(" * 600 + '"')
+    assert blank_prose('a\ud800b c "x y"') == "a\ud800b c <TEXT>"  # a lone surrogate moves no offset
+    assert blank_prose('café "un deux" ok') == "café <TEXT> ok"
+    (ls,) = parse("ls \\").commands  # no quote is added to close what was never opened
+    assert ls.program == "ls" and ls.arguments == ()
 
 
 @pytest.mark.parametrize("command,programs", [

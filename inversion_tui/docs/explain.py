@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from inversion_tui.docs.index import CommandDocs, OptionDoc
-from inversion_tui.loop.shell import SimpleCommand, Word, parse
+from inversion_tui.loop.shell import SimpleCommand, Word, parse, program_index
 
 OLD_STYLE = ("tar",)
 """Programs whose first argument may be bundled option letters without a dash (`tar xzf a.tgz`)."""
+
+RUNS_A_COMMAND = {"xargs": 0, "timeout": 1, "watch": 0, "stdbuf": 0, "ionice": 0, "flock": 1, "chroot": 1}
+"""Programs that run a command given after their own options and this many arguments: that
+command's options are its program's, not theirs (`timeout 5 ping -c 3`: ping's -c)."""
 
 
 @dataclass(frozen=True)
@@ -63,20 +67,21 @@ class Explanation:
 
 def explain(command: str, docs: CommandDocs) -> Explanation:
     parsed = parse(command)
-    programs = [explain_simple(simple, docs) for simple in parsed.commands if simple.program]
+    programs = [p for simple in parsed.commands if simple.program for p in explain_simple(simple, docs)]
     return Explanation(command, parsed.complete, programs)
 
 
-def explain_simple(simple: SimpleCommand, docs: CommandDocs) -> ProgramExplanation:
+def explain_simple(simple: SimpleCommand, docs: CommandDocs) -> list[ProgramExplanation]:
+    """The program's explanation, then that of a command it runs (`xargs grep -l`: grep's -l)."""
     doc = docs.lookup(simple.program)
     if doc is None:
         # no page says whether -abc is one option or three: it stays whole
         options = [OptionExplanation(w.text.partition("=")[0], False, None, False)
                    for w in simple.arguments if w.is_option]
-        return ProgramExplanation(simple.program, False, None, None, options=options)
+        return [ProgramExplanation(simple.program, False, None, None, options=options)]
     result = ProgramExplanation(simple.program, True, doc.description, doc.source, doc.page)
     table = doc.option_table()
-    expecting, options_ended = False, False
+    expecting, options_ended, positionals = False, False, 0
     for position, word in enumerate(simple.arguments):
         if expecting:
             expecting = False
@@ -88,21 +93,28 @@ def explain_simple(simple: SimpleCommand, docs: CommandDocs) -> ProgramExplanati
             explained, expecting = _options_of(word, table)
             result.options.extend(explained)
             continue
-        if result.subcommand is None and doc.subcommands and not word.quoted:
+        if doc.name in RUNS_A_COMMAND and positionals == RUNS_A_COMMAND[doc.name]:
+            inner = simple.arguments[position:]
+            texts = [w.text for w in inner]
+            return [result, *explain_simple(SimpleCommand(inner, program_index(texts), simple.text, simple.start,
+                                                          simple.end), docs)]
+        if positionals == 0 and doc.subcommands and not word.quoted:
             sub = docs.subcommand(doc, word.text)
             if sub is not None:
                 result.subcommand, result.subcommand_description = sub.name, sub.description
                 table = {**table, **sub.option_table()}  # the subcommand's options first, then the program's
-    return result
+        positionals += 1
+    return [result]
 
 
 def _is_option(word: Word, table: dict[str, OptionDoc], position: int, program: str) -> bool:
-    if word.quoted or len(word.text) < 2:
+    if len(word.text) < 2 or word.raw[:1] in ("'", '"'):
         return False
-    if word.text[0] == "-" and not word.text[1:].replace(".", "").isdigit():  # `head -10`: a number
-        return word.text != "--"
-    if word.text[0] == "+" and word.text.split("=", 1)[0] in table:  # dig +short
+    name = word.text.split("=", 1)[0]
+    if name in table:  # ls -1, xargs -0, ip -4, dig +short
         return True
+    if word.is_option:
+        return not word.text[1:].replace(".", "").isdigit()  # `head -10`: a number, not an option
     return position == 0 and program in OLD_STYLE and all(f"-{c}" in table for c in word.text)
 
 
@@ -118,17 +130,17 @@ def _options_of(word: Word, table: dict[str, OptionDoc]) -> tuple[list[OptionExp
         return [OptionExplanation(name, True, found.description, takes)], found.argument == "required" and not has_value
     if name.startswith("--") or name[0] == "+":
         return [OptionExplanation(name, False, None, bool(has_value))], False
-    # -xzf: -x, -z, -f; a letter that takes an argument takes the rest of the word, or the next
+    # -xzf: -x, -z, -f; a letter that takes an argument takes the rest of the word (`-p80`,
+    # `-i.bak`), or, when the argument is required, the next word
     explained = []
     for i, letter in enumerate(text[1:], 1):
         option = table.get(f"-{letter}")
         if option is None:
             explained.append(OptionExplanation(f"-{letter}", False, None, False))
             continue
-        takes = option.argument != ""
-        explained.append(OptionExplanation(f"-{letter}", True, option.description, takes))
-        if option.argument == "required":
-            return explained, i == len(text) - 1
+        explained.append(OptionExplanation(f"-{letter}", True, option.description, option.argument != ""))
+        if option.argument:
+            return explained, option.argument == "required" and i == len(text) - 1
     return explained, False
 
 
@@ -138,31 +150,3 @@ def _long_abbreviation(name: str, table: dict[str, OptionDoc]) -> OptionDoc | No
         return None
     matches = {id(o): o for spelling, o in table.items() if spelling.startswith(name)}
     return next(iter(matches.values())) if len(matches) == 1 else None
-
-
-def render_text(explanation: Explanation, width: int = 100) -> list[str]:
-    """The explanation as lines of plain text (what `explain` and `score` print)."""
-    lines = []
-    if not explanation.programs:
-        lines.append("no program in this command" if explanation.command.strip() else "an empty command")
-    for program in explanation.programs:
-        head = program.program + (f" {program.subcommand}" if program.subcommand else "")
-        if not program.documented:
-            lines.append(f"{head}: no manual page")
-        else:
-            description = program.description or "(no description line)"
-            lines.append(f"{head}: {description}  [{program.page}, {program.source}]")
-            if program.subcommand:
-                lines.append(f"  {program.subcommand}: {program.subcommand_description or '(no description line)'}")
-        for option in program.options:
-            what = option.description if option.documented else (
-                "not in its page" if program.documented else "undocumented (no manual page)")
-            argument = "(with an argument) " if option.takes_argument and option.documented else ""
-            lines.append(_clip(f"  {option.option:<8} {argument}{what}", width))
-    if not explanation.parsed:
-        lines.append("(not valid shell: explained as far as it could be read)")
-    return lines
-
-
-def _clip(line: str, width: int) -> str:
-    return line if len(line) <= width else line[:width - 1] + "…"

@@ -170,6 +170,7 @@ _PAGE_NAME = re.compile(r"^(?P<name>.+)\.(?P<section>[18][a-z]*)(?:\.gz)?$")
 def page_files(root: Path):
     """(name, section, path) of each page of sections 1 and 8 under root (symlinks followed
     when they stay inside root), in a stable order."""
+    inside = root.resolve()
     for section in SECTIONS:
         folder = root / section
         if not folder.is_dir():
@@ -182,7 +183,7 @@ def page_files(root: Path):
                 resolved = path.resolve(strict=True)
             except (OSError, RuntimeError):
                 continue  # a link to a page of another package
-            if resolved.is_file():
+            if resolved.is_file() and resolved.is_relative_to(inside):  # not the building machine's pages
                 yield match.group("name"), match.group("section"), resolved
 
 
@@ -195,11 +196,13 @@ def _options(items: list[Item]) -> list[OptionDoc]:
         shared.append(following)
     options, seen = [], set()
     for item, description in zip(items, reversed(shared)):
-        spellings, argument = option_spellings(item.tag)
-        fresh = tuple(s for s in spellings if s not in seen)
-        if fresh:
-            options.append(OptionDoc(fresh, argument, description))
-            seen.update(fresh)
+        by_argument: dict[str, list[str]] = {}  # spellings of one paragraph grouped by their argument
+        for spelling, argument in option_spellings(item.tag):
+            if spelling not in seen:
+                by_argument.setdefault(argument, []).append(spelling)
+                seen.add(spelling)
+        options.extend(OptionDoc(tuple(spellings), argument, description)
+                       for argument, spellings in by_argument.items())
     return options
 
 

@@ -116,7 +116,6 @@ class Page:
     names: list[str]  # the NAME line's program names
     description: str  # the NAME line's description
     items: list[Item]
-    mdoc: bool
 
 
 def _lines(source: str) -> list[str]:
@@ -151,7 +150,7 @@ def parse_page(source: str) -> Page:
     names, description = state.names, state.description
     if not mdoc:
         names, description = _name_line(" ".join(state.name_text))
-    return Page(names, description.strip(), state.items, mdoc)
+    return Page(names, description.strip(), state.items)
 
 
 class _Reader:
@@ -194,7 +193,7 @@ class _Reader:
             if self.current is not None and (self.current.depth > self.depth
                                              or (self.current.boxed and self.current.depth >= self.depth)):
                 self.current = None
-        elif name in ("TP", "TQ"):  # TQ: one more tag over the same paragraph
+        elif name in ("TP", "TQ", "HP"):  # TQ: one more tag over the paragraph; HP: sed's style
             self.pending_tag, self.held = True, None
         elif name == "It":
             self.add(roff_text(_mdoc_text(name, arguments)))
@@ -249,25 +248,31 @@ def first_sentence(lines: list[str], limit: int = 240) -> str:
     return sentence if len(sentence) <= limit else sentence[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def option_spellings(tag: str) -> tuple[list[str], str]:
-    """(the spellings of a tag's option, its argument: "" none, "required" or "optional").
-    `-f, --file=ARCHIVE` gives (['-f', '--file'], 'required'); `-sL (List Scan)` none."""
-    spellings, argument = [], ""
+def option_spellings(tag: str) -> list[tuple[str, str]]:
+    """Each spelling of a tag's option with its argument: "" none, "required" or "optional".
+    `-f, --file=ARCHIVE` gives [('-f', 'required'), ('--file', 'required')] (GNU pages show the
+    argument on the long spelling only); `-u, -U NUM, --unified[=NUM]` gives each its own, as
+    the page writes one for a short spelling; `-sL (List Scan)` none."""
+    found = []
     for alternative in re.split(r",\s*|\s+\|\s+|\s{2,}|\s+or\s+|\s+(?=--?[A-Za-z])", tag.strip()):
         match = _OPTION.match(alternative.strip())
         if not match:
             break
-        spelling = match.group(1).rstrip(".,:")
         rest = alternative.strip()[len(match.group(1)):]
-        spellings.append(spelling)
+        argument = ""
         if rest.startswith("[="):
-            argument = argument or "optional"
-        elif rest.startswith("=") or (rest.strip() and not rest.strip().startswith(("(", "[-", "..."))
-                                      and not rest.startswith(("[", ".")) and re.match(r"\s+[<\[A-Za-z_\"']", rest)):
+            argument = "optional"
+        elif rest.startswith("=") or (not rest.startswith(("[", ".")) and re.match(r"\s+[<\[A-Za-z_\"']", rest)
+                                      and not rest.strip().startswith(("(", "[-", "..."))):
             argument = "required"
         elif rest.startswith("[") and not rest.startswith("[-"):
-            argument = argument or "optional"
-    return spellings, argument
+            argument = "optional"
+        found.append((match.group(1).rstrip(".,:"), argument))
+    shorts_say = any(argument for spelling, argument in found if not spelling.startswith("--"))
+    if not shorts_say:  # only the long spelling shows it: it is every spelling's
+        shared = next((argument for _, argument in found if argument), "")
+        found = [(spelling, shared) for spelling, _ in found]
+    return found
 
 
 def is_option_tag(tag: str) -> bool:

@@ -12,6 +12,10 @@ mixed into the NAME lines they dilute the program signal.
 - `options_known`: the share of the command's options its programs' pages document; None
   without options or without a page.
 
+They compare the task as the user wrote it (`context.tasks`), not with the typed placeholders
+of `--placeholders`: those guard the model's inversion against copied literals, and the manual
+copies none.
+
 All four are None where no index was built (`make setup` builds it): "could not judge", which
 `combine` skips, never a silent zero.
 """

@@ -193,7 +193,7 @@ def always_computed() -> tuple[str, ...]:
 # The default weights were chosen on the packs' tasks and reported on InterCode-ALFA, never
 # tuned there (docs/RESULTS.md, "The manual as a verifier"; experiments/doc_verifier.py): of
 # 19,171 weightings of the stored components with the manual's four, the one with the best
-# pooled AUROC on the packs (0.929; issue 13's default 0.907) reaches 0.788 on InterCode (0.741)
+# pooled AUROC on the packs (0.928; issue 13's default 0.907) reaches 0.788 on InterCode (0.741)
 # and picks a right program for 0.197 of its tasks out of 8 samples (greedy 0.137, issue 13's
 # default 0.140). It drops `coder`, a forward pass, and keeps `reviewer`.
 register(ScorerSpec("embed", embedding_cosine, "embedding", 0.0, label="emb", column=True,

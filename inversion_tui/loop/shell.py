@@ -60,7 +60,8 @@ class Word:
 
     @property
     def is_option(self) -> bool:
-        return not self.quoted and len(self.text) > 1 and self.text[0] == "-" and self.text != "--"
+        """Starts with an unquoted dash: `-d' '` and `--include="*.py"` are options, `"-x"` is not."""
+        return self.raw[:1] == "-" and len(self.text) > 1 and self.text != "--"
 
 
 @dataclass(frozen=True)
@@ -104,21 +105,33 @@ def _parser() -> Parser:
 
 def _value(node: Node, source: bytes) -> str:
     """A word node's value as the shell would see it, unexpanded."""
-    raw = source[node.start_byte:node.end_byte].decode("utf-8", "replace")
+    raw = source[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass")
     if node.type in ("raw_string", "string", "translated_string"):
         inner = raw[1 + (node.type == "translated_string"):]
         return inner[:-1] if inner.endswith(_QUOTES[node.type]) else inner
     if node.type == "ansi_c_string":
         return raw[2:-1]
-    if node.type == "concatenation":
-        return "".join(_value(child, source) for child in node.children)
+    if node.type == "concatenation":  # its parts are words and strings, not concatenations
+        return "".join(_value(child, source) if child.type != "concatenation" else
+                       source[child.start_byte:child.end_byte].decode("utf-8", "surrogatepass")
+                       for child in node.children)
     if node.type == "word":
         return _BACKSLASH.sub(r"\1", raw)
     return raw
 
 
+def _walk(node: Node):
+    """Every node under `node`, itself first, in source order; a stack, not recursion: a model
+    can nest `$(` hundreds deep."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
 def _has_quote(node: Node) -> bool:
-    return node.type in _QUOTES or any(_has_quote(child) for child in node.children)
+    return any(n.type in _QUOTES for n in _walk(node))
 
 
 class _Reader:
@@ -126,9 +139,14 @@ class _Reader:
 
     def __init__(self, text: str):
         self.text, self.source = text, text.encode("utf-8", "surrogatepass")
+        self.chars: list[int] | None = None  # the character each byte belongs to (None: ASCII)
+        if len(self.source) != len(text):
+            self.chars = [i for i, char in enumerate(text) for _ in char.encode("utf-8", "surrogatepass")]
 
     def offset(self, byte: int) -> int:
-        return len(self.source[:byte].decode("utf-8", "replace"))
+        if self.chars is None:
+            return byte
+        return self.chars[byte] if byte < len(self.chars) else len(self.text)
 
     def word(self, node: Node) -> Word:
         start, end = self.offset(node.start_byte), self.offset(node.end_byte)
@@ -143,18 +161,14 @@ class _Reader:
         return SimpleCommand(words, program_index([w.text for w in words]), self.text[start:end], start, end)
 
 
-def _walk(node: Node):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
-
-
 def _tree(text: str):
     """The parse of `text`, or of it with an unbalanced quote closed when that parses cleanly."""
     tree = _parser().parse(text.encode("utf-8", "surrogatepass"))
     if not tree.root_node.has_error:
         return text, tree, True
     for quote in ("'", '"'):
+        if text.count(quote) % 2 == 0:
+            continue  # not the quote left open (`ls \` is not fixed by adding one)
         closed = text + quote
         retry = _parser().parse(closed.encode("utf-8", "surrogatepass"))
         if not retry.root_node.has_error:
@@ -201,8 +215,8 @@ def _fallback(text: str) -> SimpleCommand:
 
 
 def words(text: str) -> list[str]:
-    """The shell words of a command line, operators included (quotes removed); whitespace split
-    if it does not tokenize (an unbalanced quote, common in a model's output). A tokenizer for
+    """The shell words of a command line (quotes removed; an operator with spaces around it is a
+    word of its own, `ls|wc` one word); whitespace split if it does not tokenize (an unbalanced quote, common in a model's output). A tokenizer for
     comparing texts (token F1), not the command's structure: that is `parse`."""
     try:
         return shlex.split(text, comments=False)
@@ -237,14 +251,6 @@ def program_name(command: str) -> str:
     """The program the command line's first simple command runs, without its path; "" if none."""
     commands = parse(command).commands
     return commands[0].program if commands else ""
-
-
-def split_comment(command: str) -> tuple[str, str]:
-    """(the command without its comments, the comments' text): a `#` inside quotes or a word
-    (`grep " #" notes.txt`, `a#b`) is not a comment."""
-    parsed = parse(command)
-    comment = " ".join(command[start:end] for start, end in parsed.comments)
-    return replace_spans(command, [(start, end, "") for start, end in parsed.comments]).strip(), comment
 
 
 def _is_prose(word: Word) -> bool:
