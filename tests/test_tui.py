@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import PROGRESS, RunLog, read_candidates
 from inversion_tui.loop.select import decide
 from inversion_tui.loop.stopping import describe_best
@@ -440,3 +441,63 @@ def test_every_engine_event_has_a_handler_by_type(tmp_path):
     app = make_app(tmp_path, FakeBackend())
     assert set(app.engine_handlers()) == set(ev.EVENT_TYPES)
     assert set(HeadlessConsole(Console(file=io.StringIO())).handlers()) <= set(ev.EVENT_TYPES)
+
+
+async def test_a_resumed_run_shows_its_earlier_cycles_and_marks(tmp_path):
+    """Issue 26: resuming a run stopped after cycle 1 showed `0 of 0` candidates, an empty
+    scorer tab and no marks, though the run had them all on disk."""
+    from inversion_tui.loop.resume import open_resume
+    from inversion_tui.marks import MarkBook
+
+    first = make_app(tmp_path, FakeBackend(), cycles=1, tasks=4)
+    async with first.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: first.finished_status == "finished", what="cycle 1 to finish")
+    before = read_candidates(tmp_path / "run")
+    MarkBook(tmp_path / "run").set((1, "before", 0), "good", task=before[0]["task"], command=before[0]["command"])
+
+    settings, runlog, point = open_resume(tmp_path / "run", {"cycles": 2})
+    app = create_app(settings, load_packs(settings.pack), runlog, load_backend=lambda s, log: FakeBackend(),
+                     clock=lambda: 0.0, resume=point)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status == "finished", what="cycle 2 to finish")
+        await pilot.pause()
+        table = app.query_one(CandidatesTable)
+        assert table.row_count == 2 * len(before)  # cycle 1's as well as cycle 2's
+        assert {row.cycle for row in app.state.rows} == {1, 2}
+        assert app.state.marks_agreement()["marked"] == 1
+        await pilot.press("a")
+        await pilot.pause()
+        scorer = text_of(app.query_one("#scorer-panel"))
+        assert "1 marked" in scorer
+        trained = Progress.read(tmp_path / "run").trained_positions()
+        assert {(1, row.index) for row in app.state.rows if row.cycle == 1 and row.trained} == {
+            key for key in trained if key[0] == 1}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_zoom_keeps_keys_for_the_app_the_header_and_the_panes_border(tmp_path, size):
+    """Issue 26: `z z Esc z z` left the focus in the hidden filter box, which then took every
+    key (`q`, `?`, `z`); a zoomed pane hid the header and lost its right border."""
+    from inversion_tui.tui.widgets.header import RunHeader
+    from inversion_tui.tui.widgets.help import HelpScreen
+    from inversion_tui.tui.widgets.live import LivePane
+
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        for key in ("z", "z", "escape", "z", "z"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert app.screen.maximized is app.query_one(LivePane)
+        live = app.query_one(LivePane).region
+        assert live.right <= size[0] and live.width >= size[0] - 2  # the whole width, border included
+        header = app.query_one(RunHeader)
+        assert header.display and header.region.height == 1 and "FINISHED" in header_text(app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert app.query_one("#filter").value == ""
+        await pilot.press("escape")
+        await pilot.press("z", "z")  # the stats, then the whole workbench: keys to the table again
+        await pilot.pause()
+        assert app.screen.maximized is None and app.focused is app.query_one(CandidatesTable)

@@ -97,7 +97,12 @@ class Engine:
         self.write_progress("running")  # the directory is a run from its first moment
         self.emit(ev.RunStarted(str(self.runlog.directory), s.model, self.backend.description.get("quant", "?"),
                                 self.backend.description.get("device", "?"), s.cycles, s.model_dump(mode="json")))
-        for entry in self.history:  # a resumed run shows its past cycles too
+        if self.resume and self.resume.past_records:  # a resumed run shows its past cycles too
+            trained = Progress.read(self.runlog.directory).trained_positions()
+            self.emit(ev.HistoryRestored(tuple(
+                Candidate.from_json(r, trained=r["phase"] == "before" and (r["cycle"], r["index"]) in trained)
+                for r in self.resume.past_records)))
+        for entry in self.history:
             self.emit(ev.CycleDone(entry["cycle"], entry))
         for evaluation in self.evaluations:
             self.emit(ev.Evaluated(evaluation["cycle"], evaluation))

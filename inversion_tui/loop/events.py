@@ -41,6 +41,15 @@ class CandidateScored:
 
 
 @dataclass(frozen=True)
+class HistoryRestored:
+    """A resumed run's candidates of the cycles it completed before, as they were stored (with
+    `trained` set), so a front end shows the whole run and not only what this process scores.
+    The resumed cycle's own candidates come as CandidateScored, as a live pass's do."""
+
+    candidates: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True)
 class StageStarted:
     """Inside a batch, which can take minutes on a CPU: what the model is doing now."""
 
@@ -144,7 +153,7 @@ class Log:
 
 
 Event = (
-    RunStarted | PhaseStarted | StageStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
+    RunStarted | HistoryRestored | PhaseStarted | StageStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
     | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log | Paused | Resumed | ThresholdChanged
     | WeightsChanged | Evaluated
 )

@@ -35,6 +35,7 @@ class ResumePoint:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
     select_changes: list[dict[str, Any]] = field(default_factory=list)
+    past_records: list[dict[str, Any]] = field(default_factory=list)  # the cycles before `cycle`, to show
 
 
 def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
@@ -87,6 +88,7 @@ def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
         evaluations=progress.evaluations,
         weight_changes=progress.weight_changes,
         select_changes=progress.select_changes,
+        past_records=[r for r in kept if r["cycle"] < cycle],
     )
 
 

@@ -69,6 +69,7 @@ THRESHOLD_STEP = 0.05
 class InversionApp(ScorerDebugging, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "inversion-tui"
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, RunHeader"  # a zoomed pane keeps the run's state and threshold
     BINDINGS = [*bindings(), Binding("escape", "leave_filter", "Leave filter", show=False)]
 
     def __init__(self, settings: RunSettings, engine_factory: EngineFactory,
@@ -137,6 +138,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.update_table_title()
         self.refresh_all()
         self.set_interval(1.0, self.tick)
+        # Zoom in or out by any way (z, Esc, the palette): focus follows what is shown.
+        self.watch(self.screen, "maximized", self.zoom_changed, init=False)
         self.run_engine()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -238,6 +241,7 @@ class InversionApp(ScorerDebugging, App[None]):
         silently dropping its handler (a test checks every event has one)."""
         return {
             ev.RunStarted: self.on_engine_RunStarted,
+            ev.HistoryRestored: self.on_engine_HistoryRestored,
             ev.PhaseStarted: self.on_engine_PhaseStarted,
             ev.StageStarted: self.on_engine_StageStarted,
             ev.CandidateScored: self.on_engine_CandidateScored,
@@ -265,6 +269,16 @@ class InversionApp(ScorerDebugging, App[None]):
         self.run_state = "RUNNING" if not self.control.paused else "PAUSING…"
         self.log_line(f"run {e.output}: {e.model} ({e.quant}) on {e.device}, {e.cycles} cycle(s)")
         self.refresh_header()
+
+    def on_engine_HistoryRestored(self, e: ev.HistoryRestored) -> None:
+        table = self.query_one(CandidatesTable)
+        for candidate in e.candidates:
+            table.add_candidate(self.state.add_candidate(candidate))
+        table.refresh_rows(self.state.redecide())  # under the threshold and rule on screen
+        table.resort()
+        self.log_line(f"{len(e.candidates)} candidate(s) of the cycles before this resume restored")
+        self.update_table_title()
+        self.refresh_all()
 
     def on_engine_PhaseStarted(self, e: ev.PhaseStarted) -> None:
         self.state.cycle, self.state.phase, self.state.activity = e.cycle, e.phase, e.phase
@@ -448,10 +462,13 @@ class InversionApp(ScorerDebugging, App[None]):
         self.control.request_train_now()
         self.log_line("train now requested: it runs at the next batch boundary")
 
+    TAB_FOCUS = {"candidates": CandidatesTable, "scorer": "#scorer-scroll", "log": "#log-pane"}
+    """What keys go to on each tab (the charts take none)."""
+
     def action_show_tab(self, tab: str) -> None:
         # Focus moves first: TabbedContent re-activates the pane that holds the focused widget,
         # so with the table focused another tab would not stay shown.
-        focus = {"candidates": CandidatesTable, "scorer": "#scorer-scroll", "log": "#log-pane"}.get(tab)
+        focus = self.TAB_FOCUS.get(tab)
         self.set_focus(self.query_one(focus) if focus else None)
         self.query_one(TabbedContent).active = "charts-tab" if tab == "charts" else tab
         if tab == "scorer":
@@ -493,6 +510,18 @@ class InversionApp(ScorerDebugging, App[None]):
             self.screen.maximize(order[order.index(current) + 1], container=False)
         else:
             self.screen.minimize()
+
+    def zoom_changed(self, zoomed) -> None:
+        """Keys go where the eye is. Left alone, Textual moves the focus off a widget the zoom
+        hides to the next focusable one, which can be the hidden filter box: every key then
+        typed into it, `q` and `z` included. The live pane and the stats take no keys, so with
+        one of them zoomed nothing is focused and every key is the app's."""
+        if zoomed is None or zoomed is self.query_one("#bottom"):
+            tab = self.query_one(TabbedContent).active
+            focus = self.TAB_FOCUS.get("charts" if tab == "charts-tab" else tab)
+            self.set_focus(self.query_one(focus) if focus else None)
+        else:
+            self.set_focus(None)
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:

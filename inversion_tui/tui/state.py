@@ -68,7 +68,10 @@ class RunState:
     losses: list[tuple[int, float]] = field(default_factory=list)  # (cycle, loss) per training step
 
     def add(self, event: ev.CandidateScored) -> CandidateRow:
-        row = CandidateRow.of(len(self.rows) + 1, event.candidate)
+        return self.add_candidate(event.candidate)
+
+    def add_candidate(self, candidate: Candidate) -> CandidateRow:
+        row = CandidateRow.of(len(self.rows) + 1, candidate)
         row.mark = self.marks.get(row.key)
         if self.weights:
             row.score = combine(row.components, self.weights)  # weights changed on screen before it came
