@@ -17,6 +17,7 @@ import weakref
 from pathlib import Path
 from typing import Sequence
 
+from inversion_tui.loop import decoding
 from inversion_tui.loop.backend import TrainingPair, TrainResult
 from inversion_tui.loop.generate import FORWARD_SYSTEM
 from inversion_tui.loop.invert import INVERSE_SYSTEM
@@ -34,6 +35,10 @@ class _Activations:
 TEXT_WEIGHTS = {"embed": 0.6, "overlap": 0.2, "difflib": 0.2}
 """The default weights before the verifier components (2026-11-25): tests whose thresholds were
 set against the fake's scores under them pin them."""
+
+
+FAKE_DECODING_STEPS = 4
+"""Decoding steps the fake reports per call, spread over its `delay`."""
 
 
 class FakeBackend:
@@ -64,7 +69,9 @@ class FakeBackend:
             self.attempts.append(weakref.ref(held))
             raise MemoryError(f"fake: {len(prompts)} prompts > {self.max_prompts}")
         self.calls.append((kind, len(prompts)))
-        time.sleep(self.delay)
+        for step in range(1, FAKE_DECODING_STEPS + 1):  # the real generator reports every token
+            time.sleep(self.delay / FAKE_DECODING_STEPS)
+            decoding.report(step, max_new_tokens)
         out = []
         for prompt in prompts:
             text = _last_user_message(prompt)

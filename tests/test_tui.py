@@ -331,8 +331,16 @@ async def test_real_model_candidate_appears_and_quit_is_clean(tmp_path):
 
     settings = build_settings(cycles=1, tasks=2, candidates=2, max_new_tokens=24, output=tmp_path / "run")
     app = create_app(settings, load_packs("pentest"), RunLog.create(settings.output))
-    async with app.run_test(size=(160, 48)) as pilot:
+    messages = []
+    async with app.run_test(size=(160, 48), message_hook=messages.append) as pilot:
+        # The real generator reports its decoding steps, and the batch's commands are shown
+        # before they are scored (issue 26: the pane sat silent through a whole batch).
+        await wait_for(pilot, lambda: " token " in header_text(app), timeout=300, what="decoding steps in the header")
         await wait_for(pilot, lambda: app.state.rows, timeout=300, what="a real candidate")
+        steps = engine_events(messages, ev.Decoding)
+        assert steps[0].step == 1 and any(e.step > 1 and e.max_steps == 24 for e in steps)
+        kinds = [type(m.event) for m in messages if isinstance(m, EngineEvent)]
+        assert kinds.index(ev.CommandsGenerated) < kinds.index(ev.CommandsInverted) < kinds.index(ev.CandidateScored)
         row = app.state.rows[0]
         assert row.task and 0.0 <= row.score <= 1.0 and set(row.components) >= {"embed", "overlap", "difflib"}
         assert app.backend["device"] == resolve_device() and "smollm2" in header_text(app)
@@ -501,3 +509,42 @@ async def test_zoom_keeps_keys_for_the_app_the_header_and_the_panes_border(tmp_p
         await pilot.press("z", "z")  # the stats, then the whole workbench: keys to the table again
         await pilot.pause()
         assert app.screen.maximized is None and app.focused is app.query_one(CandidatesTable)
+
+
+async def test_the_live_pane_fills_in_as_the_batch_runs_and_the_time_left_falls(tmp_path):
+    """Issue 26: the live pane waited for a whole batch, then showed it at once, and the
+    header's time left counted up between batches (elapsed / done grew with the clock)."""
+    clock = [0.0]
+    settings = build_settings(cycles=1, tasks=6, candidates=2, threshold=0.3, gen_batch_size=2,
+                              output=tmp_path / "run", pack="pentest,shell")
+    app = create_app(settings, load_packs(settings.pack), RunLog.create(settings.output),
+                     load_backend=lambda s, log: FakeBackend(delay=0.4), clock=lambda: clock[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.pending and app.pending[0][2] is None, what="commands before inversion")
+        live = text_of(app.query_one("#live"))
+        assert app.pending[0][1] in live and "inverting…" in live and not app.state.rows
+        await wait_for(pilot, lambda: " token " in header_text(app), what="decoding steps in the header")
+        await wait_for(pilot, lambda: app.state.tasks_done == 2, what="the first batch")
+        clock[0] = 30.0  # the first batch took 30 s: 4 tasks left, about 60 s
+        app.on_engine_BatchDone(ev.BatchDone(1, "before", 2, 6))
+        lefts = []
+        for now in (31.0, 41.0, 51.0):
+            clock[0] = now
+            lefts.append(app.header_detail(now))
+        assert lefts[0].endswith("~0:00:59 left") and lefts[1].endswith("~0:00:49 left")
+        assert lefts[2].endswith("~0:00:39 left")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+def test_the_pace_counts_down_between_units_and_never_below_zero():
+    from inversion_tui.tui.pace import Pace
+
+    pace = Pace(started=0.0)
+    assert pace.left(5.0) is None  # nothing measured yet
+    pace.mark(1, 4, now=10.0)  # 10 s a unit
+    assert [pace.left(t) for t in (10.0, 15.0, 25.0, 60.0)] == [30.0, 25.0, 15.0, 0.0]
+    pace.mark(2, 4, now=40.0)  # the second unit was slow: 20 s a unit now
+    assert pace.left(40.0) == 40.0 and pace.unit_left(45.0, 1) == 15.0
+    pace.mark(4, 4, now=50.0)
+    assert pace.left(50.0) is None

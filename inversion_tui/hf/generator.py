@@ -8,14 +8,29 @@ import functools
 from typing import Iterator, Sequence
 
 import torch
+from transformers import StoppingCriteria
 
 from inversion_tui.chat_template import accepts_system_role, fold_system_message
+from inversion_tui.loop import decoding
 from inversion_tui.hf.prefix_cache import (MIN_SHARED_PREFIX, generate_with_shared_prefix, prefill, prefix_layout,
                                            shared_prefix_length)
 
 LIKELIHOOD_BATCH = 16
 """Sequences per forward pass of log_likelihood: the logits kept are (batch, continuation, vocab),
 about 60 MB at SmolLM2's 49k vocabulary and 20 continuation tokens."""
+
+
+class ReportSteps(StoppingCriteria):
+    """A stopping criterion that never stops: transformers calls it once per decoding step,
+    which makes it the one hook inside generate that tells how far a call has got."""
+
+    def __init__(self, max_new_tokens: int):
+        self.max_new_tokens, self.step = max_new_tokens, 0
+
+    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
+        self.step += 1
+        decoding.report(self.step, self.max_new_tokens)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 class HFGenerator:
@@ -46,7 +61,7 @@ class HFGenerator:
     def complete(
         self, prompts: Sequence[str], *, num_return_sequences: int, temperature: float, max_new_tokens: int
     ) -> list[list[str]]:
-        from transformers import GenerationConfig
+        from transformers import GenerationConfig, StoppingCriteriaList
 
         sampling = temperature > 0
         config = GenerationConfig(
@@ -62,13 +77,14 @@ class HFGenerator:
             use_cache=True,  # prepare_model_for_kbit_training turns the cache off for training
         )
         new_tokens = None
+        progress = {"stopping_criteria": StoppingCriteriaList([ReportSteps(max_new_tokens)])}
         if self.share_prefix:
             new_tokens = generate_with_shared_prefix(self.model, self.tokenizer, prompts, config,
-                                                     num_return_sequences, self.device)
+                                                     num_return_sequences, self.device, **progress)
         if new_tokens is None:  # too little shared, or switched off: plain left-padded generate
             encoded = self.tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
             encoded = encoded.to(self.device)
-            output = self.model.generate(**encoded, generation_config=config)
+            output = self.model.generate(**encoded, generation_config=config, **progress)
             new_tokens = output[:, encoded["input_ids"].shape[1] :]
         texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         # generate returns each prompt's sequences next to each other

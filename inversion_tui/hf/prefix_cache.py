@@ -61,7 +61,7 @@ def prefill(model, prefix: Sequence[int], rows: int, device):
 
 
 def generate_with_shared_prefix(model, tokenizer, prompts: Sequence[str], config, num_return_sequences: int,
-                                device) -> torch.Tensor | None:
+                                device, **generate_options) -> torch.Tensor | None:
     """New token ids of every sequence (prompt order, each prompt's sequences together), or
     None when the prompts share too little for it to pay (the caller runs plain generate)."""
     rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -76,5 +76,5 @@ def generate_with_shared_prefix(model, tokenizer, prompts: Sequence[str], config
     attention_mask = torch.tensor(mask, device=device).repeat_interleave(num_return_sequences, dim=0)
     config.num_return_sequences = 1  # the rows are already repeated, and the cache with them
     output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config,
-                            **{cache_name: cache})
+                            **{cache_name: cache}, **generate_options)
     return output[:, input_ids.shape[1] :]

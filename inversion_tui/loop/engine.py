@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from inversion_tui.loop import events as ev
+from inversion_tui.loop import decoding, events as ev
 from inversion_tui.loop.backend import Backend, PreferencePair, TrainingPair, out_of_memory_errors
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl, RunStopped
@@ -34,6 +34,9 @@ from inversion_tui.loop.select import Selector
 from inversion_tui.loop.stopping import EarlyStopping, pass_consensus
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import TaskInstance, TaskPack
+
+DECODING_EVENT_INTERVAL_S = 0.5
+"""Decoding events are sent at most this often (and for each call's first step)."""
 
 
 def pass_metrics(candidates: Sequence[Candidate]) -> dict[str, Any]:
@@ -388,18 +391,37 @@ class Engine:
         self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
     ) -> list[Candidate]:
         s = self.settings
-        self.emit(ev.StageStarted(cycle, phase, "generating", len(batch), len(batch) * s.candidates))
-        generated = generate_commands(
-            self.backend, [i.task for i in batch], candidates=s.candidates, temperature=s.temperature,
-            max_new_tokens=s.max_new_tokens, examples=self.examples,
-        )
-        pairs = [(instance, g) for instance, per_task in zip(batch, generated) for g in per_task]
-        scored = score_commands(
-            self.backend, [instance.task for instance, _ in pairs], [g.command for _, g in pairs],
-            weights=self.control.weights, examples=self.examples, max_new_tokens=s.max_new_tokens,
-            temperature=s.inverse_temperature, verifier=s.verifier, placeholders=s.placeholders,
-            on_stage=lambda stage, sequences: self.emit(ev.StageStarted(cycle, phase, stage, len(batch), sequences)),
-        )
+        stage = ["generating"]  # the stage running now, for the decoding steps' events
+
+        def on_stage(name: str, sequences: int) -> None:
+            stage[0] = name
+            self.emit(ev.StageStarted(cycle, phase, name, len(batch), sequences))
+
+        last_sent = [0.0]
+
+        def on_step(step: int, max_steps: int) -> None:
+            # A few events a second are enough for a person; one per token would flood the UI.
+            if step == 1 or time.monotonic() - last_sent[0] >= DECODING_EVENT_INTERVAL_S:
+                last_sent[0] = time.monotonic()
+                self.emit(ev.Decoding(cycle, phase, stage[0], step, max_steps))
+
+        with decoding.listening(on_step):
+            on_stage("generating", len(batch) * s.candidates)
+            generated = generate_commands(
+                self.backend, [i.task for i in batch], candidates=s.candidates, temperature=s.temperature,
+                max_new_tokens=s.max_new_tokens, examples=self.examples,
+            )
+            pairs = [(instance, g) for instance, per_task in zip(batch, generated) for g in per_task]
+            self.emit(ev.CommandsGenerated(cycle, phase, tuple(i.task for i, _ in pairs),
+                                           tuple(g.command for _, g in pairs)))
+            scored = score_commands(
+                self.backend, [instance.task for instance, _ in pairs], [g.command for _, g in pairs],
+                weights=self.control.weights, examples=self.examples, max_new_tokens=s.max_new_tokens,
+                temperature=s.inverse_temperature, verifier=s.verifier, placeholders=s.placeholders,
+                on_stage=on_stage,
+                on_inverted=lambda reconstructions: self.emit(ev.CommandsInverted(cycle, phase,
+                                                                                  tuple(reconstructions))),
+            )
         return [
             Candidate(cycle, phase, batch_index, 0, instance.task, c.command, c.reconstruction, c.components, c.score,
                       c.flags, template_id=instance.template_id, tool=instance.tool, references=instance.references,

@@ -61,6 +61,38 @@ class StageStarted:
 
 
 @dataclass(frozen=True)
+class Decoding:
+    """Inside a generating or inverting stage: how far its generate call has got. Sent at most a
+    few times a second (and for the first step), not per token."""
+
+    cycle: int
+    phase: Phase
+    stage: str
+    step: int  # tokens decoded so far in this call
+    max_steps: int  # the most it may decode (--max-new-tokens); it ends earlier once all sequences do
+
+
+@dataclass(frozen=True)
+class CommandsGenerated:
+    """A batch's commands, as soon as generate returns and before they are inverted and scored:
+    the live view shows them while the rest of the batch runs."""
+
+    cycle: int
+    phase: Phase
+    tasks: tuple[str, ...]  # one per command
+    commands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CommandsInverted:
+    """The same batch's reconstructions, in the order of CommandsGenerated, before scoring."""
+
+    cycle: int
+    phase: Phase
+    reconstructions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class BatchDone:
     cycle: int
     phase: Phase
@@ -153,7 +185,8 @@ class Log:
 
 
 Event = (
-    RunStarted | HistoryRestored | PhaseStarted | StageStarted | CandidateScored | BatchDone | TrainingStarted | TrainingStep
+    RunStarted | HistoryRestored | PhaseStarted | StageStarted | Decoding | CommandsGenerated | CommandsInverted
+    | CandidateScored | BatchDone | TrainingStarted | TrainingStep
     | TrainingDone | CheckpointSaved | CycleDone | RunFinished | Log | Paused | Resumed | ThresholdChanged
     | WeightsChanged | Evaluated
 )

@@ -33,16 +33,19 @@ def score_commands(
     backend: Backend, tasks: Sequence[str], commands: Sequence[str], *, weights: dict[str, float],
     examples: Sequence[Any], max_new_tokens: int, temperature: float = 0.0, always: Sequence[str] | None = None,
     on_stage: Callable[[str, int], None] = lambda stage, sequences: None,
+    on_inverted: Callable[[list[str]], None] = lambda reconstructions: None,
     verifier: str = "base", placeholders: bool = False,
 ) -> list[ScoredCommand]:
     """Each (task, command) pair scored: one batched inverse call, then the components.
-    `on_stage(stage, sequences)` says when inverting and scoring begin (the header shows it).
+    `on_stage(stage, sequences)` says when inverting and scoring begin (the header shows it);
+    `on_inverted` gets the reconstructions before the scoring (the live view shows them).
     `placeholders`: the inverter reads the commands with typed placeholders for literals."""
     read = [as_read(c, placeholders, command=True) for c in commands]
     with backend.base_weights() if verifier == "base" else contextlib.nullcontext():
         on_stage("inverting", len(commands))
         reconstructions = invert_commands(backend, read, temperature=temperature, max_new_tokens=max_new_tokens,
                                           examples=examples)
+        on_inverted(list(reconstructions))
         on_stage("scoring", len(commands))
         components = compute_components(tasks, reconstructions, commands, backend=backend, weights=weights,
                                         always=always, examples=examples, placeholders=placeholders)

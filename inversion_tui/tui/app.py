@@ -50,7 +50,8 @@ from inversion_tui.tui.query import FILTER_HELP
 from inversion_tui.tui.state import RunState
 from inversion_tui.tui.widgets.candidates import CandidatesTable
 from inversion_tui.tui.widgets.charts import CycleChart, LossChart, ScoreHistogram
-from inversion_tui.tui.widgets.header import RunHeader, format_elapsed, remaining
+from inversion_tui.tui.pace import Pace
+from inversion_tui.tui.widgets.header import RunHeader, format_elapsed
 from inversion_tui.tui.widgets.help import HelpScreen
 from inversion_tui.tui.widgets.live import LivePane
 from inversion_tui.tui.widgets.scorer import ScorerPanel
@@ -97,8 +98,11 @@ class InversionApp(ScorerDebugging, App[None]):
         self.engine_thread: threading.Thread | None = None
         self.engine: Engine | None = None  # set in the engine thread once the model has loaded
         self._engine_handlers = self.engine_handlers()
-        self.pass_started = self.batch_started = self.started
+        self.pass_pace = Pace(self.started)  # the pass's tasks: its time left
+        self.train_pace = Pace(self.started)  # the running training step's optimizer steps
         self.stage: tuple[ev.StageStarted, float] | None = None  # inside a batch: what, since when
+        self.decoding: tuple[ev.Decoding, float, float] | None = None  # the stage's newest step, when, call began
+        self.pending: list[list[str | None]] = []  # the batch under way: [task, command, reconstruction]
 
     # ------------------------------------------------------------------ layout
 
@@ -131,7 +135,7 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_mount(self) -> None:
         self.query_one(LivePane).border_title = "live"
         self.query_one(StatsPanel).border_title = "stats"
-        self.query_one(LivePane).show([], self.control.weights)
+        self.show_live()
         self.set_focus(self.query_one(CandidatesTable))  # arrows and Enter work from the start
         self.refresh_cycle_chart()
         self.query_one(LossChart).show([])
@@ -244,6 +248,9 @@ class InversionApp(ScorerDebugging, App[None]):
             ev.HistoryRestored: self.on_engine_HistoryRestored,
             ev.PhaseStarted: self.on_engine_PhaseStarted,
             ev.StageStarted: self.on_engine_StageStarted,
+            ev.Decoding: self.on_engine_Decoding,
+            ev.CommandsGenerated: self.on_engine_CommandsGenerated,
+            ev.CommandsInverted: self.on_engine_CommandsInverted,
             ev.CandidateScored: self.on_engine_CandidateScored,
             ev.BatchDone: self.on_engine_BatchDone,
             ev.TrainingStarted: self.on_engine_TrainingStarted,
@@ -283,22 +290,38 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_PhaseStarted(self, e: ev.PhaseStarted) -> None:
         self.state.cycle, self.state.phase, self.state.activity = e.cycle, e.phase, e.phase
         self.state.tasks_done, self.state.tasks_total = 0, e.total
-        self.pass_started, self.stage = self.clock(), None
+        self.pass_pace, self.stage, self.decoding, self.pending = Pace(self.clock(), e.total), None, None, []
         self.refresh_all()
 
     def on_engine_StageStarted(self, e: ev.StageStarted) -> None:
-        self.stage = (e, self.clock())
-        if e.stage == "generating":
-            self.batch_started = self.clock()
+        self.stage, self.decoding = (e, self.clock()), None
         self.refresh_header()
+
+    def on_engine_Decoding(self, e: ev.Decoding) -> None:
+        now = self.clock()
+        call_began = now if e.step == 1 or self.decoding is None else self.decoding[2]
+        self.decoding = (e, now, call_began)
+        self.refresh_header()
+
+    def on_engine_CommandsGenerated(self, e: ev.CommandsGenerated) -> None:
+        self.pending = [[task, command, None] for task, command in zip(e.tasks, e.commands)]
+        self.show_live()
+
+    def on_engine_CommandsInverted(self, e: ev.CommandsInverted) -> None:
+        for entry, reconstruction in zip(self.pending, e.reconstructions):
+            entry[2] = reconstruction
+        self.show_live()
 
     def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
         row = self.state.add(e)
         self.query_one(CandidatesTable).add_candidate(row)
-        self.query_one(LivePane).show(self.state.pass_rows(), self.control.weights)
+        self.pending = []  # the batch's rows now come scored
+        self.show_live()
 
     def on_engine_BatchDone(self, e: ev.BatchDone) -> None:
         self.state.tasks_done = e.tasks_done
+        self.pass_pace.mark(e.tasks_done, e.tasks_total, self.clock())
+        self.stage = self.decoding = None
         table = self.query_one(CandidatesTable)
         table.refresh_rows(self.state.redecide())  # as the engine re-decides its pass after a batch
         table.resort()
@@ -307,13 +330,13 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_TrainingStarted(self, e: ev.TrainingStarted) -> None:
         self.state.activity = "training"
-        self.pass_started, self.stage = self.clock(), None
+        self.train_pace, self.stage, self.decoding = Pace(self.clock()), None, None
         kind = "train now" if e.manual else "training"
         self.log_line(f"cycle {e.cycle}: {kind} on {e.examples} accepted pairs")
         self.refresh_header()
 
     def on_engine_TrainingStep(self, e: ev.TrainingStep) -> None:
-        self.state.tasks_done, self.state.tasks_total = e.step, e.total_steps
+        self.train_pace.mark(e.step, e.total_steps, self.clock())
         self.state.last_loss = e.loss
         self.state.losses.append((e.cycle, e.loss))
         self.query_one(LossChart).show(self.state.losses)
@@ -562,29 +585,41 @@ class InversionApp(ScorerDebugging, App[None]):
         return ""
 
     def header_detail(self, now: float) -> str:
-        """Inside a batch: the stage and for how long, and the pass's estimated time left; while
-        stopping, what q does now."""
+        """Inside a batch: the stage, for how long and how far its decoding has got, and the
+        pass's time left; while stopping, what q does now."""
         if self.run_state == "STOPPING…":
-            return f"stops after this batch{self.batch_left(now)}, then saves; q again leaves at once"
+            return f"stops after this batch{self.batch_progress(now)}, then saves; q again leaves at once"
         if self.run_state != "RUNNING":
             return ""
         parts = []
         if self.stage is not None and self.state.activity in ("before", "after"):
             stage, since = self.stage
-            parts.append(f"{stage.stage} {stage.sequences} seq {format_elapsed(now - since)}")
-        left = remaining(now - self.pass_started, self.state.tasks_done, self.state.tasks_total)
+            parts.append(f"{stage.stage} {stage.sequences} seq {format_elapsed(now - since)}{self.decoding_text()}")
+        pace = self.train_pace if self.state.activity == "training" else self.pass_pace
+        left = pace.left(now)
         if left is not None:
             parts.append(f"~{format_elapsed(left)} left")
         return " · ".join(parts)
 
-    def batch_left(self, now: float) -> str:
-        """` (~0:00:12)`: the running batch's time left at the pass's pace so far, if known."""
-        if self.stage is None or not self.state.tasks_done:
+    def decoding_text(self) -> str:
+        """` token 17/48 3.2/s`: the running generate call's steps, and its measured rate."""
+        if self.decoding is None:
+            return ""
+        event, at, began = self.decoding
+        text = f" token {event.step}/{event.max_steps}"
+        if event.step > 1 and at > began:
+            text += f" {(event.step - 1) / (at - began):.1f}/s"
+        return text
+
+    def batch_progress(self, now: float) -> str:
+        """`: generating token 30/48 (~0:00:12)`: where the running batch is, and its time left
+        at the pass's pace so far where that is known."""
+        if self.stage is None:
             return ""
         stage, _ = self.stage
-        per_task = (self.batch_started - self.pass_started) / self.state.tasks_done
-        left = per_task * stage.tasks - (now - self.batch_started)
-        return f" (~{format_elapsed(left)})" if left > 0 else ""
+        left = self.pass_pace.unit_left(now, stage.tasks)
+        return (f": {stage.stage}{self.decoding_text()}"
+                + (f" (~{format_elapsed(left)})" if left else ""))
 
     def header_weights(self) -> str:
         weights = self.control.weights
@@ -594,7 +629,11 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def refresh_header(self) -> None:
         now = self.clock()
-        progress = f"{self.state.tasks_done}/{self.state.tasks_total}" if self.state.tasks_total else ""
+        if self.state.activity == "training":
+            pace = self.train_pace
+            progress = f"{pace.done}/{pace.total}" if pace.total else ""
+        else:
+            progress = f"{self.state.tasks_done}/{self.state.tasks_total}" if self.state.tasks_total else ""
         self.query_one(RunHeader).show(
             model=self.backend["model"], quant=self.backend["quant"], device=self.backend["device"],
             cycle=self.state.cycle, cycles=self.settings.cycles, phase=self.state.activity, progress=progress,
@@ -602,8 +641,13 @@ class InversionApp(ScorerDebugging, App[None]):
             elapsed=now - self.started, state=self.run_state,
             detail=self.header_detail(now), weights=self.header_weights(),
         )
-        if not self.state.pass_rows():
-            self.query_one(LivePane).show([], self.control.weights, waiting=self.live_waiting())
+        if not self.state.pass_rows() and not self.pending:
+            self.show_live()
+
+    def show_live(self) -> None:
+        """The live pane: the batch under way as it fills in, else the pass's newest task."""
+        self.query_one(LivePane).show(self.state.pass_rows(), self.state.weights, waiting=self.live_waiting(),
+                                      pending=self.pending)
 
     def refresh_all(self) -> None:
         self.refresh_header()
@@ -623,7 +667,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def refresh_views(self) -> None:
         """After a threshold, weights or mark change: everything computed from the rows."""
-        self.query_one(LivePane).show(self.state.pass_rows(), self.state.weights)
+        self.show_live()
         self.update_table_title()
         self.refresh_all()
 

@@ -46,14 +46,41 @@ def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
     return block
 
 
+def pending_blocks(pending: list[list[str | None]]) -> list[Text]:
+    """The batch under way, before its scores: each task once, then its commands, and their
+    reconstructions as the inversion lands."""
+    inverted = all(reconstruction is not None for _, _, reconstruction in pending)
+    status = Text(f"this batch: {len(pending)} command(s) generated; "
+                  + ("scoring…" if inverted else "inverting…"), style="dim")
+    blocks, task = [status], None
+    for entry_task, command, reconstruction in pending:
+        if entry_task != task:
+            task = entry_task
+            blocks.append(Text.assemble(("task ", "bold"), visible(task)))
+        block = Text("  $ ", style="dim")
+        block.append(visible(command) or "(empty)", style="bold")
+        block.append("\n  ↩ ", style="dim")
+        if reconstruction is None:
+            block.append("inverting…", style="dim")
+        else:
+            block.append(visible(reconstruction) or "(empty)", style="italic")
+        blocks.append(block)
+    return blocks
+
+
 class LivePane(Static):
-    """Shows the newest task and every candidate scored for it so far."""
+    """Shows the batch under way as it fills in (commands, then reconstructions), then the
+    newest task with every candidate scored for it."""
 
     ALLOW_MAXIMIZE = True  # z zooms it (small terminals, projectors)
 
     def show(self, rows: list[CandidateRow], weights: dict[str, float],
-             waiting: str = "waiting for the first candidate…") -> None:
-        """`waiting` says why there is nothing yet (loading, paused, generating)."""
+             waiting: str = "waiting for the first candidate…", pending: list[list[str | None]] | None = None) -> None:
+        """`waiting` says why there is nothing yet (loading, paused, generating); `pending` is
+        the batch under way: [task, command, reconstruction or None] per command."""
+        if pending:
+            self.update(Group(*pending_blocks(pending)))
+            return
         if not rows:
             self.update(Text(waiting, style="dim"))
             return
