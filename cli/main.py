@@ -25,7 +25,33 @@ from inversion_tui.settings import SELF_RATING_ON_WEIGHT, RunSettings, build_set
 _display_type_rich = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _display_type_rich(self, ctx)
 
+class OneLineErrors(typer.core.TyperGroup):
+    """A mistyped flag or value (`--tasks abc`, `--nosuch`) is one line on stderr and exit 2,
+    like every other input error, not Typer's six-line box. (Typer 0.29 carries its own copy
+    of click: its errors derive from typer.TyperException, not from click's.)"""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        except typer.TyperException as error:
+            context = getattr(error, "ctx", None)
+            if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+                typer.echo(context.get_help())  # `inversion-tui` alone: the help, as before
+                sys.exit(error.exit_code)
+            where = context.command_path if context is not None else "inversion-tui"
+            message = " ".join(error.format_message().split()) if hasattr(error, "format_message") else str(error)
+            typer.echo(f"error: {message} (see {where} --help)", err=True)
+            sys.exit(getattr(error, "exit_code", EXIT_USAGE))
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     help="Self-improvement via inversion: task -> command -> reconstructed task, scored and fine-tuned.",

@@ -50,6 +50,28 @@ BAD_RUN_INPUT = [
 ]
 
 
+MISTYPED = [  # issue 26: Typer printed each of these as a six-line box
+    (["run", "--tasks", "abc"], "Invalid value for '--tasks'"),
+    (["run", "--cycles", "1.5"], "Invalid value for '--cycles'"),
+    (["eval", "--samples", "x"], "Invalid value for '--samples'"),
+    (["run", "--no-such-flag"], "No such option: --no-such-flag (see "),  # the runner calls the program "root"
+    (["no-such-command"], "No such command 'no-such-command'"),
+    (["explain"], "Missing argument"),
+]
+
+
+@pytest.mark.parametrize("args,expected", MISTYPED, ids=[" ".join(a) for a, _ in MISTYPED])
+def test_a_mistyped_flag_or_value_is_one_line_too(args, expected):
+    result = invoke(*args)
+    assert_one_line_error(result, expected)
+    assert len(result.stderr.strip().splitlines()) == 1 and "╭" not in result.output
+
+
+def test_no_command_still_shows_the_help():
+    result = invoke()
+    assert "Usage: " in result.stdout and "explain" in result.stdout
+
+
 @pytest.mark.parametrize("args,expected", BAD_RUN_INPUT, ids=[" ".join(a) for a, _ in BAD_RUN_INPUT])
 def test_bad_run_input_is_one_line_and_exit_2(tmp_path, args, expected):
     result = invoke("run", "--headless", "--output", str(tmp_path / "out"), *args)

@@ -224,7 +224,29 @@ def test_train_now_trains_the_pool_so_far_and_never_twice(tmp_path, fake_backend
     assert [d.manual for d in done] == [True, False] and done[0].mean_loss is not None
     entry = json.loads((tmp_path / "run" / PROGRESS).read_text())["history"]["cycles"][0]
     assert entry["manual_trainings"][0]["examples"] == len(manual)
-    assert entry["train_examples"] == len(end_of_pass)
+    assert entry["training"]["examples"] == len(end_of_pass)
+    assert entry["train_examples"] == len(manual) + len(end_of_pass)  # every step of the cycle
+
+
+def test_a_cycle_whose_pool_train_now_took_still_records_what_it_trained(tmp_path, fake_backend):
+    """Issue 26: train now at the end of the BEFORE pass left the end-of-pass step nothing, and
+    the cycle recorded 0 examples and no loss though it had trained."""
+    control = RunControl(0.0, build_settings(output=tmp_path).weights)
+
+    def train_after_last_batch(event):
+        recorder(event)
+        if isinstance(event, ev.BatchDone) and event.phase == "before" and event.tasks_done == event.tasks_total:
+            control.request_train_now()
+
+    engine, recorder = make_engine(tmp_path, fake_backend, control=control, cycles=1, threshold=0.0)
+    engine.emit = train_after_last_batch
+    engine.run()
+    (manual,) = fake_backend.trained
+    entry = json.loads((tmp_path / "run" / PROGRESS).read_text())["history"]["cycles"][0]
+    assert entry["training"]["examples"] == 0  # the end-of-pass step found nothing left
+    assert entry["train_examples"] == len(manual) > 0
+    assert entry["train_loss"] == entry["manual_trainings"][0]["mean_loss"] is not None
+    assert any("train now has trained" in e.message for e in recorder.of(ev.Log))
 
 
 def test_train_now_in_the_after_pass_explains_why_nothing_happens(tmp_path, fake_backend):

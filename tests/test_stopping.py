@@ -105,6 +105,20 @@ def test_eval_adapter_a_run_whose_best_is_the_base_model_is_one_line_and_exit_2(
         "checkpoint_cycle_N folders to evaluate it anyway")
 
 
+def test_an_adapter_that_holds_no_training_is_the_base_model_not_the_best_adapter(tmp_path):
+    """Issue 26: the default run skipped training in cycle 1, its AFTER pass scored higher by
+    chance, and the run named checkpoint_cycle_1 (an untrained adapter) the one to keep."""
+    engine, recorder = make_engine(tmp_path, FakeBackend(), cycles=2, tasks=4, candidates=2, threshold=1.0)
+    engine.run()
+    progress = Progress.read(tmp_path / "run")
+    assert all(entry["train_steps"] == 0 for entry in progress.cycles)  # nothing passed the threshold
+    assert progress.best_adapter is None and recorder.of(ev.RunFinished)[0].best_adapter is None
+    assert best_of_run(tmp_path / "run") == (None, "score")
+    trained_later = [cycle(1, 0.2, 0.5) | {"train_steps": 0}, cycle(2, 0.2, 0.6) | {"train_steps": 3}]
+    assert EarlyStopping(0).best_checkpoint(trained_later, []) == "checkpoint_cycle_2"
+    assert EarlyStopping(0).best_checkpoint(trained_later[:1], []) is None
+
+
 def test_the_closing_lines_name_the_adapter_to_keep():
     history = [cycle(1, 0.2, 0.3) | {"after": {"mean_score": 0.3, "acceptance_rate": 0.5},
                                       "before": {"mean_score": 0.2, "acceptance_rate": 0.4}}]

@@ -548,3 +548,19 @@ def test_the_pace_counts_down_between_units_and_never_below_zero():
     assert pace.left(40.0) == 40.0 and pace.unit_left(45.0, 1) == 15.0
     pace.mark(4, 4, now=50.0)
     assert pace.left(50.0) is None
+
+
+async def test_pausing_during_a_batch_says_it_is_still_working_until_it_pauses(tmp_path):
+    """Issue 26: `p` during a batch showed `paused before this pass's first candidate` for the
+    minutes the batch still ran."""
+    app = make_app(tmp_path, FakeBackend(delay=0.5), tasks=4)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.stage is not None, what="the first batch to start")
+        await pilot.press("p")
+        assert app.run_state == "PAUSING…"
+        assert "paused" not in text_of(app.query_one("#live"))
+        assert "pauses after this batch: " in header_text(app) and "p again keeps going" in header_text(app)
+        await wait_for(pilot, lambda: app.run_state == "PAUSED", what="PAUSED at the batch boundary")
+        assert app.state.rows  # the batch it was in finished first
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")

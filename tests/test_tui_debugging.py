@@ -175,6 +175,20 @@ async def test_inspect_replays_a_run_from_its_files(tmp_path):
         assert len(app.state.history) == 2
         await pilot.press("p")  # nothing to pause: said, not crashed
         assert not app.control.paused
+        said = [n.message for n in app._notifications]
+        assert "pause / resume the loop: this is a replay, no engine is running" in said  # issue 26: it said nothing
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert "Train now" not in titles and "Pause / resume the loop" not in titles and "Set weights…" in titles
+        from inversion_tui.tui.widgets.help import HelpScreen
+
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        from tests.test_tui import text_of
+
+        help_text = "\n".join(text_of(w) for w in app.screen.query("Static"))
+        assert "Leave the replay" in help_text and "save the adapter" not in help_text
+        assert "live runs only" in help_text
+        await pilot.press("escape")
         await pilot.press("plus")  # what-if: every pass re-decided at the new threshold
         assert all(r.accepted == (r.score >= app.control.threshold and not r.flags) for r in app.state.rows
                    if r.phase == "before" and r.cycle == 1 and r.reason != "duplicate of an accepted candidate")

@@ -54,6 +54,17 @@ def pass_metrics(candidates: Sequence[Candidate]) -> dict[str, Any]:
     }
 
 
+def cycle_training_totals(steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What a cycle trained, over every step it ran: its train-now steps and its end-of-pass
+    step (a cycle whose pool a train-now step had taken trained, though its own step was
+    skipped). The loss is the mean over all optimizer steps; None where none ran."""
+    optimizer_steps = sum(step["steps"] for step in steps)
+    loss = sum(step["mean_loss"] * step["steps"] for step in steps if step["steps"]) / optimizer_steps \
+        if optimizer_steps else None
+    return {"train_loss": loss, "train_examples": sum(step["examples"] for step in steps),
+            "train_steps": optimizer_steps}
+
+
 @dataclass
 class Engine:
     settings: RunSettings
@@ -193,17 +204,16 @@ class Engine:
         if diversity_collapsed(scorer["after"]["diversity"], first_diversity):
             self.emit(ev.Log("warning", f"cycle {cycle}: diversity collapsed: {after_m['distinct_commands']} distinct "
                                         f"commands in {after_m['total_generated']} candidates"))
+        manual = [m for m in self.manual_trainings if m["cycle"] == cycle]
         entry = {
             "cycle": cycle,
             "before": before_m,
             "after": after_m,
             "improvement": after_m["mean_score"] - before_m["mean_score"],
-            "train_loss": training["mean_loss"],
-            "train_examples": training["examples"],
-            "train_steps": training["steps"],
+            **cycle_training_totals([*manual, training]),
             "training": training,  # with the threshold and weights that selected its pool
             "scorer_check": scorer,
-            "manual_trainings": [m for m in self.manual_trainings if m["cycle"] == cycle],
+            "manual_trainings": manual,
             "threshold": self.control.threshold,
             "weights": self.control.weights,
             "checkpoint": checkpoint.name,
@@ -446,7 +456,9 @@ class Engine:
         s = self.settings
         self.emit(ev.TrainingStarted(cycle, len(pool), manual))
         if not pool:
-            return self.skip_training(cycle, manual, "no untrained accepted candidates")
+            taken = any(m["cycle"] == cycle and m["examples"] for m in self.manual_trainings)
+            return self.skip_training(cycle, manual, "no untrained accepted candidates"
+                                      + (" (train now has trained on this cycle's)" if taken else ""))
         pairs = self.training_examples(pool, self._before_pass)
         if not pairs:
             return self.skip_training(cycle, manual, "no preference pairs (no accepted candidate's task has a "

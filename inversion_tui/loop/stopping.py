@@ -60,8 +60,13 @@ class EarlyStopping:
         return max(scored, key=lambda item: item[1]) if scored else (0, None)
 
     def best_checkpoint(self, history, evaluations) -> str | None:
-        """The run-directory name of the best cycle's adapter; None while the base model is best."""
+        """The run-directory name of the best cycle's adapter; None while the base model is best,
+        and where the best cycle's adapter holds no training at all (no step up to that cycle
+        trained on anything): that adapter is the base model, and its better number was noise."""
         cycle, _ = self.best(history, evaluations)
+        # (A record without train_steps, made by hand, counts as trained.)
+        if not any(c.get("train_steps", 1) for c in history if c["cycle"] <= cycle):
+            return None
         return next((c["checkpoint"] for c in history if c["cycle"] == cycle), None)
 
     def exhausted(self, history, evaluations) -> bool:

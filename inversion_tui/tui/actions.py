@@ -29,14 +29,18 @@ class Command:
     footer: bool = True  # shown in the footer (the help screen shows every command)
     key_display: str | None = None
     needs_engine: bool = False  # does nothing once the run is over, or in a replay
+    replay_help: str | None = None  # what it does in a replay (`inspect`), where that differs
 
+
+NO_ENGINE = "live runs only: a replay has no engine"
 
 COMMANDS: tuple[Command, ...] = (
     Command("q", "quit_run", "Quit", "Quit the run",
-            "Stop at the next batch boundary, save the adapter, leave; press again to leave at once"),
+            "Stop at the next batch boundary, save the adapter, leave; press again to leave at once",
+            replay_help="Leave the replay (your marks are already saved)"),
     Command("question_mark", "show_help", "Keys", "Keys", "Every key and what it does", key_display="?"),
     Command("p", "toggle_pause", "Pause", "Pause / resume the loop", "Takes effect at the next batch boundary",
-            needs_engine=True),
+            needs_engine=True, replay_help=NO_ENGINE),
     Command("plus,equals_sign,right_square_bracket", "threshold_up", "Thr", "Raise threshold",
             "Threshold +0.05: every verdict re-decided from stored scores", key_display="+/-"),
     Command("minus,left_square_bracket", "threshold_down", "Thr -", "Lower threshold",
@@ -46,7 +50,7 @@ COMMANDS: tuple[Command, ...] = (
             "threshold -> best-per-task -> top-k: every verdict re-decided from stored scores", footer=False),
     Command("w", "weights", "Weights…", "Set weights…", "Re-score every candidate with new component weights"),
     Command("n", "train_now", "Train now", "Train now", "Train on the accepted pool so far, at the next boundary",
-            needs_engine=True),
+            needs_engine=True, replay_help=NO_ENGINE),
     Command("i", "inspect", "Inspect", "Inspect candidate", "Everything about the selected candidate (or Enter)"),
     Command("f", "filter", "Filter", "Filter candidates",
             "accepted cycle:2 tool:nmap score>0.5 flag:copies_task !good text…; Esc leaves the box"),
@@ -71,9 +75,14 @@ def bindings() -> list[Binding]:
             for c in COMMANDS]
 
 
-def palette_commands(app: "App") -> Iterator[SystemCommand]:
+def palette_commands(app: "App", engine: bool = True, replay: bool = False) -> Iterator[SystemCommand]:
+    """`engine`: whether an engine runs that pause and train now could act on (else they are
+    left out, as from the footer)."""
     for command in COMMANDS:
-        yield SystemCommand(command.title, command.help, partial(app.run_action, command.action))
+        if command.needs_engine and not engine:
+            continue
+        help = command.replay_help if replay and command.replay_help else command.help
+        yield SystemCommand(command.title, help, partial(app.run_action, command.action))
 
 
 def key_of(command: Command) -> str:
@@ -83,3 +92,8 @@ def key_of(command: Command) -> str:
 def engine_actions() -> set[str]:
     """Actions that do nothing once the run is over: hidden from the footer then."""
     return {c.action for c in COMMANDS if c.needs_engine}
+
+
+def engine_keys() -> dict[str, Command]:
+    """Every key of those actions: pressed when they are hidden, they say why nothing happens."""
+    return {key: c for c in COMMANDS if c.needs_engine for key in c.keys.split(",")}

@@ -43,7 +43,7 @@ from inversion_tui.replay import ReplaySource, RunRecord
 from inversion_tui.loop.score import default_weights
 from inversion_tui.settings import RunSettings, check_weights, saved_settings
 from inversion_tui.tasks import TaskPack
-from inversion_tui.tui.actions import bindings, engine_actions, palette_commands
+from inversion_tui.tui.actions import bindings, engine_actions, engine_keys, palette_commands
 from inversion_tui.tui.debugging import ScorerDebugging
 from inversion_tui.tui.messages import EngineEvent
 from inversion_tui.tui.query import FILTER_HELP
@@ -151,13 +151,32 @@ class InversionApp(ScorerDebugging, App[None]):
         # key, and save into the run directory.
         theirs = super().get_system_commands(screen)
         yield from (command for command in theirs if command.title not in ("Quit", "Keys", "Screenshot"))
-        yield from palette_commands(self)
+        yield from palette_commands(self, engine=self.why_no_engine() is None, replay=self.replay)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Pause and train now leave the footer once nothing runs that they could act on."""
-        if action in engine_actions() and (self.replay or self.finished_status or self.stop_requested):
+        if action in engine_actions() and self.why_no_engine() is not None:
             return False
         return True
+
+    def why_no_engine(self) -> str | None:
+        """Why pause and train now have nothing to act on, or None while they do."""
+        if self.replay:
+            return "this is a replay, no engine is running"
+        if self.finished_status:
+            return f"the run has {self.finished_status}"
+        if self.stop_requested:
+            return "the run is stopping"
+        return None
+
+    def on_key(self, event) -> None:
+        """A key of a hidden engine action (its binding is off, so it reaches here): say why it
+        does nothing rather than nothing at all."""
+        command = engine_keys().get(event.key)
+        why = self.why_no_engine()
+        if (command is not None and why is not None and len(self.screen_stack) == 1
+                and not isinstance(self.focused, Input)):
+            self.notify(f"{command.title.lower()}: {why}", severity="warning")
 
     # ------------------------------------------------------------------ engine worker
 
@@ -364,7 +383,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.state.history.append(e.metrics)
         m = e.metrics
         if not any(cycle == e.cycle for cycle, _ in self.state.losses):  # a replay: no live steps
-            self.state.losses += [(e.cycle, loss) for loss in (m.get("training") or {}).get("losses", [])]
+            steps = [*m.get("manual_trainings", []), m.get("training") or {}]  # in the order they ran
+            self.state.losses += [(e.cycle, loss) for step in steps for loss in step.get("losses", [])]
             self.query_one(LossChart).show(self.state.losses, empty="not in this run's files")
         if m.get("train_loss") is not None:
             self.state.last_loss = m["train_loss"]
@@ -426,13 +446,8 @@ class InversionApp(ScorerDebugging, App[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def no_engine(self, what: str) -> bool:
-        if self.replay:
-            self.notify(f"{what}: this is a replay, no engine is running", severity="warning")
-        return self.replay
-
     def action_toggle_pause(self) -> None:
-        if self.no_engine("pause") or self.finished_status or self.stop_requested:
+        if self.why_no_engine() is not None:  # the binding is off then; run_action by hand still lands here
             return
         if self.control.paused:
             self.control.resume()
@@ -480,7 +495,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.refresh_views()
 
     def action_train_now(self) -> None:
-        if self.no_engine("train now") or self.finished_status or self.stop_requested:
+        if self.why_no_engine() is not None:
             return
         self.control.request_train_now()
         self.log_line("train now requested: it runs at the next batch boundary")
@@ -520,7 +535,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.refresh_header()
 
     def action_show_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(replay=self.replay))
 
     def action_zoom(self) -> None:
         """Cycle the zoomed pane, for small terminals and projectors: the tabs (table, scorer,
@@ -576,8 +591,10 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def live_waiting(self) -> str:
         """What the live pane says before a pass's first candidate."""
-        if self.run_state in ("PAUSED", "PAUSING…"):
+        if self.run_state == "PAUSED":
             return "paused before this pass's first candidate: p resumes"
+        if self.run_state == "PAUSING…":  # the batch under way runs to its end first
+            return f"{self.state.activity}: the batch under way finishes, then the run pauses…"
         if self.run_state == "LOADING":
             return "loading the model…"
         if self.run_state == "RUNNING":
@@ -589,6 +606,8 @@ class InversionApp(ScorerDebugging, App[None]):
         pass's time left; while stopping, what q does now."""
         if self.run_state == "STOPPING…":
             return f"stops after this batch{self.batch_progress(now)}, then saves; q again leaves at once"
+        if self.run_state == "PAUSING…" and self.stage is not None:
+            return f"pauses after this batch{self.batch_progress(now)}; p again keeps going"
         if self.run_state != "RUNNING":
             return ""
         parts = []
