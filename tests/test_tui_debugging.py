@@ -194,3 +194,27 @@ async def test_inspect_replays_a_run_from_its_files(tmp_path):
                    if r.phase == "before" and r.cycle == 1 and r.reason != "duplicate of an accepted candidate")
         await pilot.press("q")
     assert {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()} == files
+
+
+async def test_keys_typed_fast_in_the_weights_dialog_land_in_the_field_tab_moved_to(tmp_path):
+    """Issue 26: typed in one burst (as a terminal delivers a fast typist's keys), `Tab Tab 7 8`
+    put 78 in the first field: each Tab ran only after the focused field had taken the keys
+    behind it."""
+    from textual import events
+
+    from inversion_tui.loop.score import component_names
+
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot, app)
+        await pilot.press("w")
+        await pilot.pause()
+        for key in ("tab", "tab", "ctrl+u", "7", "8", "shift+tab", "ctrl+u", "5", "backspace", "6"):  # one burst
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(app)
+            app._driver.send_message(event)
+        await pilot.pause(0.5)
+        names = component_names()
+        values = {name: app.screen.query_one(f"#weight-{name}").value for name in names}
+        assert values[names[2]] == "78" and values[names[1]] == "6"
+        assert values[names[0]] == f"{app.state.weights[names[0]]:g}"  # the first field untouched

@@ -57,6 +57,7 @@ from inversion_tui.tui.widgets.live import LivePane
 from inversion_tui.tui.widgets.scorer import ScorerPanel
 from inversion_tui.tui.widgets.stats import StatsPanel
 from inversion_tui.tui.widgets.threshold import ThresholdScreen
+from inversion_tui.tui.widgets.ordered_input import OrderedInput
 
 EngineFactory = Callable[[ev.EventSink, RunControl], Engine]
 """Builds the engine (loading the model) inside the worker thread: (emit, control) -> Engine."""
@@ -115,7 +116,7 @@ class InversionApp(ScorerDebugging, App[None]):
             with TabPane("Candidates", id="candidates"):
                 yield CandidatesTable(id="table")
                 with Horizontal(id="filter-bar"):
-                    yield Input(placeholder=f"filter (f): {FILTER_HELP}", id="filter")
+                    yield OrderedInput(placeholder=f"filter (f): {FILTER_HELP}", id="filter")
                     yield Static(id="table-info")
             with TabPane("Scorer", id="scorer"):
                 with VerticalScroll(id="scorer-scroll"):

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from inversion_tui.plain_text import plain
+from inversion_tui.tui.widgets.ordered_input import OrderedInput
 
 
 def parse_threshold(text: str) -> float | None:
@@ -29,7 +30,7 @@ class ThresholdScreen(ModalScreen[float | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="threshold-dialog"):
             yield Label(f"New threshold (0-1), now {self.current:.2f}:")
-            yield Input(placeholder=f"{self.current:.2f}", id="threshold-input")
+            yield OrderedInput(placeholder=f"{self.current:.2f}", id="threshold-input")
             yield Label("", id="threshold-error")
             yield Label("Enter applies · Esc cancels", classes="dialog-keys")
 

@@ -11,6 +11,7 @@ from textual.widgets import Input, Label
 from inversion_tui.plain_text import plain
 from inversion_tui.loop.score import component_names
 from inversion_tui.settings import check_weights
+from inversion_tui.tui.widgets.ordered_input import OrderedInput
 
 
 def parse_weight_fields(values: dict[str, str]) -> dict[str, float]:
@@ -28,7 +29,13 @@ def parse_weight_fields(values: dict[str, str]) -> dict[str, float]:
 class WeightsScreen(ModalScreen[dict[str, float] | None]):
     """Enter applies (from any field), Escape cancels; tab moves between fields."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    # Tab as a priority binding: the app runs it the moment the key arrives. As the screen's
+    # ordinary binding it ran only after the focused field had taken the keys typed behind it,
+    # so a fast `Tab Tab 7` put the 7 in the first field.
+    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+                Binding("tab", "move(1)", "Next field", show=False, priority=True),
+                Binding("shift+tab", "move(-1)", "Previous field", show=False, priority=True)]
+    AUTO_FOCUS = None  # the first field is focused on mount, before any key typed behind `w`
 
     def __init__(self, current: dict[str, float]):
         super().__init__()
@@ -41,11 +48,22 @@ class WeightsScreen(ModalScreen[dict[str, float] | None]):
             for name in component_names():
                 with Horizontal(classes="weight-row"):
                     yield Label(f"{name:<15}", classes="weight-name")
-                    yield Input(value=f"{self.current.get(name, 0.0):g}", id=f"weight-{name}", classes="weight-input")
+                    yield OrderedInput(value=f"{self.current.get(name, 0.0):g}", id=f"weight-{name}", classes="weight-input")
             yield Label("self_rating is computed only while weighted (earlier candidates lack it). "
                         "*_masked: overlap/difflib with IPs, ports, paths masked.", id="weights-note")
             yield Label("", id="weights-error")
             yield Label("Tab / shift+Tab: next / previous field · Enter applies · Esc cancels", classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.fields()[0])
+
+    def fields(self) -> list[Input]:
+        return list(self.query(".weight-input").results(Input))
+
+    def action_move(self, step: int) -> None:
+        fields = self.fields()
+        current = fields.index(self.focused) if self.focused in fields else -step
+        self.set_focus(fields[(current + step) % len(fields)])
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         fields = {name: self.query_one(f"#weight-{name}", Input).value for name in component_names()}
