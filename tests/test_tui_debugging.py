@@ -218,3 +218,18 @@ async def test_keys_typed_fast_in_the_weights_dialog_land_in_the_field_tab_moved
         values = {name: app.screen.query_one(f"#weight-{name}").value for name in names}
         assert values[names[2]] == "78" and values[names[1]] == "6"
         assert values[names[0]] == f"{app.state.weights[names[0]]:g}"  # the first field untouched
+
+
+async def test_the_scorer_tab_reads_at_80_columns(tmp_path):
+    """Issue 26: at 80x24 every header and number of the scorer tab was cut (`c… │ pa…`, `0.…`)."""
+    app = make_app(tmp_path, FakeBackend(), cycles=2, tasks=4)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finished(pilot, app)
+        await pilot.press("a")
+        await pilot.pause()
+        scorer = text_of(app.query_one("#scorer-panel"))
+        assert "…" not in scorer
+        for header in ("cycle", "pass", "judged", "accepted", "rejected", "AUROC", "diversity"):
+            assert header in scorer
+        first = app.state.scorer_check()[0]
+        assert f"{first['judged']}/{first['candidates']}" in scorer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -34,17 +35,23 @@ def marks_line(agreement: dict[str, Any]) -> Text:
     return text
 
 
+def compact_table(title: str, expand: bool = False) -> Table:
+    """A table that reads at 80 columns: a rule under the headers, no column lines (they cost
+    a column of text each), headers on two lines where one would be wide."""
+    return Table(expand=expand, header_style="bold", title_justify="left", title=title, box=box.SIMPLE_HEAD,
+                 padding=(0, 0, 0, 1), pad_edge=False, show_edge=False)
+
+
 def gap_table(evaluations: list[dict[str, Any]]) -> Table | Text:
     with_gap = [e for e in evaluations if e.get("gap")]
     if not with_gap:
         return Text("verification gap: not measured (run --eval-samples N, or inversion-tui eval --samples N)",
                     style="dim")
-    table = Table(expand=True, header_style="bold", title_justify="left",
-                  title=f"verification gap, held-out, {with_gap[0]['gap']['samples']} samples per task "
-                        "(right program; best = the score's pick)")
-    for column in ("cycle", "set", "greedy", "best (vs greedy)", "random", "oracle", "best/oracle", "AUROC",
-                   "component AUROC"):
-        table.add_column(column, justify="left" if column in ("set", "component AUROC") else "right")
+    table = compact_table(f"verification gap, held-out, {with_gap[0]['gap']['samples']} samples per task "
+                          "(right program; best = the score's pick)", expand=True)
+    for column in ("cycle", "set", "greedy", "best\n(vs greedy)", "random", "oracle", "best/\noracle", "AUROC"):
+        table.add_column(column, justify="left" if column == "set" else "right", no_wrap=True)
+    table.add_column("component AUROC", justify="left", ratio=1)  # wraps: the one long cell
     for evaluation in with_gap:
         gap = evaluation["gap"]
         change = gap["best_of_n"]["vs_greedy"]
@@ -65,10 +72,9 @@ def gap_table(evaluations: list[dict[str, Any]]) -> Table | Text:
 class ScorerPanel(Static):
     def show(self, checks: list[dict[str, Any]], agreement: dict[str, Any], weights: dict[str, float],
              threshold: float, evaluations: list[dict[str, Any]] = ()) -> None:
-        table = Table(expand=True, header_style="bold", title_justify="left",
-                      title="scorer vs references, per pass (verdicts under the threshold and weights now)")
-        for column in ("cycle", "pass", "judged", "acc accepted (n)", "acc rejected (n)", "F1 acc/rej", "AUROC",
-                       "diversity"):
+        table = compact_table("scorer vs references, per pass (verdicts under the threshold and weights now)")
+        for column in ("cycle", "pass", "judged", "accepted\nacc (n)", "rejected\nacc (n)", "token F1\nacc/rej",
+                       "AUROC", "diversity"):
             table.add_column(column, justify="right", no_wrap=True)
         for row in checks:
             f1 = f"{_fraction(row['accepted_token_f1'])}/{_fraction(row['rejected_token_f1'])}"
@@ -80,7 +86,8 @@ class ScorerPanel(Static):
                           _fraction(row["rejected_accuracy"], row["rejected_n"]), f1, _fraction(row["auroc"]),
                           diversity)
         used = ", ".join(f"{name}={weight:g}" for name, weight in weights.items() if weight > 0)
-        legend = Text("acc = share with the reference's program; AUROC = P(score of a right command > a wrong "
-                      "one's); diversity = distinct commands / candidates", style="dim")
+        legend = Text("acc accepted / rejected = share of the accepted / rejected candidates naming the "
+                      "reference's program; AUROC = P(score of a right command > a wrong one's); diversity = "
+                      "distinct commands / candidates", style="dim")
         self.update(Group(Text(f"threshold {threshold:.2f}; weights {used}"), marks_line(agreement), table, legend,
                           Text(""), gap_table(list(evaluations))))
