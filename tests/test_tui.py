@@ -564,3 +564,25 @@ async def test_pausing_during_a_batch_says_it_is_still_working_until_it_pauses(t
         assert app.state.rows  # the batch it was in finished first
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_table_shows_what_matters_at_its_width(tmp_path, size):
+    """Issue 26: at 160 columns the table hid cons, tr, mark and task, and `tool` was the task's
+    program, not the command's (a wget row showed find)."""
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        await pilot.pause()
+        table = app.query_one(CandidatesTable)
+        widths = {str(column.key.value): column.get_render_width(table) for column in table.columns.values()}
+        ends, x = {}, 0
+        for key, width in widths.items():
+            x += width
+            ends[key] = x
+        if size[0] == 160:
+            assert ends["task"] <= table.size.width and {"cons", "tr", "mark", "prog"} <= set(ends)
+        assert ends["command"] <= table.size.width  # the command is on screen at 80 columns too
+        row = app.state.rows[0]
+        cells = dict(zip(widths, table.get_row(str(row.number))))
+        assert str(cells["prog"]) == row.command.strip("`").split()[0]  # the command's own program

@@ -114,7 +114,7 @@ class InversionApp(ScorerDebugging, App[None]):
             yield StatsPanel(id="stats")
         with TabbedContent(id="bottom", initial="candidates"):
             with TabPane("Candidates", id="candidates"):
-                yield CandidatesTable(id="table")
+                yield CandidatesTable(self.control.weights, id="table")
                 with Horizontal(id="filter-bar"):
                     yield OrderedInput(placeholder=f"filter (f): {FILTER_HELP}", id="filter")
                     yield Static(id="table-info")

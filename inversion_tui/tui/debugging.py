@@ -109,7 +109,7 @@ class ScorerDebugging:
             return
         self.control.set_weights(weights)  # a live engine re-scores its pass at the next boundary
         changed = self.state.reweight(weights)
-        self.query_one(CandidatesTable).show(self.state.rows)
+        self.query_one(CandidatesTable).set_weights(weights, self.state.rows)
         used = ", ".join(f"{name}={weight:g}" for name, weight in weights.items() if weight > 0)
         self.log_line(f"weights set to {used}: {len(changed)} candidate(s) re-scored from stored components")
         missing = self.state.missing_components()

@@ -3,7 +3,8 @@
 A filter is space-separated terms, all of which must hold; `!` before a term negates it:
 
     accepted | rejected | flagged | trained | good | bad | marked | correct | wrong
-    cycle:2   phase:before   tool:nmap   flag:copies_task
+    cycle:2   phase:before   tool:nmap   prog:nc   flag:copies_task
+      (tool: the task's tool, its template's; prog: the program the command runs)
     score>0.5   embed<=0.3   overlap_masked>=0.2     (any component; < <= > >= =)
     any other word: text in the task, command or reconstruction
 
@@ -19,6 +20,7 @@ from typing import Callable
 
 from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.score import component_names
+from inversion_tui.loop.shell import program_name
 from inversion_tui.tui.state import CandidateRow
 
 Predicate = Callable[[CandidateRow], bool]
@@ -95,9 +97,11 @@ def _field(name: str, value: str, term: str) -> Predicate:
         return lambda r: r.phase == value
     if name == "tool":
         return lambda r: r.tool.lower() == value or (not r.tool and r.command.split()[:1] == [value])
+    if name == "prog":
+        return lambda r: program_name(r.command).lower() == value
     if name == "flag":
         return lambda r: value in r.flags
-    raise FilterError(f"unknown filter {name!r}: use cycle:, phase:, tool:, flag:, a comparison or a word")
+    raise FilterError(f"unknown filter {name!r}: use cycle:, phase:, tool:, prog:, flag:, a comparison or a word")
 
 
 def parse_filter(text: str) -> Predicate:

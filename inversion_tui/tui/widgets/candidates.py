@@ -6,24 +6,28 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from inversion_tui.loop.score import REGISTRY
+from inversion_tui.loop.shell import program_name
 from inversion_tui.plain_text import plain
 from inversion_tui.tui.query import Predicate, sort_value
 from inversion_tui.tui.state import CandidateRow
 
 # Fixed widths: auto-width columns grow with whatever was on screen before a clear(), so the
 # layout jumped while streaming and depended on render timing.
-# The command comes right after the verdict, so it stays on screen at 80 columns.
-LEADING = {"#": 5, "cyc": 3, "phase": 6, "score": 5, "verdict": 8, "command": 40, "reconstruction": 44, "tool": 10}
-TRAILING = {"tr": 2, "mark": 4, "task": 56}
+# The command comes right after the verdict, trained and mark, so it stays on screen at 80
+# columns; at 160, every column up to the task is on screen with the default weights. `prog` is
+# the command's program; the task's own tool (its template's) is the `tool:` filter and sort.
+LEADING = {"#": 4, "pass": 8, "score": 5, "verdict": 8, "tr": 2, "mark": 4, "command": 30, "prog": 8}
+TRAILING = {"reconstruction": 24, "task": 26}
 
 
-def component_columns() -> dict[str, str]:
-    """Column header -> component: every registered component that asks for a column."""
-    return {spec.label or name: name for name, spec in REGISTRY.items() if spec.column}
+def component_columns(weights: dict[str, float]) -> dict[str, str]:
+    """Column header -> component: the weighted components that ask for a column, the ones
+    that make the score (every component is in the inspector)."""
+    return {spec.label or name: name for name, spec in REGISTRY.items() if spec.column and weights.get(name, 0) > 0}
 
 
-def columns() -> dict[str, int]:
-    return {**LEADING, **{header: 4 for header in component_columns()}, **TRAILING}
+def columns(weights: dict[str, float]) -> dict[str, int]:
+    return {**LEADING, **{header: 4 for header in component_columns(weights)}, **TRAILING}
 
 
 def verdict_cell(row: CandidateRow) -> Text:
@@ -47,8 +51,9 @@ def _number(value: float | None) -> str:
 
 
 class CandidatesTable(DataTable):
-    def __init__(self, **kwargs):
+    def __init__(self, weights: dict[str, float], **kwargs):
         super().__init__(**kwargs)
+        self.weights = dict(weights)
         self.rows_by_number: dict[int, CandidateRow] = {}
         self.predicate: Predicate = lambda row: True
         self.sort_key = "newest"
@@ -57,17 +62,29 @@ class CandidatesTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        self.columns_shown = columns()  # the registry's columns as the table was built
-        self.component_columns = component_columns()
+        self.build_columns()
+
+    def build_columns(self) -> None:
+        self.columns_shown = columns(self.weights)  # as the table was built
+        self.component_columns = component_columns(self.weights)
         for name, width in self.columns_shown.items():
             self.add_column(name, key=name, width=width)
 
+    def set_weights(self, weights: dict[str, float], rows: list[CandidateRow]) -> None:
+        """New weights: the score cells change, and the component columns with them."""
+        self.weights = dict(weights)
+        if component_columns(self.weights) != self.component_columns:
+            self.clear(columns=True)
+            self.build_columns()
+        self.show(rows)
+
     def _cells(self, row: CandidateRow) -> list:
         # What the model wrote, the task and the tool are Texts: a str cell is parsed as markup.
-        cells = {"#": row.number, "cyc": row.cycle, "phase": row.phase, "score": f"{row.score:.3f}",
+        cells = {"#": row.number, "pass": f"{row.cycle} {row.phase}", "score": f"{row.score:.3f}",
                  "verdict": verdict_cell(row), "command": plain(row.command, single_line=True),
                  "reconstruction": plain(row.reconstruction, single_line=True),
-                 "tool": plain(row.tool, single_line=True), "tr": "✓" if row.trained else "", "mark": mark_cell(row),
+                 "prog": plain(program_name(row.command), single_line=True),
+                 "tr": "✓" if row.trained else "", "mark": mark_cell(row),
                  "task": plain(row.task, single_line=True),
                  **{column: _number(row.components.get(name)) for column, name in self.component_columns.items()}}
         return [cells[column] for column in self.columns_shown]
