@@ -586,3 +586,27 @@ async def test_the_table_shows_what_matters_at_its_width(tmp_path, size):
         row = app.state.rows[0]
         cells = dict(zip(widths, table.get_row(str(row.number))))
         assert str(cells["prog"]) == row.command.strip("`").split()[0]  # the command's own program
+
+
+async def test_the_header_fits_80_columns_leaving_out_whole_parts(tmp_path):
+    """Issue 26: at 80 columns the header ended `threshold 0.40  weights` (cut mid-part); it
+    said `LOADING  cycle 0/2  LOADING` while the model loaded."""
+    def slow_loader(settings, log):
+        time.sleep(1.0)
+        return FakeBackend(delay=0.3)
+
+    settings = build_settings(cycles=2, tasks=6, candidates=2, threshold=0.3, gen_batch_size=2,
+                              output=tmp_path / "run", pack="pentest,shell",
+                              weights={"embed": 1.0, "overlap": 0.0, "difflib": 0.0})
+    app = create_app(settings, load_packs(settings.pack), RunLog.create(settings.output),
+                     load_backend=slow_loader, clock=lambda: 0.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        loading = header_text(app)
+        assert loading.count("LOADING") == 1 and "threshold 0.30" in loading
+        await wait_for(pilot, lambda: app.stage is not None, what="a batch under way")
+        line = header_text(app).splitlines()[0].rstrip()
+        assert len(line) <= 80 and "threshold 0.30  weights*  generating" in line
+        assert "weights " not in line  # the weights whole, or only the marker that they changed
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")

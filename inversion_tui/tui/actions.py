@@ -27,7 +27,8 @@ class Command:
     title: str  # in the palette and the help screen
     help: str  # what it does, in one line
     footer: bool = True  # shown in the footer (the help screen shows every command)
-    key_display: str | None = None
+    key_display: str | None = None  # in the footer (and the help, unless help_key says otherwise)
+    help_key: str | None = None  # in the help screen, where the footer's key_display covers two commands
     needs_engine: bool = False  # does nothing once the run is over, or in a replay
     replay_help: str | None = None  # what it does in a replay (`inspect`), where that differs
 
@@ -42,12 +43,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("p", "toggle_pause", "Pause", "Pause / resume the loop", "Takes effect at the next batch boundary",
             needs_engine=True, replay_help=NO_ENGINE),
     Command("plus,equals_sign,right_square_bracket", "threshold_up", "Thr", "Raise threshold",
-            "Threshold +0.05: every verdict re-decided from stored scores", key_display="+/-"),
+            "Threshold +0.05: every verdict re-decided from stored scores", key_display="+/-", help_key="+"),
     Command("minus,left_square_bracket", "threshold_down", "Thr -", "Lower threshold",
             "Threshold -0.05: every verdict re-decided from stored scores", footer=False, key_display="-"),
     Command("t", "type_threshold", "Thr…", "Set threshold…", "Type a threshold in [0, 1]"),
     Command("r", "next_select", "Rule", "Next selection rule",
-            "threshold -> best-per-task -> top-k: every verdict re-decided from stored scores", footer=False),
+            "threshold -> best-per-task -> top-k: every verdict re-decided from stored scores"),
     Command("w", "weights", "Weights…", "Set weights…", "Re-score every candidate with new component weights"),
     Command("n", "train_now", "Train now", "Train now", "Train on the accepted pool so far, at the next boundary",
             needs_engine=True, replay_help=NO_ENGINE),
@@ -56,7 +57,8 @@ COMMANDS: tuple[Command, ...] = (
             "accepted cycle:2 tool:nmap score>0.5 flag:copies_task !good text…; Esc leaves the box"),
     Command("s", "sort", "Sort", "Sort candidates", "Next sort order: newest, score, a component, cycle, tool"),
     Command("S", "reverse_sort", "Reverse", "Reverse sort", "Reverse the sort order", footer=False),
-    Command("z", "zoom", "Zoom", "Zoom pane", "The focused area fills the screen (again to restore)"),
+    Command("z", "zoom", "Zoom", "Zoom pane",
+            "The tabs, then the live pane, then the stats fill the screen; once more shows everything"),
     Command("y", "mark('good')", "Good", "Mark good", "Your verdict on the selected candidate", footer=False),
     Command("x", "mark('bad')", "Bad", "Mark bad", "Your verdict on the selected candidate", footer=False),
     Command("u", "mark(None)", "Unmark", "Clear mark", "Remove your verdict on the selected candidate",
@@ -86,7 +88,8 @@ def palette_commands(app: "App", engine: bool = True, replay: bool = False) -> I
 
 
 def key_of(command: Command) -> str:
-    return command.key_display or command.keys.split(",")[0]
+    """The key the help screen names for a command."""
+    return command.help_key or command.key_display or command.keys.split(",")[0]
 
 
 def engine_actions() -> set[str]:

@@ -428,6 +428,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.refresh_bindings()  # pause and train now leave the footer
         if self.replay:
             self.run_state = f"REPLAY: {e.status.upper()}"
+            if self.state.activity == "loading":  # the run never got past loading the model
+                self.state.activity = "no pass ran"
             self.log_line(f"replay of {e.output}: {e.status}, {e.cycles_completed} cycle(s) completed, "
                           f"{len(self.state.rows)} candidates")
             table = self.query_one(CandidatesTable)
@@ -658,7 +660,7 @@ class InversionApp(ScorerDebugging, App[None]):
             model=self.backend["model"], quant=self.backend["quant"], device=self.backend["device"],
             cycle=self.state.cycle, cycles=self.settings.cycles, phase=self.state.activity, progress=progress,
             threshold=self.control.threshold, select=self.control.select,
-            elapsed=now - self.started, state=self.run_state,
+            elapsed=None if self.replay else now - self.started, state=self.run_state,
             detail=self.header_detail(now), weights=self.header_weights(),
         )
         if not self.state.pass_rows() and not self.pending:

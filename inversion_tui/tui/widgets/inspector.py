@@ -160,8 +160,9 @@ class CandidateScreen(Screen):
     def show_row(self) -> None:
         row = self.row
         self.query_one("#inspect-title", Static).update(plain(
-            f" candidate {self.position + 1}/{len(self.rows)} · #{row.number} · cycle {row.cycle} {row.phase} "
-            f"#{row.index} · tool {row.tool or '-'}", "bold", single_line=True))
+            # One number names a candidate: the table's `#`; the position says where in the table.
+            f" candidate #{row.number} ({self.position + 1} of {len(self.rows)} in the table) · cycle {row.cycle} "
+            f"{row.phase} · task's tool {row.tool or '-'}", "bold", single_line=True))
         self.query_one("#inspect-content", Static).update(render_candidate(row, self.weights, self.threshold))
         self.query_one("#inspect-body", VerticalScroll).scroll_home(animate=False)
 
