@@ -17,7 +17,8 @@ from typing import Optional
 import typer
 
 from inversion_tui.errors import InversionError, SettingsError
-from inversion_tui.loop.score import mask_weights
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.score import default_weights, mask_weights
 from inversion_tui.settings import SELF_RATING_ON_WEIGHT, RunSettings, build_settings, parse_weights
 
 # typer 0.29 prints `<bool>` beside every on/off flag in --help (its own --help too), as if the
@@ -58,6 +59,9 @@ app = typer.Typer(
 )
 
 EXIT_USAGE = 2
+
+WEIGHTS_HELP = ("Component weights, name=value,... (the others 0); default: "
+                + ",".join(f"{name}={value:g}" for name, value in default_weights().items() if value > 0))
 
 
 @contextlib.contextmanager
@@ -162,7 +166,7 @@ def run(
     gen_batch_size: int = typer.Option(default("gen_batch_size"), help="Tasks per batched generate call.", rich_help_panel="Model"),
     max_new_tokens: int = typer.Option(default("max_new_tokens"), help="Token budget per generation.", rich_help_panel="Loop"),
     seed: int = typer.Option(default("seed"), help="Random seed.", rich_help_panel="Loop"),
-        weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2,difflib=0.2", rich_help_panel="Scoring"),
+        weights: Optional[str] = typer.Option(None, help=WEIGHTS_HELP, rich_help_panel="Scoring"),
         self_rating: bool = typer.Option(False, "--self-rating", help="Add the model's own 0-10 rating to the score.", rich_help_panel="Scoring"),
         mask_literals: bool = typer.Option(False, "--mask-literals",
                                        help="Score overlap and difflib with IPs, ports, paths, URLs masked.", rich_help_panel="Scoring"),
@@ -181,7 +185,7 @@ def run(
         eval_suite: Optional[str] = typer.Option(None, "--eval-suite",
                                              help="Held-out suite(s) evaluated every cycle, comma-separated: "
                                                   "intercode, holdout.", rich_help_panel="Evaluation"),
-    holdout: float = typer.Option(default("holdout"), "--holdout", help="Fraction of the pack's templates kept out of training.", rich_help_panel="Evaluation"),
+    holdout: float = typer.Option(default("holdout"), "--holdout", help="Fraction of the training pool's templates kept out of training, for --eval-suite holdout (in a cheat pool a template is a whole program's tasks).", rich_help_panel="Evaluation"),
     eval_limit: Optional[int] = typer.Option(default("eval_limit"), "--eval-limit", help="Evaluate only the first N held-out tasks.", rich_help_panel="Evaluation"),
     eval_samples: int = typer.Option(default("eval_samples"), "--eval-samples", help="Also sample N commands per held-out task each "
                                                                "cycle: the verification gap (Scorer tab).",
@@ -218,6 +222,13 @@ def run(
         )
         if resume is not None:
             settings, runlog, resume_point = _open_resume(ctx, resume, values)
+            if resume_point.cycle > settings.cycles and Progress.read(runlog.directory).status == "finished":
+                # every cycle done and the run closed: nothing to load a model for
+                runlog.release_lock()
+                typer.echo(f"{runlog.directory} has completed all {settings.cycles} of its cycles; nothing to resume "
+                           f"(--cycles {settings.cycles + 1} or more adds cycles; inversion-tui inspect "
+                           f"{runlog.directory} shows it)", err=True)
+                return
         else:
             settings = build_settings(**values)
             resume_point = None
@@ -244,7 +255,12 @@ def run(
                 engine = Engine(settings, backend, task_pack, runlog, emit=console, control=control,
                                 resume=resume_point, eval_sets=eval_sets, replay_pack=replay_pack)
                 with _stop_on_ctrl_c(control, console.log):
-                    status = engine.run()
+                    try:
+                        status = engine.run()
+                    except KeyboardInterrupt:  # the second Ctrl-C: progress.json says stopped
+                        typer.echo(f"forced stop; scored candidates are saved in {runlog.directory}; "
+                                   f"inversion-tui run --resume {runlog.directory} goes on", err=True)
+                        raise typer.Exit(130) from None
         finally:
             runlog.release_lock()  # also when loading fails; a no-op once the engine released it
             if resume is None:
@@ -286,10 +302,14 @@ def _run_tui(settings, task_pack, runlog, resume_point=None, eval_sets=None, rep
     if tui.forced:
         # Forced quit while the engine is inside a model call: the worker thread cannot be
         # interrupted, and everything scored is already on disk (fsynced per batch).
-        typer.echo(f"forced quit; scored candidates are saved in {runlog.directory}", err=True)
         runlog.release_lock()
         if tui.engine is None and resume_point is None:
             runlog.discard_if_empty()  # quit while the model was still loading: nothing was written
+        if runlog.directory.exists():
+            typer.echo(f"forced quit; scored candidates are saved in {runlog.directory}; "
+                       f"inversion-tui run --resume {runlog.directory} goes on", err=True)
+        else:
+            typer.echo("forced quit while the model was loading; nothing was written", err=True)
         sys.stderr.flush()
         os._exit(130)  # not sys.exit: interpreter teardown under a thread inside torch can crash
     if tui.failure:
@@ -316,7 +336,7 @@ def score(
     quant: str = typer.Option(default("quant"), help="auto | none | 4bit."),
     pack: str = typer.Option(default("pack"), help="Pack whose few-shot examples the inverse prompt uses."),
     threshold: float = typer.Option(default("threshold"), help="Threshold for the `accepted` verdict."),
-        weights: Optional[str] = typer.Option(None, help="Component weights, e.g. embed=0.6,overlap=0.2"),
+        weights: Optional[str] = typer.Option(None, help=WEIGHTS_HELP),
         mask_literals: bool = typer.Option(False, "--mask-literals", help="Weight the literal-masked overlap/difflib."),
     allow_flagged: bool = typer.Option(default("allow_flagged"), "--allow-flagged", help="A guard flag does not reject."),
     max_new_tokens: int = typer.Option(default("max_new_tokens"), help="Token budget for the reconstruction."),

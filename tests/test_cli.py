@@ -291,3 +291,22 @@ def test_a_hub_id_with_no_network_is_one_line_fast_and_leaves_nothing(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: cannot load model 'mistralai/Mistral-7B-Instruct-v0.2'")
     assert "cannot be reached" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_resuming_a_finished_run_says_so_in_one_line_without_loading_a_model(tmp_path):
+    """Issue 26: it said `resuming at cycle 2`, loaded the model, then reprinted the summary."""
+    from inversion_tui.loop.engine import Engine
+    from inversion_tui.loop.runlog import RunLog
+    from inversion_tui.settings import build_settings
+    from inversion_tui.tasks import load_packs
+    from tests.fakes import FakeBackend
+
+    settings = build_settings(cycles=1, tasks=2, candidates=2, output=tmp_path / "run", pack="pentest")
+    Engine(settings, FakeBackend(), load_packs("pentest"), RunLog.create(settings.output)).run()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
+    result = invoke("run", "--headless", "--resume", str(tmp_path / "run"))  # no model line: none loads
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (f"{tmp_path / 'run'} has completed all 1 of its cycles; nothing to resume "
+                                     f"(--cycles 2 or more adds cycles; inversion-tui inspect {tmp_path / 'run'} "
+                                     "shows it)")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == before
