@@ -435,7 +435,8 @@ def eval_command(
     from inversion_tui.tasks import load_packs
 
     with user_errors():
-        sources = [name for name, value in (("--tasks-file", tasks_file), ("--suite", suite), ("--pack", pack)) if value]
+        sources = [f"{name} {value}" for name, value in (("--tasks-file", tasks_file), ("--suite", suite), ("--pack", pack))
+                   if value]  # the flag and what it named: the table's title says where the tasks came from
         if len(sources) != 1:
             raise SettingsError("give exactly one of --tasks-file, --suite, --pack")
         if limit is not None and limit < 1:

@@ -83,6 +83,7 @@ class HeadlessConsole:
             transient=True,
         )
         self.task_id = None
+        self.stage_note = ""  # the stage under way, which the decoding steps add to
         self.history: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, Any]] = []
         self.cycles = 0
@@ -108,6 +109,7 @@ class HeadlessConsole:
             ev.PhaseStarted: self.on_PhaseStarted,
             ev.TrainingStarted: self.on_TrainingStarted,
             ev.StageStarted: self.on_StageStarted,
+            ev.Decoding: self.on_Decoding,
             ev.BatchDone: self.on_BatchDone,
             ev.CandidateScored: self.on_CandidateScored,
             ev.TrainingStep: self.on_TrainingStep,
@@ -142,6 +144,10 @@ class HeadlessConsole:
     def on_StageStarted(self, e: ev.StageStarted) -> None:
         # Inside a batch (minutes on a CPU): say what the model is doing, not only 0/N.
         self.progress.update(self.task_id, note=f"{e.stage} {e.sequences} sequences")
+        self.stage_note = f"{e.stage} {e.sequences} sequences"
+
+    def on_Decoding(self, e: ev.Decoding) -> None:
+        self.progress.update(self.task_id, note=f"{self.stage_note}, token {e.step}/{e.max_steps}")
 
     def on_BatchDone(self, e: ev.BatchDone) -> None:
         self.progress.update(self.task_id, completed=e.tasks_done, note="")
@@ -150,6 +156,8 @@ class HeadlessConsole:
         if self.verbose:
             line = Text("accept", style="green") if e.accepted else Text("reject", style="red")
             line.append(visible(f" {e.score:.2f}  {e.task}  ->  {e.command}  ->  {e.reconstruction}"))
+            if not e.accepted and e.reason:
+                line.append(visible(f"  ({e.reason})"), style="dim")  # as the workbench says it
             self.log(line)
 
     def on_TrainingStep(self, e: ev.TrainingStep) -> None:

@@ -297,3 +297,12 @@ def test_a_threshold_change_after_the_last_batch_still_selects_the_trained_pool(
     entry = json.loads((tmp_path / "run" / PROGRESS).read_text())["history"]["cycles"][0]
     assert entry["train_examples"] == 0 and fake_backend.trained == []  # nothing scores 0.99
     assert entry["training"]["threshold"] == 0.99
+
+
+def test_a_weighted_component_no_candidate_has_is_told_as_none_not_some():
+    """Issue 26: `coder was not computed for some candidates` when no candidate had it."""
+    state = RunState(0.4, 1, weights={"embed": 1.0, "coder": 1.0, "self_rating": 1.0})
+    for index, rating in enumerate((0.7, None, None)):
+        state.add_candidate(Candidate(1, "before", 0, index, "list files", "ls", "List files",
+                                      {"embed": 0.5, "coder": None, "self_rating": rating}, 0.5, ()))
+    assert state.missing_components() == {"coder": 3, "self_rating": 2}

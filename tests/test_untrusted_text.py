@@ -168,3 +168,13 @@ def test_the_headless_console_and_score_report_print_any_text(task, command, rec
                   "flag_reasons": {"echo": command}, "accepted": True},
                  Console(file=report, width=100, color_system=None))
     assert "score 0.500" in report.getvalue()
+
+
+def test_headless_verbose_says_why_a_candidate_was_rejected():
+    """Issue 26: `-v` printed `reject 0.40` with no reason; the workbench says it."""
+    out = io.StringIO()
+    console = HeadlessConsole(Console(file=out, width=200, color_system=None), verbose=True)
+    reason = "score 0.399 < threshold 0.40"
+    console(ev.CandidateScored(Candidate(1, "before", 0, 0, "list files", "ls", "List the files", {"embed": 0.4},
+                                         0.399, (), False, reason)))
+    assert f"reject 0.40  list files  ->  ls  ->  List the files  ({reason})" in out.getvalue()

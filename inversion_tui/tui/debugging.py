@@ -114,8 +114,10 @@ class ScorerDebugging:
         self.log_line(f"weights set to {used}: {len(changed)} candidate(s) re-scored from stored components")
         missing = self.state.missing_components()
         if missing:
-            self.notify(f"{', '.join(missing)} was not computed for some candidates: they are scored without it",
-                        severity="warning")
+            total = len(self.state.rows)
+            said = "; ".join(f"{name}: none of the {total} candidates has it" if count == total
+                             else f"{name}: {count} of {total} candidates lack it" for name, count in missing.items())
+            self.notify(f"{said} (scored without it)", severity="warning")
         self.refresh_views()
 
     # ------------------------------------------------------------------ marks

@@ -129,8 +129,9 @@ class RunState:
     def scorer_check(self) -> list[dict[str, Any]]:
         return check_cycles(self.rows)
 
-    def missing_components(self) -> list[str]:
-        """Weighted components some candidates lack (self_rating off when they were scored):
-        they are scored without them, which a user should be told."""
-        return sorted(name for name, weight in self.weights.items()
-                      if weight > 0 and any(r.components.get(name) is None for r in self.rows))
+    def missing_components(self) -> dict[str, int]:
+        """Weighted components some candidates lack (self_rating off when they were scored), with
+        how many lack each: they are scored without them, which a user should be told."""
+        missing = {name: sum(r.components.get(name) is None for r in self.rows)
+                   for name, weight in self.weights.items() if weight > 0}
+        return {name: count for name, count in sorted(missing.items()) if count}
