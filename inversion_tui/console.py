@@ -23,17 +23,27 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def change_text(entry: dict[str, Any]) -> str:
+    """`+0.10 ±0.12`: the AFTER pass's mean score less the BEFORE pass's, with the half-width of
+    its 95% interval over tasks (the passes score different tasks, so a cycle that trained
+    nothing still moves). Runs saved before the interval existed show the change alone."""
+    interval = entry.get("improvement_ci95")
+    if interval is None:
+        return _fmt(entry["improvement"], "+.2f")
+    return f"{entry['improvement']:+.2f} ±{(interval[1] - interval[0]) / 2:.2f}"
+
+
 def cycle_table(history: list[dict[str, Any]]) -> Table:
     """One row per cycle; before -> after pairs share a column so it fits 80 columns."""
     table = Table(title="Cycles", title_justify="left")
-    for column in ("cycle", "mean score", "change", "acceptance", "train loss", "pairs", "secs"):
+    for column in ("cycle", "mean score", "change ±95%", "acceptance", "train loss", "pairs", "secs"):
         table.add_column(column, justify="right")
     for entry in history:
         before, after = entry["before"], entry["after"]
         table.add_row(
             str(entry["cycle"]),
-            f"{_fmt(before['mean_score'])} -> {_fmt(after['mean_score'])}",
-            _fmt(entry["improvement"], "+.3f"),
+            f"{_fmt(before['mean_score'], '.2f')} -> {_fmt(after['mean_score'], '.2f')}",
+            change_text(entry),
             f"{_fmt(before['acceptance_rate'], '.0%')} -> {_fmt(after['acceptance_rate'], '.0%')}",
             _fmt(entry["train_loss"], ".4f"),
             str(entry["train_examples"]),

@@ -43,6 +43,8 @@ def test_full_run_writes_seed_compatible_files(tmp_path, fake_backend):
     for entry in cycles:
         assert SEED_PASS_KEYS <= set(entry["before"]) and SEED_PASS_KEYS <= set(entry["after"])
         assert entry["improvement"] == pytest.approx(entry["after"]["mean_score"] - entry["before"]["mean_score"])
+        low, high = entry["improvement_ci95"]  # the noise of a change between two samples of tasks
+        assert low <= entry["improvement"] <= high
         assert entry["before"]["total_generated"] == 5 * 3
         assert "train_loss" in entry
 

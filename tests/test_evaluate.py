@@ -231,3 +231,19 @@ def test_eval_json_on_the_real_model_and_an_untrained_adapter_changes_nothing(tm
     rows = [json.loads(line) for line in (tmp_path / "base.jsonl").read_text().splitlines()]
     assert [r["index"] for r in rows] == list(range(6)) and all(r["command"] is not None for r in rows)
     assert sum(r["utility"] for r in rows) / 6 == summary["utility_accuracy"]
+
+
+def test_the_change_between_two_passes_comes_with_its_noise():
+    """Issue 26: a cycle that trained nothing showed a change of +0.062, two samples of tasks
+    apart; the interval over tasks says how much of that is noise."""
+    from inversion_tui.console import change_text
+    from inversion_tui.loop.metrics import unpaired_difference_ci
+
+    same = [0.2, 0.4, 0.3, 0.5, 0.1, 0.35, 0.25, 0.45]
+    low, high = unpaired_difference_ci(same, [v + 0.03 for v in same])
+    assert low < 0 < high  # a small shift on 8 tasks is within the noise
+    low, high = unpaired_difference_ci(same, [v + 0.5 for v in same])
+    assert 0.35 < low < 0.5 < high < 0.65
+    assert unpaired_difference_ci([0.3], same) is None
+    assert change_text({"improvement": 0.062, "improvement_ci95": [-0.04, 0.16]}) == "+0.06 ±0.10"
+    assert change_text({"improvement": 0.062}) == "+0.06"  # a run saved before the interval

@@ -610,3 +610,15 @@ async def test_the_header_fits_80_columns_leaving_out_whole_parts(tmp_path):
         assert "weights " not in line  # the weights whole, or only the marker that they changed
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+async def test_the_charts_tab_says_how_to_read_it_in_a_small_terminal(tmp_path):
+    """Issue 26: at 80x24 the charts were too flat to show anything, and nothing said so."""
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        app.clear_notifications()
+        await pilot.press("g")
+        assert any("z zooms them" in n.message for n in app._notifications)
+        await pilot.press("z")
+        assert app.query_one("#cycle-chart").size.height >= 12  # zoomed, the chart has rows to draw in

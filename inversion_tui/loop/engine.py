@@ -21,7 +21,7 @@ from inversion_tui.loop.gap import verification_gap
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.literals import as_read
-from inversion_tui.loop.metrics import paired_difference
+from inversion_tui.loop.metrics import paired_difference, unpaired_difference_ci
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.resume import ResumePoint
@@ -52,6 +52,19 @@ def pass_metrics(candidates: Sequence[Candidate]) -> dict[str, Any]:
         "distinct_commands": len({c.command for c in candidates}),
         "consensus": pass_consensus(candidates),
     }
+
+
+def improvement_interval(before: Sequence[Candidate], after: Sequence[Candidate]) -> list[float] | None:
+    """95% interval of the AFTER pass's mean score less the BEFORE pass's, over tasks (each
+    task's mean over its candidates; the passes drew their tasks independently)."""
+    def task_means(candidates: Sequence[Candidate]) -> list[float]:
+        by_task: dict[tuple[int, str], list[float]] = {}
+        for c in candidates:
+            by_task.setdefault((c.batch, c.task), []).append(c.score)
+        return [sum(scores) / len(scores) for scores in by_task.values()]
+
+    interval = unpaired_difference_ci(task_means(before), task_means(after))
+    return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
 
 
 def cycle_training_totals(steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -210,6 +223,8 @@ class Engine:
             "before": before_m,
             "after": after_m,
             "improvement": after_m["mean_score"] - before_m["mean_score"],
+            # The two passes score different samples of tasks: the change's noise, over tasks.
+            "improvement_ci95": improvement_interval(before, after),
             **cycle_training_totals([*manual, training]),
             "training": training,  # with the threshold and weights that selected its pool
             "scorer_check": scorer,

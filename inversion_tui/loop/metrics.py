@@ -191,6 +191,20 @@ def paired_difference(base: Sequence[dict], later: Sequence[dict], resamples: in
     return result
 
 
+def unpaired_difference_ci(before: Sequence[float], after: Sequence[float], resamples: int = 2000,
+                           seed: int = 0) -> tuple[float, float] | None:
+    """95% bootstrap interval of mean(after) - mean(before) for two independent samples (each
+    resampled on its own): the noise of a change between two passes over different tasks.
+    None when either sample has fewer than two values."""
+    if len(before) < 2 or len(after) < 2:
+        return None
+    rng = random.Random(seed)
+    differences = sorted(
+        sum(rng.choice(after) for _ in after) / len(after) - sum(rng.choice(before) for _ in before) / len(before)
+        for _ in range(resamples))
+    return (differences[int(0.025 * (resamples - 1))], differences[int(0.975 * (resamples - 1))])
+
+
 def by_set(evaluations: Sequence[dict]) -> dict[str, list[dict]]:
     """Held-out summaries grouped by set (a run may evaluate several), each in cycle order.
     Summaries from before sets had names group under ""."""

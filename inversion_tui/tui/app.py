@@ -66,6 +66,7 @@ BackendLoader = Callable[[RunSettings, Callable[[str], None]], Backend]
 """(settings, log) -> Backend; backends.load_backend in the product, a fake in tests."""
 
 THRESHOLD_STEP = 0.05
+CHARTS_MIN_HEIGHT = 16  # rows of the tabs below which the charts are too flat to read (80x24 gives 11)
 
 
 class InversionApp(ScorerDebugging, App[None]):
@@ -514,6 +515,9 @@ class InversionApp(ScorerDebugging, App[None]):
         self.query_one(TabbedContent).active = "charts-tab" if tab == "charts" else tab
         if tab == "scorer":
             self.refresh_scorer()
+        if tab == "charts" and self.screen.maximized is None and self.query_one("#bottom").size.height < CHARTS_MIN_HEIGHT:
+            self.notify("the charts need more rows than this terminal gives them: z zooms them to the whole screen",
+                        title="charts")
 
     # Every way out goes through the run's own stop: Textual binds ctrl+q to `quit` (leave at
     # once, the engine thread still in a model call) and ctrl+c to a hint about ctrl+q.
