@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from inversion_tui.errors import SettingsError
 from inversion_tui.loop.score import component_names, default_weights
+from inversion_tui.loop.select import DEFAULT_K
 
 # Score components, their default weights and what they measure: loop/score.py's REGISTRY.
 
@@ -46,7 +47,7 @@ class RunSettings(BaseModel):
     select: Literal["threshold", "best-per-task", "top-k"] = "threshold"
     """Which candidates join the training pool (loop/select.py): all above the threshold, or
     only the best (best-per-task) or the `select_k` best (top-k) of each task's above it."""
-    select_k: int = Field(2, ge=1)
+    select_k: int = Field(DEFAULT_K, ge=1)
     """How many of a task's candidates top-k keeps."""
     temperature: float = Field(0.7, ge=0.0, le=5.0)
     """Sampling temperature of the forward pass; 0 means greedy."""

@@ -24,6 +24,10 @@ def normalize_command(command: str) -> str:
 RULES = ("threshold", "best-per-task", "top-k")
 
 
+DEFAULT_K = 2
+"""top-k's k where none is given: the one default of the settings, the engine and the workbench."""
+
+
 @dataclass(frozen=True)
 class Selector:
     """Which candidates of a pass join the accepted pool, and why the others do not.
@@ -47,7 +51,7 @@ class Selector:
     threshold: float
     allow_flagged: bool = False
     rule: str = "threshold"
-    k: int = 1
+    k: int = DEFAULT_K
 
     def __post_init__(self):
         if self.rule not in RULES:

@@ -16,7 +16,7 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
-from inversion_tui.loop.select import Selector
+from inversion_tui.loop.select import DEFAULT_K, Selector
 
 
 @dataclass
@@ -54,7 +54,7 @@ class RunState:
     weights: dict[str, float] = field(default_factory=dict)
     allow_flagged: bool = False
     select: str = "threshold"  # the selection rule (loop/select.py) and its k
-    select_k: int = 1
+    select_k: int = DEFAULT_K
     rows: list[CandidateRow] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out, cycle 0 = base
