@@ -113,7 +113,7 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
         tasks = settings.get("tasks", len(records))
         yield ev.PhaseStarted(cycle, phase, tasks)
         for r in records:
-            yield ev.CandidateScored(Candidate.from_json(r, trained=phase == "before" and (cycle, r["index"]) in trained))
+            yield ev.CandidateScored(Candidate.from_record(r, trained))
         candidates = max(1, settings.get("candidates", 1))
         yield ev.BatchDone(cycle, phase, min(tasks, -(-len(records) // candidates)), tasks)
         if phase == "after" and cycle in history:

@@ -313,3 +313,28 @@ def test_resume_of_a_run_saved_before_evaluations_had_set_names(tmp_path):
     assert [(e["cycle"], e["set"]) for e in progress["evaluations"]] == [(0, "holdout"), (1, "holdout"),
                                                                           (2, "holdout")]
     assert "vs_base" not in progress["evaluations"][2]  # no base rows to pair with: none claimed
+
+
+def test_a_run_resumed_in_its_after_pass_never_trains_the_same_candidates_again(tmp_path):
+    """The resumed cycle's BEFORE candidates were marked trained from its train-now steps only,
+    not from the end-of-pass step done before the stop: train now then trained them again."""
+    directory = tmp_path / "run"
+    stop_after(directory, batches_done=4)  # 3 BEFORE batches, trained, then 1 AFTER batch
+    progress = json.loads((directory / PROGRESS).read_text())
+    assert progress["current"]["training"]["trained_indices"]  # the step ran before the stop
+    settings, runlog, point = open_resume(directory, {"cycles": 1})
+    control = RunControl.for_run(settings, point)
+    backend = FakeBackend()
+    recorder = ev.EventRecorder()
+
+    def train_now_at_once(event):
+        recorder(event)
+        if isinstance(event, ev.PhaseStarted) and event.phase == "after":
+            control.request_train_now()
+
+    Engine(settings, backend, load_packs(settings.pack), runlog, emit=train_now_at_once, resume=point,
+           control=control).run()
+    assert backend.trained == []  # nothing left untrained in the cycle
+    resumed_before = [e for e in recorder.of(ev.CandidateScored) if e.phase == "before"]
+    trained = set(progress["current"]["training"]["trained_indices"])
+    assert {e.index for e in resumed_before if e.trained} == trained

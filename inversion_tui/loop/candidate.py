@@ -61,3 +61,10 @@ class Candidate:
             references=tuple(record.get("references", ())), raw=record.get("raw_output", ""),
             prompts=record.get("prompts") or {}, trained=trained,
         )
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], trained_positions: set[tuple[int, int]]) -> "Candidate":
+        """from_json, trained where a training step used it: `trained_positions` holds (cycle,
+        index in its BEFORE pass) of every candidate trained on (Progress.trained_positions)."""
+        trained = record["phase"] == "before" and (record["cycle"], record["index"]) in trained_positions
+        return cls.from_json(record, trained=trained)

@@ -125,10 +125,8 @@ class Engine:
         self.emit(ev.RunStarted(str(self.runlog.directory), s.model, self.backend.description.get("quant", "?"),
                                 self.backend.description.get("device", "?"), s.cycles, s.model_dump(mode="json")))
         if self.resume and self.resume.past_records:  # a resumed run shows its past cycles too
-            trained = Progress.read(self.runlog.directory).trained_positions()
-            self.emit(ev.HistoryRestored(tuple(
-                Candidate.from_json(r, trained=r["phase"] == "before" and (r["cycle"], r["index"]) in trained)
-                for r in self.resume.past_records)))
+            trained = self.trained_positions()
+            self.emit(ev.HistoryRestored(tuple(Candidate.from_record(r, trained) for r in self.resume.past_records)))
         for entry in self.history:
             self.emit(ev.CycleDone(entry["cycle"], entry))
         for evaluation in self.evaluations:
@@ -170,6 +168,13 @@ class Engine:
                                  best_adapter=self.best_adapter(), best_by=s.patience_on))
         return status
 
+    def trained_positions(self, current_training: dict[str, Any] | None = None) -> set[tuple[int, int]]:
+        """(cycle, index in its BEFORE pass) of every candidate trained on so far, from what
+        this engine holds (progress.json's own copy is rewritten as the run goes)."""
+        current = {"cycle": self._cycle, "training": current_training} if current_training else {}
+        return Progress(cycles=self.history, manual_trainings=self.manual_trainings,
+                        current=current).trained_positions()
+
     def restore(self) -> int:
         """Take up a resumed run's state; returns the cycle to continue."""
         point = self.resume
@@ -195,9 +200,9 @@ class Engine:
     def run_cycle(self, cycle: int, resume: ResumePoint | None = None) -> dict[str, Any]:
         started = time.time()
         self._cycle = cycle
-        trained = {i for m in self.manual_trainings if m["cycle"] == cycle for i in m.get("trained_indices", [])}
-        done = [Candidate.from_json(r, trained=r["phase"] == "before" and r["index"] in trained)
-                for r in (resume.records if resume else [])]
+        # Trained by a train-now step or by the end-of-pass step done before the interruption.
+        trained = self.trained_positions(resume.training) if resume else set()
+        done = [Candidate.from_record(r, trained) for r in (resume.records if resume else [])]
         self._before_pass = [c for c in done if c.phase == "before"]
         self.current_training = resume.training if resume else None
         before = self.run_pass(cycle, "before", self._before_pass)

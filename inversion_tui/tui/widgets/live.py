@@ -23,15 +23,8 @@ def verdict(row: CandidateRow) -> Text:
     return Text(f"rejected: {visible(row.reason)}", style="red")
 
 
-def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
-    block = Text()
-    block.append(f"{row.score:.2f} ", style="bold")
-    block.append_text(verdict(row))
-    block.append("\n  $ ", style="dim")
-    block.append(visible(row.command) or "(empty)", style="bold")
-    block.append("\n  ↩ ", style="dim")
-    block.append(visible(row.reconstruction) or "(empty)", style="italic")
-    block.append("\n  ")
+def component_bars(row: CandidateRow, weights: dict[str, float]) -> Text:
+    line = Text("  ")
     # Short bars, so three components fit one line of the pane at 80 columns.
     for name, spec in REGISTRY.items():
         if spec.label is None:
@@ -39,54 +32,70 @@ def candidate_block(row: CandidateRow, weights: dict[str, float]) -> Text:
         label, value = spec.label, row.components.get(name)
         if weights.get(name, 0) <= 0 and not (spec.column and value is not None):
             continue  # unweighted and not one of the table's columns: noise here
-        block.append(f"{label} ")
-        block.append_text(bar(value, 4))
-        block.append(" -     " if value is None else f" {value:.2f}  ")
-    block.rstrip()
+        line.append(f"{label} ")
+        line.append_text(bar(value, 4))
+        line.append(" -     " if value is None else f" {value:.2f}  ")
+    line.rstrip()
+    return line
+
+
+def candidate_block(command: str, reconstruction: str | None, row: CandidateRow | None,
+                    weights: dict[str, float]) -> Text:
+    """One candidate as far as it has got: its command, then its reconstruction once the
+    inversion lands, then its score, verdict and component bars once scored."""
+    block = Text()
+    if row is not None:
+        block.append(f"{row.score:.2f} ", style="bold")
+        block.append_text(verdict(row))
+        block.append("\n")
+    block.append("  $ ", style="dim")
+    block.append(visible(command) or "(empty)", style="bold")
+    block.append("\n  ↩ ", style="dim")
+    if reconstruction is None:
+        block.append("inverting…", style="dim")
+    else:
+        block.append(visible(reconstruction) or "(empty)", style="italic")
+    if row is not None:
+        block.append("\n")
+        block.append_text(component_bars(row, weights))
     return block
 
 
-def pending_blocks(pending: list[list[str | None]]) -> list[Text]:
-    """The batch under way, before its scores: each task once, then its commands, and their
-    reconstructions as the inversion lands."""
-    inverted = all(reconstruction is not None for _, _, reconstruction in pending)
-    status = Text(f"this batch: {len(pending)} command(s) generated; "
-                  + ("scoring…" if inverted else "inverting…"), style="dim")
-    blocks, task = [status], None
-    for entry_task, command, reconstruction in pending:
+Entry = tuple[str, str, "str | None", "CandidateRow | None"]  # task, command, reconstruction, scored row
+
+
+def batch_blocks(entries: list[Entry], weights: dict[str, float]) -> list[Text]:
+    """A batch's candidates in order, each task named once above its own."""
+    blocks, task = [], None
+    for entry_task, command, reconstruction, row in entries:
         if entry_task != task:
             task = entry_task
             blocks.append(Text.assemble(("task ", "bold"), visible(task)))
-        block = Text("  $ ", style="dim")
-        block.append(visible(command) or "(empty)", style="bold")
-        block.append("\n  ↩ ", style="dim")
-        if reconstruction is None:
-            block.append("inverting…", style="dim")
-        else:
-            block.append(visible(reconstruction) or "(empty)", style="italic")
-        blocks.append(block)
+        blocks.append(candidate_block(command, reconstruction, row, weights))
     return blocks
 
 
 class LivePane(Static):
-    """Shows the batch under way as it fills in (commands, then reconstructions), then the
-    newest task with every candidate scored for it."""
+    """The batch under way, filling in as it runs (commands, then reconstructions, then scores),
+    and once scored the pass's newest batch, each row where it was."""
 
     ALLOW_MAXIMIZE = True  # z zooms it (small terminals, projectors)
 
     def show(self, rows: list[CandidateRow], weights: dict[str, float],
              waiting: str = "waiting for the first candidate…", pending: list[list[str | None]] | None = None) -> None:
-        """`waiting` says why there is nothing yet (loading, paused, generating); `pending` is
-        the batch under way: [task, command, reconstruction or None] per command."""
+        """`rows`: the pass's scored candidates; `pending`: the batch under way, [task, command,
+        reconstruction or None] per command; `waiting` says why there is nothing yet (loading,
+        paused, generating)."""
         if pending:
-            self.update(Group(*pending_blocks(pending)))
+            inverted = all(reconstruction is not None for _, _, reconstruction in pending)
+            status = Text(f"this batch: {len(pending)} command(s) generated; "
+                          + ("scoring…" if inverted else "inverting…"), style="dim")
+            entries = [(task, command, reconstruction, None) for task, command, reconstruction in pending]
+            self.update(Group(status, *batch_blocks(entries, weights)))
             return
         if not rows:
             self.update(Text(waiting, style="dim"))
             return
         newest = rows[-1]
-        same_task = [r for r in rows if r.task == newest.task and r.cycle == newest.cycle and r.phase == newest.phase]
-        header = Text()
-        header.append("task ", style="bold")
-        header.append(visible(newest.task))
-        self.update(Group(header, *(candidate_block(r, weights) for r in same_task)))
+        batch = [r for r in rows if (r.cycle, r.phase, r.batch) == (newest.cycle, newest.phase, newest.batch)]
+        self.update(Group(*batch_blocks([(r.task, r.command, r.reconstruction, r) for r in batch], weights)))
