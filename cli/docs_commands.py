@@ -23,7 +23,7 @@ def explain(
     """Explain a command from the manual pages: each program and option with its documentation line."""
     from rich.console import Console
 
-    from cli.main import user_errors
+    from cli.errors import user_errors
     from inversion_tui.docs.explain import explain as explain_command
     from inversion_tui.manual_view import render
 
@@ -46,7 +46,7 @@ def docs(
     index: Optional[Path] = typer.Option(None, help="An index file other than the user cache's."),
 ) -> None:
     """The documentation index of commands: build it, say which it is, measure its coverage."""
-    from cli.main import user_errors
+    from cli.errors import user_errors
     from inversion_tui.docs.index import build_index, index_path, pages_dir, system_manpath
     from inversion_tui.errors import SettingsError
 

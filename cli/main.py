@@ -16,8 +16,11 @@ from typing import Optional
 
 import typer
 
-from inversion_tui.errors import InversionError, SettingsError
+from cli import docs_commands
+from cli.errors import EXIT_USAGE, OneLineErrors, user_errors
+from inversion_tui.errors import SettingsError
 from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.stopping import EarlyStopping
 from inversion_tui.loop.score import default_weights, mask_weights
 from inversion_tui.settings import SELF_RATING_ON_WEIGHT, RunSettings, build_settings, parse_weights
 
@@ -26,31 +29,6 @@ from inversion_tui.settings import SELF_RATING_ON_WEIGHT, RunSettings, build_set
 _display_type_rich = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _display_type_rich(self, ctx)
 
-class OneLineErrors(typer.core.TyperGroup):
-    """A mistyped flag or value (`--tasks abc`, `--nosuch`) is one line on stderr and exit 2,
-    like every other input error, not Typer's six-line box. (Typer 0.29 carries its own copy
-    of click: its errors derive from typer.TyperException, not from click's.)"""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except typer.Abort:
-            typer.echo("aborted", err=True)
-            sys.exit(1)
-        except typer.TyperException as error:
-            context = getattr(error, "ctx", None)
-            if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
-                typer.echo(context.get_help())  # `inversion-tui` alone: the help, as before
-                sys.exit(error.exit_code)
-            where = context.command_path if context is not None else "inversion-tui"
-            message = " ".join(error.format_message().split()) if hasattr(error, "format_message") else str(error)
-            typer.echo(f"error: {message} (see {where} --help)", err=True)
-            sys.exit(getattr(error, "exit_code", EXIT_USAGE))
-        sys.exit(result if isinstance(result, int) else 0)
-
-
 app = typer.Typer(
     cls=OneLineErrors,
     add_completion=False,
@@ -58,19 +36,8 @@ app = typer.Typer(
     help="Self-improvement via inversion: task -> command -> reconstructed task, scored and fine-tuned.",
 )
 
-EXIT_USAGE = 2
-
 WEIGHTS_HELP = ("Component weights, name=value,... (the others 0); default: "
                 + ",".join(f"{name}={value:g}" for name, value in default_weights().items() if value > 0))
-
-
-@contextlib.contextmanager
-def user_errors():
-    try:
-        yield
-    except InversionError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 def default(name: str):
@@ -222,11 +189,10 @@ def run(
         )
         if resume is not None:
             settings, runlog, resume_point = _open_resume(ctx, resume, values)
-            if resume_point.cycle > settings.cycles and Progress.read(runlog.directory).status == "finished":
-                # every cycle done and the run closed: nothing to load a model for
+            closed = _nothing_to_resume(settings, resume_point, Progress.read(runlog.directory))
+            if closed:  # the run is over: nothing to load a model for
                 runlog.release_lock()
-                typer.echo(f"{runlog.directory} has completed all {settings.cycles} of its cycles; nothing to resume "
-                           f"(--cycles {settings.cycles + 1} or more adds cycles; inversion-tui inspect "
+                typer.echo(f"{runlog.directory} {closed}; nothing to resume (inversion-tui inspect "
                            f"{runlog.directory} shows it)", err=True)
                 return
         else:
@@ -267,6 +233,18 @@ def run(
                 runlog.discard_if_empty()  # loading failed before the run wrote a file
     if status == "stopped":
         raise typer.Exit(130)
+
+
+def _nothing_to_resume(settings: RunSettings, point, progress: Progress) -> str | None:
+    """Why a finished run has nothing left to run, or None where it has."""
+    if progress.status != "finished":
+        return None  # stopped or crashed after its last cycle: the resume closes it
+    if point.cycle > settings.cycles:
+        return (f"has completed all {settings.cycles} of its cycles (--cycles {settings.cycles + 1} "
+                "or more adds cycles)")
+    if EarlyStopping(settings.patience, settings.patience_on).exhausted(progress.cycles, progress.evaluations):
+        return f"stopped early: {settings.patience_on} had not improved for {settings.patience} cycle(s)"
+    return None
 
 
 def _open_resume(ctx: typer.Context, directory: Path, values: dict):
@@ -535,8 +513,7 @@ def inspect(
         raise typer.Exit(tui.return_code)
 
 
-from cli import docs_commands  # noqa: E402  (they use user_errors, defined above)
-
+# Registered last: they come after the loop's own commands in --help.
 app.command()(docs_commands.explain)
 app.command()(docs_commands.docs)
 

@@ -13,7 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 from rich.text import Text
 
-from inversion_tui.loop.metrics import by_set, describe_evaluation
+from inversion_tui.loop.metrics import by_set, describe_change, describe_evaluation
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.stopping import describe_best
 from inversion_tui.plain_text import plain, visible
@@ -23,28 +23,18 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def change_text(entry: dict[str, Any]) -> str:
-    """`+0.10 ±0.12`: the AFTER pass's mean score less the BEFORE pass's, with the half-width of
-    its 95% interval over tasks (the passes score different tasks, so a cycle that trained
-    nothing still moves). Runs saved before the interval existed show the change alone."""
-    interval = entry.get("improvement_ci95")
-    if interval is None:
-        return _fmt(entry["improvement"], "+.2f")
-    return f"{entry['improvement']:+.2f} ±{(interval[1] - interval[0]) / 2:.2f}"
-
-
 def cycle_table(history: list[dict[str, Any]]) -> Table:
     """One row per cycle; before -> after pairs share a column so it fits 80 columns."""
     table = Table(title="Cycles", title_justify="left")
-    for column in ("cycle", "mean score", "change ±95%", "acceptance", "train loss", "pairs", "secs"):
+    for column in ("cycle", "mean score", "change [95% CI]", "accepted", "loss", "pairs", "secs"):
         table.add_column(column, justify="right")
     for entry in history:
         before, after = entry["before"], entry["after"]
         table.add_row(
             str(entry["cycle"]),
-            f"{_fmt(before['mean_score'], '.2f')} -> {_fmt(after['mean_score'], '.2f')}",
-            change_text(entry),
-            f"{_fmt(before['acceptance_rate'], '.0%')} -> {_fmt(after['acceptance_rate'], '.0%')}",
+            f"{_fmt(before['mean_score'], '.2f')}→{_fmt(after['mean_score'], '.2f')}",
+            describe_change(entry),
+            f"{_fmt(before['acceptance_rate'], '.0%')}→{_fmt(after['acceptance_rate'], '.0%')}",
             _fmt(entry["train_loss"], ".4f"),
             str(entry["train_examples"]),
             _fmt(entry["duration_s"], ".0f"),
@@ -136,17 +126,18 @@ class HeadlessConsole:
         if handler is not None:
             handler(event)
 
-    def _new_bar(self, description: str, total: int) -> None:
+    def _new_bar(self, description: str, total: int, completed: int = 0) -> None:
         if self.task_id is not None:
             self.progress.remove_task(self.task_id)
-        self.task_id = self.progress.add_task(description, total=max(total, 1), note="")
+        self.task_id = self.progress.add_task(description, total=max(total, 1), completed=completed, note="")
 
     def on_RunStarted(self, e: ev.RunStarted) -> None:
         self.cycles = e.cycles
         self.log(f"run {e.output}: model {e.model} ({e.quant}) on {e.device}, {e.cycles} cycle(s)", "bold")
 
     def on_PhaseStarted(self, e: ev.PhaseStarted) -> None:
-        self._new_bar(f"cycle {e.cycle}/{self.cycles} {e.phase} (tasks)", e.total)
+        # A resumed pass starts at the tasks restored from disk, which took no time here.
+        self._new_bar(f"cycle {e.cycle}/{self.cycles} {e.phase} (tasks)", e.total, completed=e.done)
 
     def on_TrainingStarted(self, e: ev.TrainingStarted) -> None:
         self._new_bar(f"cycle {e.cycle}/{self.cycles} training ({e.examples} pairs)", e.examples)

@@ -306,7 +306,7 @@ def test_resuming_a_finished_run_says_so_in_one_line_without_loading_a_model(tmp
     before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
     result = invoke("run", "--headless", "--resume", str(tmp_path / "run"))  # no model line: none loads
     assert result.exit_code == 0, result.output
-    assert result.stderr.strip() == (f"{tmp_path / 'run'} has completed all 1 of its cycles; nothing to resume "
-                                     f"(--cycles 2 or more adds cycles; inversion-tui inspect {tmp_path / 'run'} "
+    assert result.stderr.strip() == (f"{tmp_path / 'run'} has completed all 1 of its cycles (--cycles 2 or more "
+                                     f"adds cycles); nothing to resume (inversion-tui inspect {tmp_path / 'run'} "
                                      "shows it)")
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == before

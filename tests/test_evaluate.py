@@ -236,14 +236,19 @@ def test_eval_json_on_the_real_model_and_an_untrained_adapter_changes_nothing(tm
 def test_the_change_between_two_passes_comes_with_its_noise():
     """Issue 26: a cycle that trained nothing showed a change of +0.062, two samples of tasks
     apart; the interval over tasks says how much of that is noise."""
-    from inversion_tui.console import change_text
+    from inversion_tui.loop.metrics import describe_change as change_text
     from inversion_tui.loop.metrics import unpaired_difference_ci
 
     same = [0.2, 0.4, 0.3, 0.5, 0.1, 0.35, 0.25, 0.45]
     low, high = unpaired_difference_ci(same, [v + 0.03 for v in same])
     assert low < 0 < high  # a small shift on 8 tasks is within the noise
+    # Tasks of one template score alike: two templates are nearer 2 observations than 8.
+    alike, templates = [0.1, 0.12, 0.1, 0.11, 0.5, 0.52, 0.5, 0.51], ["a"] * 4 + ["b"] * 4
+    per_task = unpaired_difference_ci(alike, alike)
+    grouped = unpaired_difference_ci(alike, alike, templates, templates)
+    assert grouped[1] - grouped[0] > 1.5 * (per_task[1] - per_task[0])
     low, high = unpaired_difference_ci(same, [v + 0.5 for v in same])
     assert 0.35 < low < 0.5 < high < 0.65
     assert unpaired_difference_ci([0.3], same) is None
-    assert change_text({"improvement": 0.062, "improvement_ci95": [-0.04, 0.16]}) == "+0.06 ±0.10"
+    assert change_text({"improvement": 0.062, "improvement_ci95": [-0.04, 0.16]}) == "+0.06 [-0.04,+0.16]"
     assert change_text({"improvement": 0.062}) == "+0.06"  # a run saved before the interval

@@ -338,3 +338,14 @@ def test_a_run_resumed_in_its_after_pass_never_trains_the_same_candidates_again(
     resumed_before = [e for e in recorder.of(ev.CandidateScored) if e.phase == "before"]
     trained = set(progress["current"]["training"]["trained_indices"])
     assert {e.index for e in resumed_before if e.trained} == trained
+
+
+def test_a_resumed_pass_says_how_many_of_its_tasks_were_done_before(tmp_path):
+    """The time left of a resumed pass is paced on the tasks this process scores, not on those
+    restored from disk (which took no time here)."""
+    directory = tmp_path / "run"
+    stop_after(directory, batches_done=2)
+    status, backend, recorder, point = resume(directory)
+    first = recorder.of(ev.PhaseStarted)[0]
+    assert (first.cycle, first.phase, first.total, first.done) == (1, "before", 5, 4)  # 2 batches of 2
+    assert recorder.of(ev.BatchDone)[0].tasks_done == 5

@@ -54,16 +54,21 @@ def pass_metrics(candidates: Sequence[Candidate]) -> dict[str, Any]:
     }
 
 
-def improvement_interval(before: Sequence[Candidate], after: Sequence[Candidate]) -> list[float] | None:
+def improvement_interval(before: Sequence[Candidate], after: Sequence[Candidate],
+                         candidates: int) -> list[float] | None:
     """95% interval of the AFTER pass's mean score less the BEFORE pass's, over tasks (each
-    task's mean over its candidates; the passes drew their tasks independently)."""
-    def task_means(candidates: Sequence[Candidate]) -> list[float]:
-        by_task: dict[tuple[int, str], list[float]] = {}
-        for c in candidates:
-            by_task.setdefault((c.batch, c.task), []).append(c.score)
-        return [sum(scores) / len(scores) for scores in by_task.values()]
+    task's mean over its `candidates`; tasks of one template resampled together, as the
+    held-out intervals are; the passes drew their tasks independently)."""
+    def task_means(pass_: Sequence[Candidate]) -> tuple[list[float], list[str]]:
+        by_task: dict[int, list[Candidate]] = {}
+        for c in pass_:
+            by_task.setdefault(c.index // candidates, []).append(c)
+        tasks = list(by_task.values())
+        return ([sum(c.score for c in task) / len(task) for task in tasks],
+                [task[0].template_id or task[0].task for task in tasks])
 
-    interval = unpaired_difference_ci(task_means(before), task_means(after))
+    (before_means, before_groups), (after_means, after_groups) = task_means(before), task_means(after)
+    interval = unpaired_difference_ci(before_means, after_means, before_groups, after_groups)
     return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
 
 
@@ -229,7 +234,7 @@ class Engine:
             "after": after_m,
             "improvement": after_m["mean_score"] - before_m["mean_score"],
             # The two passes score different samples of tasks: the change's noise, over tasks.
-            "improvement_ci95": improvement_interval(before, after),
+            "improvement_ci95": improvement_interval(before, after, self.settings.candidates),
             **cycle_training_totals([*manual, training]),
             "training": training,  # with the threshold and weights that selected its pool
             "scorer_check": scorer,
@@ -253,8 +258,9 @@ class Engine:
         s = self.settings
         # A fresh sample for every pass, from a seed of its own (see seeding.py).
         instances = self.pack.sample(s.tasks, random.Random(derive_seed(s.seed, "tasks", cycle, phase)))
-        self.emit(ev.PhaseStarted(cycle, phase, len(instances)))
         done_batches = {c.batch for c in candidates}
+        done_tasks = sum(len(instances[b * s.gen_batch_size : (b + 1) * s.gen_batch_size]) for b in done_batches)
+        self.emit(ev.PhaseStarted(cycle, phase, len(instances), done_tasks))
         self._current_pass = candidates  # the same list: the updates below are made in place
         self.rescore(candidates)  # a resumed pass's records hold the score of when they were written
         for c in candidates:
@@ -433,7 +439,7 @@ class Engine:
             # A few events a second are enough for a person; one per token would flood the UI.
             if step == 1 or time.monotonic() - last_sent[0] >= DECODING_EVENT_INTERVAL_S:
                 last_sent[0] = time.monotonic()
-                self.emit(ev.Decoding(cycle, phase, stage[0], step, max_steps))
+                self.emit(ev.Decoding(cycle, phase, stage[0], step, max_steps, last_sent[0]))
 
         with decoding.listening(on_step):
             on_stage("generating", len(batch) * s.candidates)
@@ -442,14 +448,14 @@ class Engine:
                 max_new_tokens=s.max_new_tokens, examples=self.examples,
             )
             pairs = [(instance, g) for instance, per_task in zip(batch, generated) for g in per_task]
-            self.emit(ev.CommandsGenerated(cycle, phase, tuple(i.task for i, _ in pairs),
+            self.emit(ev.CommandsGenerated(cycle, phase, batch_index, tuple(i.task for i, _ in pairs),
                                            tuple(g.command for _, g in pairs)))
             scored = score_commands(
                 self.backend, [instance.task for instance, _ in pairs], [g.command for _, g in pairs],
                 weights=self.control.weights, examples=self.examples, max_new_tokens=s.max_new_tokens,
                 temperature=s.inverse_temperature, verifier=s.verifier, placeholders=s.placeholders,
                 on_stage=on_stage,
-                on_inverted=lambda reconstructions: self.emit(ev.CommandsInverted(cycle, phase,
+                on_inverted=lambda reconstructions: self.emit(ev.CommandsInverted(cycle, phase, batch_index,
                                                                                   tuple(reconstructions))),
             )
         return [

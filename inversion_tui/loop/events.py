@@ -25,6 +25,7 @@ class PhaseStarted:
     cycle: int
     phase: Phase
     total: int  # tasks in this pass
+    done: int = 0  # of them already scored: a resumed pass's batches kept from before the stop
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Decoding:
     stage: str
     step: int  # tokens decoded so far in this call
     max_steps: int  # the most it may decode (--max-new-tokens); it ends earlier once all sequences do
+    at: float = 0.0  # time.monotonic() in the engine when the step ended: the rate is the engine's, not the UI's
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class CommandsGenerated:
 
     cycle: int
     phase: Phase
+    batch: int  # a batch split after running out of memory sends one event per piece
     tasks: tuple[str, ...]  # one per command
     commands: tuple[str, ...]
 
@@ -89,6 +92,7 @@ class CommandsInverted:
 
     cycle: int
     phase: Phase
+    batch: int
     reconstructions: tuple[str, ...]
 
 

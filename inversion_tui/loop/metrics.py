@@ -19,7 +19,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from inversion_tui.loop import shell
 from inversion_tui.loop.shell import program_name
@@ -109,15 +109,24 @@ def bootstrap_ci(values: Sequence[float], groups: Sequence[str] | None = None, r
     what a per-task bootstrap draws."""
     if not values:
         return (0.0, 0.0)
-    rng = random.Random(seed)
+    return _percentiles(resampled_means(values, groups, random.Random(seed), resamples))
+
+
+def resampled_means(values: Sequence[float], groups: Sequence[str] | None, rng: random.Random,
+                    resamples: int) -> list[float]:
+    """The mean of `resamples` bootstrap draws of `values` (whole groups at a time)."""
     units = clusters_of(groups, len(values))
     sums, sizes, k = [sum(values[i] for i in unit) for unit in units], [len(unit) for unit in units], len(units)
     means = []
     for _ in range(resamples):
         draw = [rng.randrange(k) for _ in range(k)]
         means.append(sum(sums[j] for j in draw) / sum(sizes[j] for j in draw))
-    means.sort()
-    return (means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))])
+    return means
+
+
+def _percentiles(draws: list[float]) -> tuple[float, float]:
+    draws = sorted(draws)
+    return (draws[int(0.025 * (len(draws) - 1))], draws[int(0.975 * (len(draws) - 1))])
 
 
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
@@ -191,18 +200,18 @@ def paired_difference(base: Sequence[dict], later: Sequence[dict], resamples: in
     return result
 
 
-def unpaired_difference_ci(before: Sequence[float], after: Sequence[float], resamples: int = 2000,
-                           seed: int = 0) -> tuple[float, float] | None:
-    """95% bootstrap interval of mean(after) - mean(before) for two independent samples (each
-    resampled on its own): the noise of a change between two passes over different tasks.
-    None when either sample has fewer than two values."""
+def unpaired_difference_ci(before: Sequence[float], after: Sequence[float],
+                           before_groups: Sequence[str] | None = None, after_groups: Sequence[str] | None = None,
+                           resamples: int = 2000, seed: int = 0) -> tuple[float, float] | None:
+    """95% bootstrap interval of mean(after) - mean(before) for two independent samples, each
+    resampled on its own (whole groups at a time, as bootstrap_ci): the noise of a change
+    between two passes over different tasks. None when either sample has fewer than two values."""
     if len(before) < 2 or len(after) < 2:
         return None
     rng = random.Random(seed)
-    differences = sorted(
-        sum(rng.choice(after) for _ in after) / len(after) - sum(rng.choice(before) for _ in before) / len(before)
-        for _ in range(resamples))
-    return (differences[int(0.025 * (resamples - 1))], differences[int(0.975 * (resamples - 1))])
+    later = resampled_means(after, after_groups, rng, resamples)
+    earlier = resampled_means(before, before_groups, rng, resamples)
+    return _percentiles([a - b for a, b in zip(later, earlier)])
 
 
 def by_set(evaluations: Sequence[dict]) -> dict[str, list[dict]]:
@@ -212,6 +221,16 @@ def by_set(evaluations: Sequence[dict]) -> dict[str, list[dict]]:
     for evaluation in sorted(evaluations, key=lambda e: e["cycle"]):
         groups.setdefault(evaluation.get("set", ""), []).append(evaluation)
     return groups
+
+
+def describe_change(entry: dict[str, Any]) -> str:
+    """`+0.10 [-0.02,+0.22]`: the AFTER pass's mean score less the BEFORE pass's, with its 95%
+    interval over tasks (the passes score different tasks, so a cycle that trained nothing
+    still moves). Runs saved before the interval existed show the change alone."""
+    interval = entry.get("improvement_ci95")
+    if interval is None:
+        return f"{entry['improvement']:+.2f}"
+    return f"{entry['improvement']:+.2f} [{interval[0]:+.2f},{interval[1]:+.2f}]"
 
 
 def describe_evaluation(cycle: int, summary: dict) -> str:

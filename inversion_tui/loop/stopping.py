@@ -34,6 +34,13 @@ def pass_consensus(candidates: Sequence[Any]) -> float | None:
     return sum(shares) / len(shares) if shares else None
 
 
+def trained_in(entry: dict[str, Any]) -> bool:
+    """Whether a cycle's record says a step trained in it: its end-of-pass step or a train-now
+    step (runs saved before train_steps counted train-now steps keep them apart; a record
+    without train_steps, made by hand, counts as trained)."""
+    return bool(entry.get("train_steps", 1)) or any(m.get("steps") for m in entry.get("manual_trainings", ()))
+
+
 @dataclass(frozen=True)
 class EarlyStopping:
     patience: int
@@ -47,12 +54,18 @@ class EarlyStopping:
 
     def values(self, history: Sequence[dict[str, Any]], evaluations: Sequence[dict[str, Any]]
                ) -> list[tuple[int, float | None]]:
-        """(cycle, value) for the base model (cycle 0) and every adapter so far."""
+        """(cycle, value) for the base model (cycle 0) and every adapter so far. An adapter that
+        holds no training (no step up to its cycle trained on anything) is the base model: its
+        value is None, so noise between two samples of tasks never makes it the best."""
         by_cycle = {e["cycle"]: e for e in evaluations if e.get("set") == self.on}
         if not history:
             return []
-        base = self.value(history[0]["before"], by_cycle.get(0))
-        return [(0, base)] + [(c["cycle"], self.value(c["after"], by_cycle.get(c["cycle"]))) for c in history]
+        values = [(0, self.value(history[0]["before"], by_cycle.get(0)))]
+        trained = False
+        for c in history:
+            trained = trained or trained_in(c)
+            values.append((c["cycle"], self.value(c["after"], by_cycle.get(c["cycle"])) if trained else None))
+        return values
 
     def best(self, history, evaluations) -> tuple[int, float | None]:
         """(cycle, value) of the best so far; cycle 0 is the base model. Ties keep the earlier."""
@@ -60,13 +73,8 @@ class EarlyStopping:
         return max(scored, key=lambda item: item[1]) if scored else (0, None)
 
     def best_checkpoint(self, history, evaluations) -> str | None:
-        """The run-directory name of the best cycle's adapter; None while the base model is best,
-        and where the best cycle's adapter holds no training at all (no step up to that cycle
-        trained on anything): that adapter is the base model, and its better number was noise."""
+        """The run-directory name of the best cycle's adapter; None while the base model is best."""
         cycle, _ = self.best(history, evaluations)
-        # (A record without train_steps, made by hand, counts as trained.)
-        if not any(c.get("train_steps", 1) for c in history if c["cycle"] <= cycle):
-            return None
         return next((c["checkpoint"] for c in history if c["cycle"] == cycle), None)
 
     def exhausted(self, history, evaluations) -> bool:

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from inversion_tui.errors import InversionError, RunDirectoryError, SettingsError, first_line
 from inversion_tui.loop.evaluation import EvalTask
-from inversion_tui.loop.metrics import describe_evaluation
+from inversion_tui.loop.metrics import describe_change, describe_evaluation
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.backend import Backend
@@ -103,8 +103,9 @@ class InversionApp(ScorerDebugging, App[None]):
         self.pass_pace = Pace(self.started)  # the pass's tasks: its time left
         self.train_pace = Pace(self.started)  # the running training step's optimizer steps
         self.stage: tuple[ev.StageStarted, float] | None = None  # inside a batch: what, since when
-        self.decoding: tuple[ev.Decoding, float, float] | None = None  # the stage's newest step, when, call began
+        self.decoding: tuple[ev.Decoding, float] | None = None  # the stage's newest step, and when its call began
         self.pending: list[list[str | None]] = []  # the batch under way: [task, command, reconstruction]
+        self.pending_batch: tuple[int, str, int] | None = None  # (cycle, phase, batch) of `pending`
 
     # ------------------------------------------------------------------ layout
 
@@ -299,19 +300,19 @@ class InversionApp(ScorerDebugging, App[None]):
         self.refresh_header()
 
     def on_engine_HistoryRestored(self, e: ev.HistoryRestored) -> None:
-        table = self.query_one(CandidatesTable)
         for candidate in e.candidates:
-            table.add_candidate(self.state.add_candidate(candidate))
-        table.refresh_rows(self.state.redecide())  # under the threshold and rule on screen
-        table.resort()
+            self.state.add_candidate(candidate)
+        self.state.redecide()  # under the threshold and rule on screen
+        self.query_one(CandidatesTable).show(self.state.rows)  # one rebuild, not a row at a time
         self.log_line(f"{len(e.candidates)} candidate(s) of the cycles before this resume restored")
         self.update_table_title()
         self.refresh_all()
 
     def on_engine_PhaseStarted(self, e: ev.PhaseStarted) -> None:
         self.state.cycle, self.state.phase, self.state.activity = e.cycle, e.phase, e.phase
-        self.state.tasks_done, self.state.tasks_total = 0, e.total
-        self.pass_pace, self.stage, self.decoding, self.pending = Pace(self.clock(), e.total), None, None, []
+        self.state.tasks_done, self.state.tasks_total = e.done, e.total
+        self.pass_pace = Pace(self.clock(), e.total, base=e.done)
+        self.stage, self.decoding, self.pending = None, None, []
         self.refresh_all()
 
     def on_engine_StageStarted(self, e: ev.StageStarted) -> None:
@@ -319,17 +320,20 @@ class InversionApp(ScorerDebugging, App[None]):
         self.refresh_header()
 
     def on_engine_Decoding(self, e: ev.Decoding) -> None:
-        now = self.clock()
-        call_began = now if e.step == 1 or self.decoding is None else self.decoding[2]
-        self.decoding = (e, now, call_began)
+        # The rate from the engine's own times: the UI may take the events late, and in bursts.
+        call_began = e.at if e.step == 1 or self.decoding is None else self.decoding[1]
+        self.decoding = (e, call_began)
         self.refresh_header()
 
     def on_engine_CommandsGenerated(self, e: ev.CommandsGenerated) -> None:
-        self.pending = [[task, command, None] for task, command in zip(e.tasks, e.commands)]
+        if (e.cycle, e.phase, e.batch) != self.pending_batch:
+            self.pending, self.pending_batch = [], (e.cycle, e.phase, e.batch)
+        self.pending += [[task, command, None] for task, command in zip(e.tasks, e.commands)]  # a piece of it
         self.show_live()
 
     def on_engine_CommandsInverted(self, e: ev.CommandsInverted) -> None:
-        for entry, reconstruction in zip(self.pending, e.reconstructions):
+        waiting = [entry for entry in self.pending if entry[2] is None]  # the pieces come in order
+        for entry, reconstruction in zip(waiting, e.reconstructions):
             entry[2] = reconstruction
         self.show_live()
 
@@ -352,6 +356,7 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_TrainingStarted(self, e: ev.TrainingStarted) -> None:
         self.state.activity = "training"
         self.train_pace, self.stage, self.decoding = Pace(self.clock()), None, None
+        self.pass_pace.hold(self.clock())  # a train-now step inside a pass is not the pass's pace
         kind = "train now" if e.manual else "training"
         self.log_line(f"cycle {e.cycle}: {kind} on {e.examples} accepted pairs")
         self.refresh_header()
@@ -376,6 +381,7 @@ class InversionApp(ScorerDebugging, App[None]):
             if e.manual:
                 self.notify(f"train now: {e.examples} pairs, loss {e.mean_loss:.4f}", title="trained")
         self.state.activity = self.state.phase  # back to the pass (train now interrupts one)
+        self.pass_pace.release(self.clock())
         self.refresh_all()
 
     def on_engine_CheckpointSaved(self, e: ev.CheckpointSaved) -> None:
@@ -390,7 +396,8 @@ class InversionApp(ScorerDebugging, App[None]):
             self.query_one(LossChart).show(self.state.losses, empty="not in this run's files")
         if m.get("train_loss") is not None:
             self.state.last_loss = m["train_loss"]
-        self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f}, "
+        self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f} "
+                      f"(change {describe_change(m)}), "
                       f"acceptance {m['before']['acceptance_rate']:.0%} -> {m['after']['acceptance_rate']:.0%}")
         self.refresh_cycle_chart()
         self.refresh_all()
@@ -404,11 +411,13 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_Paused(self, e: ev.Paused) -> None:
         self.run_state = "PAUSED"
+        self.pass_pace.hold(self.clock())
         self.log_line(f"paused in cycle {e.cycle} ({e.phase}); everything scored is saved")
         self.refresh_header()
 
     def on_engine_Resumed(self, e: ev.Resumed) -> None:
         self.run_state = "STOPPING…" if self.stop_requested else "RUNNING"
+        self.pass_pace.release(self.clock())
         self.log_line("resumed")
         self.refresh_header()
 
@@ -425,6 +434,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_RunFinished(self, e: ev.RunFinished) -> None:
         self.finished_status = e.status
+        self.pending, self.stage, self.decoding = [], None, None  # a run that stopped mid-batch
         self.finished_best = (e.best_adapter, e.best_by)  # for the closing lines
         self.refresh_bindings()  # pause and train now leave the footer
         if self.replay:
@@ -631,10 +641,10 @@ class InversionApp(ScorerDebugging, App[None]):
         """` token 17/48 3.2/s`: the running generate call's steps, and its measured rate."""
         if self.decoding is None:
             return ""
-        event, at, began = self.decoding
+        event, began = self.decoding
         text = f" token {event.step}/{event.max_steps}"
-        if event.step > 1 and at > began:
-            text += f" {(event.step - 1) / (at - began):.1f}/s"
+        if event.step > 1 and event.at > began:
+            text += f" {(event.step - 1) / (event.at - began):.1f}/s"
         return text
 
     def batch_progress(self, now: float) -> str:

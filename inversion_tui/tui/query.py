@@ -96,7 +96,7 @@ def _field(name: str, value: str, term: str) -> Predicate:
             raise FilterError(f"{term}: the phase is before or after")
         return lambda r: r.phase == value
     if name == "tool":
-        return lambda r: r.tool.lower() == value or (not r.tool and r.command.split()[:1] == [value])
+        return lambda r: r.tool.lower() == value or (not r.tool and program_name(r.command).lower() == value)
     if name == "prog":
         return lambda r: program_name(r.command).lower() == value
     if name == "flag":

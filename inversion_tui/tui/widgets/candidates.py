@@ -16,8 +16,8 @@ from inversion_tui.tui.state import CandidateRow
 # The command comes right after the verdict, trained and mark, so it stays on screen at 80
 # columns; at 160, every column up to the task is on screen with the default weights. `prog` is
 # the command's program; the task's own tool (its template's) is the `tool:` filter and sort.
-LEADING = {"#": 4, "pass": 8, "score": 5, "verdict": 8, "tr": 2, "mark": 4, "command": 30, "prog": 8}
-TRAILING = {"reconstruction": 24, "task": 26}
+LEADING = {"#": 5, "pass": 9, "score": 5, "verdict": 8, "tr": 2, "mark": 4, "command": 30, "prog": 8}
+TRAILING = {"reconstruction": 24, "task": 24}
 
 
 def component_columns(weights: dict[str, float]) -> dict[str, str]:

@@ -14,13 +14,6 @@ def format_elapsed(seconds: float) -> str:
     return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def remaining(elapsed: float, done: int, total: int) -> float | None:
-    """Seconds left in a pass at the pace so far; None before the first batch is done."""
-    if done <= 0 or total <= done:
-        return None
-    return elapsed / done * (total - done)
-
-
 class RunHeader(Static):
     """Redrawn by the app whenever what it shows changes, and once a second for the clock.
 
@@ -63,8 +56,10 @@ class RunHeader(Static):
             if length() <= width:
                 break
             # The weights, when they are not the defaults, stay as a marker (`w` shows them).
-            parts = [("  weights*", "yellow", 0) if part[2] == 3 else part for part in parts
-                     if part[2] != rank or rank == 3]
+            if rank == 3:
+                parts = [("  weights*", "yellow", 0) if part[2] == 3 else part for part in parts]
+            else:
+                parts = [part for part in parts if part[2] != rank]
         if length() > width and detail:
             at = next(i for i, part in enumerate(parts) if part[2] == 1)
             room = width - (length() - len(parts[at][0]))
