@@ -629,3 +629,12 @@ async def test_the_charts_tab_says_how_to_read_it_in_a_small_terminal(tmp_path):
         assert any("z zooms them" in n.message for n in app._notifications)
         await pilot.press("z")
         assert app.query_one("#cycle-chart").size.height >= 12  # zoomed, the chart has rows to draw in
+
+
+async def test_the_decoding_rate_and_bound_come_from_the_engines_clock(tmp_path):
+    app = make_app(tmp_path, FakeBackend())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+        app.on_engine_Decoding(ev.Decoding(1, "before", "generating", 1, 48, at=10.0))
+        app.on_engine_Decoding(ev.Decoding(1, "before", "generating", 17, 48, at=15.0))  # 16 steps in 5 s
+        assert app.decoding_text() == " token 17/48 3.2/s ≤0:00:09"  # 31 steps left at 3.2/s, at most

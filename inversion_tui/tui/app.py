@@ -638,13 +638,17 @@ class InversionApp(ScorerDebugging, App[None]):
         return " · ".join(parts)
 
     def decoding_text(self) -> str:
-        """` token 17/48 3.2/s`: the running generate call's steps, and its measured rate."""
+        """` token 17/48 3.2/s ≤0:00:10`: the running generate call's steps, its measured rate,
+        and at that rate the most the call can still take (it ends sooner once every sequence
+        has ended: an upper bound, hence ≤). Inside a pass of one batch this is the only time
+        left that can be measured."""
         if self.decoding is None:
             return ""
         event, began = self.decoding
         text = f" token {event.step}/{event.max_steps}"
         if event.step > 1 and event.at > began:
-            text += f" {(event.step - 1) / (event.at - began):.1f}/s"
+            rate = (event.step - 1) / (event.at - began)
+            text += f" {rate:.1f}/s ≤{format_elapsed((event.max_steps - event.step) / rate)}"
         return text
 
     def batch_progress(self, now: float) -> str:
