@@ -381,7 +381,7 @@ async def test_keys_at_start_and_after_the_run(tmp_path):
 async def test_the_header_says_what_the_batch_is_doing_and_what_q_does_while_stopping(tmp_path):
     app = make_app(tmp_path, FakeBackend(delay=0.3), tasks=6, clock=time.monotonic)  # a pace needs a clock
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: "generating 4 seq" in header_text(app) or "inverting 4 seq" in header_text(app),
+        await wait_for(pilot, lambda: "· 4 seq" in header_text(app) and ("generating" in header_text(app) or "inverting" in header_text(app)),
                        what="the stage in the header")
         await wait_for(pilot, lambda: "left" in header_text(app), what="an estimate once a batch is done")
         await pilot.press("q")
@@ -613,7 +613,7 @@ async def test_the_header_fits_80_columns_leaving_out_whole_parts(tmp_path):
         assert loading.count("LOADING") == 1 and "threshold 0.30" in loading
         await wait_for(pilot, lambda: app.stage is not None, what="a batch under way")
         line = header_text(app).splitlines()[0].rstrip()
-        assert len(line) <= 80 and "threshold 0.30  weights*  generating" in line
+        assert len(line) <= 80 and "threshold 0.30  weights*  generating" in line and " token " in line
         assert "weights " not in line  # at 80 columns inside a batch: only the marker, the detail needs the room
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")

@@ -340,6 +340,7 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
         row = self.state.add(e)
         self.query_one(CandidatesTable).add_candidate(row)
+        self.update_table_title()  # `N of M` counts this row now, not at the batch's end
         self.pending = []  # the batch's rows now come scored
         self.show_live()
 
@@ -630,7 +631,8 @@ class InversionApp(ScorerDebugging, App[None]):
         parts = []
         if self.stage is not None and self.state.activity in ("before", "after"):
             stage, since = self.stage
-            parts.append(f"{stage.stage} {stage.sequences} seq {format_elapsed(now - since)}{self.decoding_text()}")
+            # The decoding's progress first: at 80 columns the rest is what gets cut.
+            parts.append(f"{stage.stage}{self.decoding_text()} · {stage.sequences} seq {format_elapsed(now - since)}")
         pace = self.train_pace if self.state.activity == "training" else self.pass_pace
         left = pace.left(now)
         if left is not None:
