@@ -4,7 +4,7 @@ import pytest
 
 from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.guards import explain_flags
-from inversion_tui.loop.shell import program_index, program_name, segments, words
+from inversion_tui.loop.shell import parse, program_index, program_name, segments, words
 
 
 @pytest.mark.parametrize("command,program", [
@@ -112,3 +112,20 @@ def test_error_recovery_invents_no_empty_word(command):
     from inversion_tui.loop.shell import parse
     assert all(w.raw for c in parse(command).commands for w in c.words)
     explain_flags("a task", command)  # and the guards read it without crashing
+
+
+def test_characters_past_the_basic_plane_never_crash_the_parser():
+    """tree-sitter-bash's scanner read out of bounds on `{` followed by some characters outside
+    the Basic Multilingual Plane and crashed the whole process, at random (found by test_fuzz,
+    a segmentation fault). Run in a child process: a crash here would take pytest with it."""
+    import subprocess
+    import sys
+
+    script = ("from inversion_tui.loop.shell import parse\n"
+              "for text in ['{\\U000f1561', '{\\U000e0001', '{\\U0010ffff', '{\\U00080000', 'a {\\ud800}']:\n"
+              "    for _ in range(5000):\n"
+              "        parse.cache_clear(); parse(text)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()[-500:]
+    words = [w.text for w in parse("ls {\U000e0001} x\U0001F600").commands[0].words]
+    assert words == ["ls", "{\U000e0001}", "x\U0001F600"]  # the words are the text's own

@@ -161,16 +161,28 @@ class _Reader:
         return SimpleCommand(words, program_index([w.text for w in words]), self.text[start:end], start, end)
 
 
+_WIDE = re.compile("[\U00010000-\U0010ffff\ud800-\udfff]")
+
+
+def _safe_bytes(text: str) -> bytes:
+    """What tree-sitter is given: `text` as UTF-8, every character outside the Basic
+    Multilingual Plane (and every lone surrogate) replaced by as many `_` as it has bytes.
+    tree-sitter-bash 0.25's scanner reads out of bounds on some of those after a `{` (`{` then
+    U+E0001 crashed the process, at random: found by test_fuzz); an `_` is a word character as
+    they are, and the byte offsets stay those of `text`, whose own bytes the words are read from."""
+    return _WIDE.sub(lambda m: "_" * len(m.group().encode("utf-8", "surrogatepass")), text).encode("utf-8")
+
+
 def _tree(text: str):
     """The parse of `text`, or of it with an unbalanced quote closed when that parses cleanly."""
-    tree = _parser().parse(text.encode("utf-8", "surrogatepass"))
+    tree = _parser().parse(_safe_bytes(text))
     if not tree.root_node.has_error:
         return text, tree, True
     for quote in ("'", '"'):
         if text.count(quote) % 2 == 0:
             continue  # not the quote left open (`ls \` is not fixed by adding one)
         closed = text + quote
-        retry = _parser().parse(closed.encode("utf-8", "surrogatepass"))
+        retry = _parser().parse(_safe_bytes(closed))
         if not retry.root_node.has_error:
             return closed, retry, True
     return text, tree, False
