@@ -611,7 +611,7 @@ async def test_the_header_fits_80_columns_leaving_out_whole_parts(tmp_path):
         await pilot.pause()
         loading = header_text(app)
         assert loading.count("LOADING") == 1 and "threshold 0.30" in loading
-        await wait_for(pilot, lambda: app.stage is not None, what="a batch under way")
+        await wait_for(pilot, lambda: app.decoding is not None, what="a generate call under way")
         line = header_text(app).splitlines()[0].rstrip()
         assert len(line) <= 80 and "threshold 0.30  weights*  generating" in line and " token " in line
         assert "weights " not in line  # at 80 columns inside a batch: only the marker, the detail needs the room
