@@ -560,7 +560,7 @@ def test_the_pace_counts_down_between_units_and_never_below_zero():
 async def test_pausing_during_a_batch_says_it_is_still_working_until_it_pauses(tmp_path):
     """Issue 26: `p` during a batch showed `paused before this pass's first candidate` for the
     minutes the batch still ran."""
-    app = make_app(tmp_path, FakeBackend(delay=0.5), tasks=4)
+    app = make_app(tmp_path, FakeBackend(delay=1.5), tasks=4)  # long batches: p lands inside one
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.stage is not None, what="the first batch to start")
         await pilot.press("p")
