@@ -192,7 +192,8 @@ async def test_train_now_runs_a_step_and_shows_its_loss(tmp_path):
         await wait_for(pilot, lambda: app.finished_status, what="the run to go on and finish")
         trainings = [e for e in engine_events(messages, ev.TrainingDone)]
         assert [t.manual for t in trainings] == [True, False]
-        assert app.state.last_loss == pytest.approx(engine_events(messages, ev.CycleDone)[-1].metrics["train_loss"])
+        # the last step's loss (the cycle's own); `train_loss` is now the mean over both steps
+        assert app.state.last_loss == pytest.approx(engine_events(messages, ev.CycleDone)[-1].metrics["training"]["mean_loss"])
 
 
 async def test_train_now_from_the_command_palette(tmp_path):

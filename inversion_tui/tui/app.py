@@ -395,7 +395,13 @@ class InversionApp(ScorerDebugging, App[None]):
             steps = [*m.get("manual_trainings", []), m.get("training") or {}]  # in the order they ran
             self.state.losses += [(e.cycle, loss) for step in steps for loss in step.get("losses", [])]
             self.query_one(LossChart).show(self.state.losses, empty="not in this run's files")
-        if m.get("train_loss") is not None:
+        # "last loss": the cycle's last step that trained (its end-of-pass step, else its last
+        # train-now step), not the cycle's mean over all of them (`train_loss`).
+        trained = [step for step in (*m.get("manual_trainings", []), m.get("training") or {})
+                   if step.get("mean_loss") is not None]
+        if trained:
+            self.state.last_loss = trained[-1]["mean_loss"]
+        elif "training" not in m and m.get("train_loss") is not None:  # a run saved before `training`
             self.state.last_loss = m["train_loss"]
         self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f} "
                       f"(change {describe_change(m)}), "
