@@ -114,7 +114,7 @@ def bootstrap_ci(values: Sequence[float], groups: Sequence[str] | None = None, r
 
 def resampled_means(values: Sequence[float], groups: Sequence[str] | None, rng: random.Random,
                     resamples: int) -> list[float]:
-    """The mean of `resamples` bootstrap draws of `values` (whole groups at a time)."""
+    """The means of `resamples` bootstrap draws of `values`, one per draw (whole groups at a time)."""
     units = clusters_of(groups, len(values))
     sums, sizes, k = [sum(values[i] for i in unit) for unit in units], [len(unit) for unit in units], len(units)
     means = []
