@@ -12,6 +12,7 @@
 #   SELECT-TRAINFROM-POOL[-EXTRA], e.g. best-base-cheat, thr-last-packs, best-base-packs-f30-dpo
 #   (f30: --threshold 0.30, which under a per-task rule is its floor; replay: --replay 0.5 on the
 #   run's own tasks; rcheat: --replay 1.0 --replay-from cheat; t32: --tasks 32 a pass; s1: --seed 1;
+#   n8: --candidates 8;
 #   the pool core: --tasks-from cheat-basics, the cheat pool's basic programs).
 set -euo pipefail
 out=${1:?usage: training_matrix.sh OUT_DIR CELL [CELL ...]}
@@ -51,6 +52,7 @@ flags_of() {  # the options a cell's name stands for
             f[0-9][0-9]) echo --threshold "0.${extra#f}" ;;  # f30: the floor (the threshold) at 0.30
             t[0-9]*) echo --tasks "${extra#t}" ;;  # t32: 32 tasks a pass instead of 16 (the last --tasks wins)
             s[0-9]*) echo --seed "${extra#s}" ;;  # s1: another seed, a replicate (the last --seed wins)
+            n[0-9]*) echo --candidates "${extra#n}" ;;  # n8: 8 candidates a task instead of 4
             *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
         esac
     done
