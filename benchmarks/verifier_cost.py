@@ -30,7 +30,8 @@ import torch  # noqa: E402
 from inversion_tui.backends import load_backend  # noqa: E402
 from inversion_tui.loop.generate import generate_commands  # noqa: E402
 from inversion_tui.loop.invert import invert_commands  # noqa: E402
-from inversion_tui.loop.score import REGISTRY, ScoringContext  # noqa: E402
+from inversion_tui.loop.components import REGISTRY  # noqa: E402
+from inversion_tui.loop.score import ScoringContext  # noqa: E402
 from inversion_tui.settings import build_settings  # noqa: E402
 from inversion_tui.tasks import load_packs  # noqa: E402
 
@@ -75,7 +76,7 @@ def main() -> None:
                     # a fresh context per component: reviewer_pmi pays for its reviewer pass too
                     context = ScoringContext(backend=backend, commands=commands, examples=examples, tasks=flat_tasks,
                                              read_commands=commands)
-                    clock(name, lambda: REGISTRY[name].scorer(flat_tasks, reconstructions, context))
+                    clock(name, lambda: REGISTRY[name].score(flat_tasks, reconstructions, context))
     # per pass: the batches' times summed, then the median over repeats
     batches = -(-len(tasks) // args.gen_batch_size)
     per_pass = {stage: statistics.median(sum(values[r * batches : (r + 1) * batches]) for r in range(args.repeats))

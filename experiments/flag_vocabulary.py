@@ -82,8 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     vocabulary = sheet_vocabulary()
     for run in sorted(p for p in args.matrix.iterdir() if (p / "progress.json").is_file()):
-        trained = {(c["cycle"], i) for c in Progress.read(run).cycles
-                   for i in (c.get("training") or {}).get("trained_indices", [])}
+        trained = Progress.read(run).trained_positions()  # train-now steps' candidates too
         report(run.name, [r["command"] for r in read_candidates(run)
                           if r["phase"] == "before" and (r["cycle"], r["index"]) in trained], vocabulary)
     packs = load_packs("pentest,shell")

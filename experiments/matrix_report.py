@@ -64,9 +64,9 @@ def wall_time(run: Path) -> str:
 def cell(run: Path) -> dict:
     """A cell's numbers: per set and cycle, the summary and the paired change against cycle 0."""
     settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
-    progress = Progress.read(run).to_json()
+    progress = Progress.read(run)
     rows = read_eval_rows(run)
-    trained = {c["cycle"]: c.get("train_examples", 0) for c in progress["history"]["cycles"]}
+    trained = {c.cycle: c.train_examples for c in progress.cycles}
     sets: dict[str, dict[int, dict]] = {}
     for (name, cycle), now in sorted(rows.items(), key=lambda item: item[0][1]):
         base = rows.get((name, 0))
@@ -81,8 +81,7 @@ def cell(run: Path) -> dict:
     best, best_by = best_of_run(run)
     return {"run": str(run), "recipe": recipe(settings), "settings": {k: settings.get(k) for k in OPTIONS},
             "trained": trained, "wall": wall_time(run), "sets": sets,
-            "best_cycle": 0 if best is None else next(c["cycle"] for c in progress["history"]["cycles"]
-                                                      if c["checkpoint"] == best),
+            "best_cycle": 0 if best is None else next(c.cycle for c in progress.cycles if c.checkpoint == best),
             "best_by": best_by}
 
 

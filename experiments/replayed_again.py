@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inversion_tui.backends import load_backend  # noqa: E402
 from inversion_tui.loop import training_set  # noqa: E402
+from inversion_tui.loop.progress import Progress  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
 from inversion_tui.settings import saved_settings  # noqa: E402
 from inversion_tui.task_pools import run_pools  # noqa: E402
@@ -28,22 +29,22 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     args = parser.parse_args()
     settings = saved_settings({**json.loads((args.run / "settings.json").read_text()), "output": args.run})
-    progress = json.loads((args.run / "progress.json").read_text())
+    progress = Progress.read(args.run)
     pools = run_pools(settings)
     training, pool = pools.training, pools.replay_or_training
     backend = load_backend(settings)
     examples = training.examples[: settings.few_shot]
     programs: Counter[str] = Counter()
-    for entry in progress["history"]["cycles"]:
-        step = entry["training"]
-        if not step.get("replayed"):
+    for entry in progress.cycles:
+        step = entry.training
+        if step is None or not step.replayed:
             continue
         # the engine's draw: round(R x the step's examples before replay), this seed, no manual steps
-        count = round(settings.replay * (step["examples"] - step["replayed"]))
-        instances = training_set.replay_draw(pool, count, settings.seed, entry["cycle"], 0)
+        count = round(settings.replay * (step.examples - step.replayed))
+        instances = training_set.replay_draw(pool, count, settings.seed, entry.cycle, 0)
         replayed = training_set.replay(backend, examples, instances, settings.max_new_tokens)
-        check = "" if len(replayed) == step["replayed"] else f" (the run replayed {step['replayed']}: NOT the same draw)"
-        print(f"cycle {entry['cycle']}: {len(replayed)} replayed{check}")
+        check = "" if len(replayed) == step.replayed else f" (the run replayed {step.replayed}: NOT the same draw)"
+        print(f"cycle {entry.cycle}: {len(replayed)} replayed{check}")
         for task, pair in replayed:
             programs[program_name(pair.completion)] += 1
             print(f"  {task[:70]!r} -> {pair.completion[:70]!r}")

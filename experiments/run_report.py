@@ -35,7 +35,7 @@ from inversion_tui.loop.guards import guard_flags  # noqa: E402
 from inversion_tui.loop.metrics import (  # noqa: E402
     METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, judge, paired_difference,
 )
-from inversion_tui.loop.progress import Progress  # noqa: E402
+from inversion_tui.loop.progress import CycleRecord, Progress  # noqa: E402
 from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
 from inversion_tui.loop.select import Selector  # noqa: E402
 from inversion_tui.settings import saved_settings  # noqa: E402
@@ -56,19 +56,19 @@ def maybe(value, digits=2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def loop_table(progress: dict) -> list[str]:
+def loop_table(cycles: list[CycleRecord]) -> list[str]:
     lines = ["| cycle | mean score before → after | acceptance before → after | flagged before / after "
              "| pairs trained (steps) | loss | accepted right / rejected right (BEFORE) | distinct commands |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for c in progress["history"]["cycles"]:
-        b, a = c["before"], c["after"]
-        check = c.get("scorer_check", {}).get("before", {})
-        loss = "-" if c["train_loss"] is None else f"{c['train_loss']:.3f}"
+    for c in cycles:
+        b, a = c.before, c.after
+        check = c.scorer_check.get("before", {})
+        loss = "-" if c.train_loss is None else f"{c.train_loss:.3f}"
         lines.append(
-            f"| {c['cycle']} | {b['mean_score']:.3f} → {a['mean_score']:.3f} | {b['acceptance_rate']:.1%} → "
-            f"{a['acceptance_rate']:.1%} | {b['flagged']} / {a['flagged']} | {c['train_examples']} "
-            f"({c['train_steps']}) | {loss} | {maybe(check.get('accepted_accuracy'))} / "
-            f"{maybe(check.get('rejected_accuracy'))} | {b['distinct_commands']}/{b['total_generated']} |")
+            f"| {c.cycle} | {b.mean_score:.3f} → {a.mean_score:.3f} | {b.acceptance_rate:.1%} → "
+            f"{a.acceptance_rate:.1%} | {b.flagged} / {a.flagged} | {c.train_examples} "
+            f"({c.train_steps}) | {loss} | {maybe(check.get('accepted_accuracy'))} / "
+            f"{maybe(check.get('rejected_accuracy'))} | {b.distinct_commands}/{b.total_generated} |")
     return lines
 
 
@@ -160,7 +160,7 @@ def report(runs: list[Path]) -> tuple[str, dict]:
     out, data = [], {}
     last_rows = {}
     for run in runs:
-        progress = Progress.read(run).to_json()
+        progress = Progress.read(run)
         settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
         rows = read_eval_rows(run)
         groups = holdout_groups(settings)
@@ -169,9 +169,9 @@ def report(runs: list[Path]) -> tuple[str, dict]:
                 if name == "holdout" and not row.get("group"):
                     row["group"] = groups.get((row["index"], row["task"]), "")
         pool_lines, pool = pool_table(run)
-        out += [f"## {run}", "", *loop_table(progress), "", "Training pool by threshold (all BEFORE passes):", "",
+        out += [f"## {run}", "", *loop_table(progress.cycles), "", "Training pool by threshold (all BEFORE passes):", "",
                 *pool_lines, ""]
-        sets = by_set(progress.get("evaluations", []))
+        sets = by_set(progress.evaluations)
         evaluations = []  # as the tables show them: intervals recomputed from the rows
         for name, ordered in sets.items():
             cycles = {e["cycle"]: rows.get((name, e["cycle"]), []) for e in ordered}
@@ -180,7 +180,7 @@ def report(runs: list[Path]) -> tuple[str, dict]:
             lines, numbers = eval_table(ordered, cycles)
             out += [f"### held-out: {name or 'held-out'} (n = {ordered[0]['n']}{grouped})", "", *lines, ""]
             evaluations += numbers
-        data[str(run)] = {"settings": settings, "cycles": progress["history"]["cycles"], "pool": pool,
+        data[str(run)] = {"settings": settings, "cycles": [c.to_json() for c in progress.cycles], "pool": pool,
                           "evaluations": evaluations}
         last_rows[run] = {name: rows.get((name, ordered[-1]["cycle"]), []) for name, ordered in sets.items()}
     if len(runs) > 1:

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inversion_tui.loop.gap import by_task, best_of, verification_gap  # noqa: E402
 from inversion_tui.loop.metrics import auroc  # noqa: E402
-from inversion_tui.loop.score import combine, default_weights  # noqa: E402
+from inversion_tui.loop.components import default_weights  # noqa: E402
+from inversion_tui.loop.score import combine  # noqa: E402
 
 GRID_COMPONENTS = ("embed", "overlap_masked", "difflib", "coder", "reviewer", "reviewer_pmi", "consensus")
 """The plain overlap is left out for its masked twin (they agree closely, and masking guards

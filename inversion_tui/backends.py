@@ -1,21 +1,29 @@
 """The one way the program builds a Backend from settings: `run` (headless and in the
 workbench), `score`, `eval` and the benchmarks all call load_backend.
 
-Every model runs through the Hugging Face layer today (inversion_tui/hf). A generator on
-another engine, vLLM for users who outgrow one GPU, would be one new module implementing the
-Backend protocol (loop/backend.py), chosen here from a setting.
+Every model loads through the Hugging Face layer (inversion_tui/hf): its embedder and trainer
+always, and a generator on the engine `--engine` names (GENERATORS). A generator on another
+engine, vLLM for users who outgrow one GPU, is one new module implementing the Generator
+protocol (loop/backend.py) over the loaded tokenizer and the adapter each step saves, and one
+entry here.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from inversion_tui.docs.index import default_docs
 from inversion_tui.loop.backend import Backend
-from inversion_tui.settings import RunSettings
+
+if TYPE_CHECKING:
+    from inversion_tui.settings import RunSettings
+
+GENERATORS: dict[str, str] = {"hf": "inversion_tui.hf.backend:hf_generator"}
+"""Generator engines by name: "module:function"(hf.backend.LoadedModels, settings) -> a
+Generator. Settings read the names; the function is imported only when a run uses it."""
 
 
 def load_backend(settings: RunSettings, log: Callable[[str], None] = lambda _: None) -> Backend:
+    from inversion_tui.docs.index import default_docs
     from inversion_tui.hf.backend import HFBackend  # torch and transformers load only when a model does
 
     backend = HFBackend.load(settings, log)

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from inversion_tui.loop.metrics import by_set, describe_change, describe_evaluation
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.progress import CycleRecord
 from inversion_tui.loop.stopping import describe_best
 from inversion_tui.plain_text import plain, visible
 
@@ -23,26 +24,26 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def cycle_table(history: list[dict[str, Any]]) -> Table:
+def cycle_table(history: list[CycleRecord]) -> Table:
     """One row per cycle; before -> after pairs share a column so it fits 80 columns."""
     table = Table(title="Cycles", title_justify="left")
     for column in ("cycle", "mean score", "change [95% CI]", "accepted", "loss", "pairs", "secs"):
         table.add_column(column, justify="right")
     for entry in history:
-        before, after = entry["before"], entry["after"]
+        before, after = entry.before, entry.after
         table.add_row(
-            str(entry["cycle"]),
-            f"{_fmt(before['mean_score'], '.2f')}→{_fmt(after['mean_score'], '.2f')}",
-            describe_change(entry),
-            f"{_fmt(before['acceptance_rate'], '.0%')}→{_fmt(after['acceptance_rate'], '.0%')}",
-            _fmt(entry["train_loss"], ".4f"),
-            str(entry["train_examples"]),
-            _fmt(entry["duration_s"], ".0f"),
+            str(entry.cycle),
+            f"{_fmt(before.mean_score, '.2f')}→{_fmt(after.mean_score, '.2f')}",
+            describe_change(entry.improvement, entry.improvement_ci95),
+            f"{_fmt(before.acceptance_rate, '.0%')}→{_fmt(after.acceptance_rate, '.0%')}",
+            _fmt(entry.train_loss, ".4f"),
+            str(entry.train_examples),
+            _fmt(entry.duration_s, ".0f"),
         )
     return table
 
 
-def closing_lines(status: str, directory: str, history: list[dict[str, Any]],
+def closing_lines(status: str, directory: str, history: list[CycleRecord],
                   evaluations: list[dict[str, Any]] = (), best_adapter: str | None = None,
                   best_by: str | None = None) -> list[str]:
     """What a run says as it ends, headless or after the workbench closes: how it went, and what
@@ -52,8 +53,8 @@ def closing_lines(status: str, directory: str, history: list[dict[str, Any]],
     lines = [f"{status}: {len(history)} cycle(s) completed; outputs in {directory}"]
     if history:
         first, last = history[0], history[-1]
-        lines.append(f"  intrinsic score {first['before']['mean_score']:.3f} -> {last['after']['mean_score']:.3f}, "
-                     f"acceptance {first['before']['acceptance_rate']:.0%} -> {last['after']['acceptance_rate']:.0%}")
+        lines.append(f"  intrinsic score {first.before.mean_score:.3f} -> {last.after.mean_score:.3f}, "
+                     f"acceptance {first.before.acceptance_rate:.0%} -> {last.after.acceptance_rate:.0%}")
     for name, ordered in by_set(evaluations).items():
         base, latest = ordered[0], ordered[-1]
         label = f"held-out {name}" if name else "held-out"
@@ -84,7 +85,7 @@ class HeadlessConsole:
         )
         self.task_id = None
         self.stage_note = ""  # the stage under way, which the decoding steps add to
-        self.history: list[dict[str, Any]] = []
+        self.history: list[CycleRecord] = []
         self.evaluations: list[dict[str, Any]] = []
         self.cycles = 0
         self._handlers = self.handlers()

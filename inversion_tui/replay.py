@@ -8,7 +8,6 @@ finished, stopped, crashed or still running run can all be read.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,8 +17,9 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.progress import Progress
-from inversion_tui.loop.runlog import CANDIDATES, SETTINGS, RunLog, read_json_object
-from inversion_tui.loop.score import REGISTRY, compute_components
+from inversion_tui.loop.runlog import CANDIDATES, SETTINGS, RunLog, read_candidate_lines, read_json_object
+from inversion_tui.loop.components import REGISTRY
+from inversion_tui.loop.score import compute_components
 
 
 @dataclass
@@ -49,20 +49,7 @@ def load_run(directory: Path) -> RunRecord:
         raise RunDirectoryError(f"{directory} is not a run directory (no {SETTINGS})")
     settings = read_json_object(directory / SETTINGS)
     progress = Progress.read(directory)
-    records, skipped = [], 0
-    path = directory / CANDIDATES
-    if path.exists():
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    Candidate.from_json(record)  # raises for a line that is not a candidate
-                except (ValueError, KeyError, TypeError):
-                    skipped += 1
-                    continue
-                records.append(record)
+    records, skipped = read_candidate_lines(directory)
     run = RunRecord(directory, settings, progress, records, skipped)
     if skipped:
         run.notes.append(f"{skipped} unreadable line(s) of {CANDIDATES} skipped (a torn write?)")
@@ -104,7 +91,7 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
     for note in run.notes:
         yield ev.Log("warning", note)
     trained = progress.trained_positions()
-    history = {entry["cycle"]: entry for entry in progress.cycles}
+    history = {entry.cycle: entry for entry in progress.cycles}
     passes: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for record in run.records:
         passes.setdefault((record["cycle"], record["phase"]), []).append(record)

@@ -16,7 +16,8 @@ from rich.text import Text
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.guards import explain_flags
 from inversion_tui.loop.pipeline import score_commands
-from inversion_tui.loop.score import component_names, contributions
+from inversion_tui.loop.components import component_names
+from inversion_tui.loop.score import contributions
 from inversion_tui.loop.select import Selector
 from inversion_tui.manual_view import TITLE as MANUAL_TITLE, explanation_of, manual_text
 from inversion_tui.plain_text import plain, visible

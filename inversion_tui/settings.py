@@ -11,8 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from inversion_tui.backends import GENERATORS
 from inversion_tui.errors import SettingsError
-from inversion_tui.loop.score import component_names, default_weights
+from inversion_tui.loop.components import component_names, default_weights, mask_weights
+from inversion_tui.loop.objectives import OBJECTIVES
 from inversion_tui.loop.select import DEFAULT_K
 
 # Score components, their default weights and what they measure: loop/score.py's REGISTRY.
@@ -20,129 +22,144 @@ from inversion_tui.loop.select import DEFAULT_K
 SELF_RATING_ON_WEIGHT = 1.0
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
 
-EVAL_SUITES = ("intercode", "holdout")
-"""Held-out suites a run can evaluate on besides a task file (see eval_sets.py)."""
+BUNDLED_SUITES = ("intercode",)
+"""Held-out suites shipped as data (eval_sets.py): `eval --suite` takes these."""
+EVAL_SUITES = (*BUNDLED_SUITES, "holdout")
+"""Held-out suites a run can evaluate on besides a task file: the bundled ones and the
+templates the run holds out of training (see eval_sets.py)."""
 
 BUNDLED_GENERATOR = "smollm2-135m-instruct"
 BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 
 
+# Where each setting's flag is listed in `run --help` (cli/flags.py makes the flags from the fields).
+LOOP, SCORING, MODEL, OUTPUT, EVALUATION = ({"panel": name} for name in ("Loop", "Scoring", "Model", "Output",
+                                                                        "Evaluation"))
+
+
 class RunSettings(BaseModel):
     """Everything a run needs to know. Saved as settings.json in the run directory."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # The field docstrings are the flags' help (use_attribute_docstrings makes them descriptions).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
     # The loop's defaults (cycles, tasks, candidates, pack, tasks_from, train_from, select,
     # threshold, objective) are the recipe of issue 14's screen that held up on all 300
     # InterCode tasks, `thr-base-core` (docs/RESULTS.md): what every new user measures.
-    cycles: int = Field(3, ge=1)
+    cycles: int = Field(3, ge=1, json_schema_extra=LOOP)
     """Number of before -> train -> after cycles."""
-    tasks: int = Field(16, ge=1)
+    tasks: int = Field(16, ge=1, json_schema_extra=LOOP)
     """Tasks sampled for each pass (before and after each draw a fresh sample)."""
-    candidates: int = Field(4, ge=1, le=64)
+    candidates: int = Field(4, ge=1, le=64, json_schema_extra=LOOP)
     """Candidate commands generated per task."""
-    threshold: float = Field(0.4, ge=0.0, le=1.0)
+    threshold: float = Field(0.4, ge=0.0, le=1.0, json_schema_extra=SCORING)
     """A candidate is accepted when its score is at least this (and no guard flagged it); under
     a per-task selection rule it is the floor."""
-    select: Literal["threshold", "best-per-task", "top-k"] = "threshold"
+    select: Literal["threshold", "best-per-task", "top-k"] = Field("threshold", json_schema_extra=SCORING)
     """Which candidates join the training pool (loop/select.py): all above the threshold, or
     only the best (best-per-task) or the `select_k` best (top-k) of each task's above it."""
-    select_k: int = Field(DEFAULT_K, ge=1)
+    select_k: int = Field(DEFAULT_K, ge=1, json_schema_extra=SCORING)
     """How many of a task's candidates top-k keeps."""
-    temperature: float = Field(0.7, ge=0.0, le=5.0)
+    temperature: float = Field(0.7, ge=0.0, le=5.0, json_schema_extra=LOOP)
     """Sampling temperature of the forward pass; 0 means greedy."""
-    inverse_temperature: float = Field(0.0, ge=0.0, le=5.0)
+    inverse_temperature: float = Field(0.0, ge=0.0, le=5.0, json_schema_extra=LOOP)
     """Temperature of the inverse pass; greedy by default so a command always gets the same
     reconstruction and the score measures the command, not sampling luck."""
-    model: str = BUNDLED_GENERATOR
+    model: str = Field(BUNDLED_GENERATOR, json_schema_extra=MODEL)
     """Generator: the bundled name, a local directory, or a hub id."""
-    embedder: str = BUNDLED_EMBEDDER
+    engine: str = Field("hf", json_schema_extra=MODEL)
+    """Where commands are generated (backends.GENERATORS): hf = transformers, on the model the
+    trainer trains. The embedder and the trainer are Hugging Face's whatever the engine."""
+    embedder: str = Field(BUNDLED_EMBEDDER, json_schema_extra=MODEL)
     """Sentence-transformers model for the embedding-cosine component."""
-    quant: Literal["auto", "none", "4bit"] = "auto"
+    quant: Literal["auto", "none", "4bit"] = Field("auto", json_schema_extra=MODEL)
     """4bit = bitsandbytes NF4 with double quantization; auto = 4bit only where it pays: on a GPU,
     for a model whose dense weights would fill more than 40% of its memory; none otherwise."""
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", json_schema_extra=MODEL)
     """Compute dtype: auto = bfloat16 on a GPU that has it, float16 on one that does not (Turing
     and older), float32 on a CPU (where bf16 matmuls are slow)."""
-    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
+    gradient_checkpointing: Literal["auto", "on", "off"] = Field("auto", json_schema_extra=MODEL)
     """Recompute activations in training to save memory. auto = on only on a GPU where a
     training batch's activations would not fit beside the model; off keeps training's faster
     shared-prefix path."""
-    output: Path | None = None
+    output: Path | None = Field(None, json_schema_extra=OUTPUT)
     """Run directory; default ./output/<model>-<timestamp>."""
-    pack: str = "pentest,shell"
+    pack: str = Field("pentest,shell", json_schema_extra=LOOP)
     """Task pack name(s) from sample_tasks/ or path(s) to YAML files, comma-separated: the few-shot
     examples of every prompt, and the templates a run draws on with --tasks-from packs. Both
     packs, as every run of issue 14's screen had them."""
-    tasks_from: str | None = "cheat-basics"
+    tasks_from: str | None = Field("cheat-basics", json_schema_extra=LOOP)
     """Where each pass draws its tasks: `cheat-basics` (the cheat package's 137 tasks for basic
     programs: the pool of the best recipe of issue 14's screen, docs/RESULTS.md), `cheat` (all
     its cheatsheets, ~900 tasks over ~170 programs), a file of task descriptions (one per line,
     or JSONL), or `packs` (the `pack` templates; None, as runs saved before this default have
     it, means the same). The few-shot examples come from `pack` either way."""
-    lr: float = Field(2e-4, gt=0.0, le=1.0)
+    lr: float = Field(2e-4, gt=0.0, le=1.0, json_schema_extra=MODEL)
     """LoRA learning rate."""
-    batch_size: int = Field(4, ge=1)
+    batch_size: int = Field(4, ge=1, json_schema_extra=MODEL)
     """Training micro-batch size."""
-    train_from: Literal["last", "base"] = "base"
+    train_from: Literal["last", "base"] = Field("base", json_schema_extra=MODEL)
     """last = each step goes on from the adapter so far; base = each step starts from a fresh
     adapter (the base model) and trains on every example accepted so far, accumulated."""
-    patience: int = Field(0, ge=0)
+    patience: int = Field(0, ge=0, json_schema_extra=LOOP)
     """Stop when `patience_on` has not improved on its best for this many cycles (0: never)."""
-    patience_on: str = "score"
+    patience_on: str = Field("score", json_schema_extra=LOOP)
     """What --patience tracks (loop/stopping.py): score (the AFTER pass's mean score, by the
     verifier), consensus (agreement of a task's candidates on a program), or the name of a
     held-out set (its right-program accuracy: labels, so report on another set)."""
-    replay: float = Field(0.0, ge=0.0, le=4.0)
+    replay: float = Field(0.0, ge=0.0, le=4.0, json_schema_extra=MODEL)
     """Add this many of the base model's own greedy commands on fresh pool tasks per training
     example (0.5: one for every two), unflagged ones only; SFT only."""
-    replay_from: str | None = None
+    replay_from: str | None = Field(None, json_schema_extra=MODEL)
     """Where --replay draws its tasks: a pool (`cheat`) or a file, as `tasks_from`; default the
     run's own task pool. A broad pool holds in place what the model did on programs the training
     pool lacks; held-out templates are never drawn."""
-    objective: Literal["sft", "dpo"] = "sft"
-    """What a training step optimises: sft = the accepted commands' likelihood; dpo = each
-    accepted command preferred to the lowest-scoring other command of its task, against the
-    base model (the adapter off) as the reference."""
-    dpo_beta: float = Field(0.1, gt=0.0, le=10.0)
+    objective: str = Field("sft", json_schema_extra=MODEL)
+    """What a training step optimises (loop/objectives.py): sft = the accepted commands'
+    likelihood; dpo = each accepted command preferred to the lowest-scoring other command of its
+    task, against the base model (the adapter off) as the reference."""
+    dpo_beta: float = Field(0.1, gt=0.0, le=10.0, json_schema_extra=MODEL)
     """DPO's beta: how far the policy may move from the reference for a preference."""
-    epochs: int = Field(1, ge=1)
+    epochs: int = Field(1, ge=1, json_schema_extra=MODEL)
     """Epochs over the accepted pool per training step."""
-    gen_batch_size: int = Field(8, ge=1)
+    gen_batch_size: int = Field(8, ge=1, json_schema_extra=MODEL)
     """Tasks per batched generate call (each yields `candidates` sequences)."""
-    max_new_tokens: int = Field(48, ge=4, le=1024)
+    max_new_tokens: int = Field(48, ge=4, le=1024, json_schema_extra=LOOP)
     """Token budget for a generated command or reconstruction."""
-    seed: int = 0
+    seed: int = Field(0, json_schema_extra=LOOP)
     """Seeds task sampling, generation sampling and training order."""
-    weights: dict[str, float] = Field(default_factory=default_weights)
+    weights: dict[str, float] = Field(default_factory=default_weights, json_schema_extra=SCORING)
     """Score component weights; the score is the weighted mean over the components present."""
-    few_shot: int = Field(2, ge=0, le=8)
+    few_shot: int = Field(2, ge=0, le=8, json_schema_extra=LOOP)
     """Demonstrations from the task pack put in the forward and inverse prompts."""
-    eval_file: Path | None = None
+    eval_file: Path | None = Field(None, json_schema_extra=EVALUATION)
     """JSONL held-out tasks evaluated before cycle 1 and after every cycle."""
-    eval_suite: tuple[Literal["intercode", "holdout"], ...] = ()
+    eval_suite: tuple[str, ...] = Field((), json_schema_extra=EVALUATION)
     """Held-out suites evaluated before cycle 1 and after every cycle, each on its own: intercode,
     and/or holdout (tasks from the pack templates --holdout keeps out of training). Given on the
     command line comma-separated; runs saved before several were allowed hold one name or null."""
-    holdout: float = Field(0.0, ge=0.0, lt=1.0)
+    holdout: float = Field(0.0, ge=0.0, lt=1.0, json_schema_extra=EVALUATION)
     """Fraction of the pack's templates held out of training (for --eval-suite holdout)."""
-    eval_limit: int | None = Field(None, ge=1)
+    eval_limit: int | None = Field(None, ge=1, json_schema_extra=EVALUATION)
     """Evaluate only the first N held-out tasks (each evaluation is a greedy pass over them)."""
-    verifier: Literal["base", "policy"] = "base"
+    verifier: Literal["base", "policy"] = Field("base", json_schema_extra=SCORING)
     """Which weights score: base = the inversion and the likelihood components come from the
     base model (the adapter switched off while scoring), so the scorer cannot drift with the
     policy it judges; policy = the weights being trained (runs before this option)."""
-    placeholders: bool = False
+    placeholders: bool = Field(False, json_schema_extra=SCORING)
     """The inverter reads commands with typed placeholders for literals (<IP>, <PATH>, <NUMBER>,
     <STRING>, ...), and tasks are compared with them too: copied literals cannot carry a score."""
-    eval_samples: int = Field(0, ge=0, le=64)
+    eval_samples: int = Field(0, ge=0, le=64, json_schema_extra=EVALUATION)
     """Also sample N commands per held-out task at each evaluation: the verification gap
     (best of N by the score, a random one, any of N right) beside greedy. 0 = greedy only."""
-    allow_flagged: bool = False
+    allow_flagged: bool = Field(False, json_schema_extra=SCORING)
     """Let candidates flagged by a guard be accepted (and trained on) when they score enough."""
-    lora_r: int = Field(16, ge=1)
-    lora_alpha: int = Field(32, ge=1)
-    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    lora_r: int = Field(16, ge=1, json_schema_extra=MODEL)
+    """LoRA rank: the adapter's size (trainable parameters grow with it)."""
+    lora_alpha: int = Field(32, ge=1, json_schema_extra=MODEL)
+    """LoRA alpha: the adapter's update is scaled by alpha / rank."""
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0, json_schema_extra=MODEL)
+    """Dropout on the adapter's input in training."""
 
     @field_validator("weights")
     @classmethod
@@ -157,6 +174,20 @@ class RunSettings(BaseModel):
             object.__setattr__(self, "output", Path("output") / f"{short}-{stamp}")
         return self
 
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, name: str) -> str:
+        if name not in GENERATORS:
+            raise ValueError(f"unknown engine {name!r} (known: {', '.join(GENERATORS)})")
+        return name
+
+    @field_validator("objective")
+    @classmethod
+    def _known_objective(cls, name: str) -> str:
+        if name not in OBJECTIVES:
+            raise ValueError(f"unknown objective {name!r} (known: {', '.join(OBJECTIVES)})")
+        return name
+
     @field_validator("eval_suite", mode="before")
     @classmethod
     def _split_suites(cls, value):
@@ -164,9 +195,7 @@ class RunSettings(BaseModel):
             return ()
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
-        unknown = [name for name in value if name not in EVAL_SUITES]
-        if unknown:
-            raise ValueError(f"unknown suite {unknown[0]!r} (known: {', '.join(EVAL_SUITES)})")
+        known_suites(value, EVAL_SUITES)
         if len(set(value)) != len(value):
             raise ValueError("a suite is named twice")
         return tuple(value)
@@ -183,8 +212,9 @@ class RunSettings(BaseModel):
 
     @model_validator(mode="after")
     def _replay_needs_sft(self) -> "RunSettings":
-        if self.replay > 0 and self.objective != "sft":
-            raise ValueError("--replay adds SFT examples; a DPO step has no preference in them (use --objective sft)")
+        if self.replay > 0 and not OBJECTIVES[self.objective].takes_replay:
+            raise ValueError(f"--replay adds SFT examples; a {self.objective} step cannot train on them "
+                             "(use --objective sft)")
         if self.replay_from is not None and self.replay <= 0:
             raise ValueError("--replay-from says where --replay draws its tasks: give --replay R too")
         return self
@@ -192,6 +222,70 @@ class RunSettings(BaseModel):
     @property
     def self_rating_enabled(self) -> bool:
         return self.weights.get("self_rating", 0.0) > 0
+
+
+def known_suites(names: list[str], known: tuple[str, ...]) -> list[str]:
+    """`names`, or a ValueError naming the first that is not a suite of `known`."""
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown suite {unknown[0]!r} (known: {', '.join(known)})")
+    return names
+
+
+TASKS, OUTPUTS = {"panel": "Tasks"}, {"panel": "Output"}
+
+
+class EvalSettings(BaseModel):
+    """What `inversion-tui eval` evaluates and what it writes; the model, prompts and scoring it
+    shares with a run are RunSettings (cli/main.py passes them through)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    tasks_file: Path | None = Field(None, json_schema_extra=TASKS)
+    """JSONL tasks with their references: {"task": ..., "references": [...]} a line."""
+    suite: str | None = Field(None, json_schema_extra=TASKS)
+    """A bundled suite: intercode (InterCode-ALFA's 300 NL-to-bash tasks)."""
+    pack: str | None = Field(None, json_schema_extra=TASKS)
+    """Sample tasks (with their templates' references) from a task pack."""
+    limit: int | None = Field(None, json_schema_extra=TASKS)
+    """Evaluate the first N tasks (a pack samples N, default 100)."""
+    adapter: Path | None = None
+    """A LoRA checkpoint directory of a run, or a run directory: its best adapter."""
+    samples: int = Field(0, ge=0, le=64)
+    """Also sample N commands per task: the verification gap (best of N by the score, a random
+    one, the oracle) beside greedy, and each component's AUROC."""
+    save_rows: Path | None = Field(None, json_schema_extra=OUTPUTS)
+    """Write one JSONL row per task (command, reconstruction, score, metrics)."""
+    paired_with: Path | None = Field(None, json_schema_extra=OUTPUTS)
+    """Rows of an earlier --save-rows on the same tasks: adds the change, task by task."""
+    save_samples: Path | None = Field(None, json_schema_extra=OUTPUTS)
+    """Write one JSONL row per sample (components, flags, metrics); needs --samples."""
+
+    @field_validator("suite")
+    @classmethod
+    def _bundled_suite(cls, name: str | None) -> str | None:
+        return None if name is None else known_suites([name], BUNDLED_SUITES)[0]
+
+    @model_validator(mode="after")
+    def _one_source_and_new_files(self) -> "EvalSettings":
+        if len(self.sources) != 1:
+            raise ValueError("give exactly one of --tasks-file, --suite, --pack")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("--limit must be at least 1")
+        for flag, path in (("--save-rows", self.save_rows), ("--save-samples", self.save_samples)):
+            if path is not None and path.exists():
+                raise ValueError(f"{flag} {path}: already exists (remove it or name another file)")
+            if path is not None and not path.parent.is_dir():
+                raise ValueError(f"{flag} {path}: no such directory {path.parent}")
+        if self.save_samples is not None and not self.samples:
+            raise ValueError("--save-samples needs --samples N")
+        return self
+
+    @property
+    def sources(self) -> list[str]:
+        """The task source given, as the flag and what it named (the report's title says it)."""
+        return [f"--{name.replace('_', '-')} {value}" for name, value in
+                (("tasks_file", self.tasks_file), ("suite", self.suite), ("pack", self.pack)) if value]
 
 
 def check_weights(weights: dict[str, float]) -> dict[str, float]:
@@ -207,6 +301,16 @@ def check_weights(weights: dict[str, float]) -> dict[str, float]:
     if sum(full.values()) <= 0:
         raise ValueError("at least one weight must be > 0")
     return full
+
+
+def command_line_weights(text: str | None, self_rating: bool, mask_literals: bool = False) -> dict[str, float]:
+    """--weights with the switches that change it: --self-rating weighs the model's own rating
+    in (SELF_RATING_ON_WEIGHT unless --weights named one), --mask-literals moves overlap and
+    difflib onto their literal-masked variants."""
+    result = parse_weights(text or "")
+    if self_rating and result["self_rating"] <= 0:
+        result["self_rating"] = SELF_RATING_ON_WEIGHT
+    return mask_weights(result) if mask_literals else result
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -243,8 +347,13 @@ def saved_settings(saved: dict) -> RunSettings:
 
 def build_settings(**values) -> RunSettings:
     """Build settings, turning pydantic's multi-line report into one line a user can act on."""
+    return build(RunSettings, **values)
+
+
+def build(kind: type[BaseModel], **values):
+    """Settings of `kind`, or a SettingsError of one line naming the flag."""
     try:
-        return RunSettings(**values)
+        return kind(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -50,6 +50,35 @@ def test_the_loop_imports_nothing_above_it():
                 f"{path.relative_to(ROOT)} imports {module}")
 
 
+def test_settings_and_the_registries_they_read_load_no_engine_part():
+    """Settings read the scorer and objective registries for names and defaults; the scorers,
+    the documentation index and the model libraries stay unloaded until a run uses them."""
+    code = textwrap.dedent("""
+        import sys
+        import inversion_tui.settings
+        print(','.join(sorted(m for m in sys.modules if m.startswith('inversion_tui') or m.split('.')[0] == 'torch')))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert set(out.stdout.strip().split(",")) == {
+        "inversion_tui", "inversion_tui.backends", "inversion_tui.errors", "inversion_tui.importing",
+        "inversion_tui.loop", "inversion_tui.loop.backend",
+        "inversion_tui.loop.components", "inversion_tui.loop.objectives", "inversion_tui.loop.select",
+        "inversion_tui.settings"}
+
+
+def test_every_registered_scorer_objective_and_engine_resolves():
+    from inversion_tui.backends import GENERATORS
+    from inversion_tui.importing import resolve
+    from inversion_tui.loop.components import REGISTRY
+    from inversion_tui.loop.objectives import OBJECTIVES
+
+    paths = [spec.scorer for spec in REGISTRY.values() if isinstance(spec.scorer, str)]
+    paths += [path for spec in OBJECTIVES.values() for path in (spec.examples, spec.loss)]
+    paths += list(GENERATORS.values())
+    assert len(paths) == len(REGISTRY) + 2 * len(OBJECTIVES) + len(GENERATORS)
+    assert all(callable(resolve(path)) for path in paths)
+
+
 def test_metrics_need_only_the_standard_library():
     # and the shell parser's two small packages: never a model library
     stdlib = set(sys.stdlib_module_names) | {"tree_sitter", "tree_sitter_bash"}

@@ -196,13 +196,14 @@ def test_an_adapter_error_with_no_message_is_still_one_line(tmp_path, monkeypatc
     import safetensors.torch
 
     from inversion_tui.errors import ModelLoadError
-    from inversion_tui.hf.backend import HFBackend
+    from inversion_tui.hf.backend import HFBackend, LoadedModels
 
     def silent_failure(path):
         raise RuntimeError()
 
     monkeypatch.setattr(safetensors.torch, "load_file", silent_failure)
-    backend = HFBackend(model=None, tokenizer=None, embedder=None, device="cpu", description={"model": "m"})
+    backend = HFBackend(LoadedModels(model=None, tokenizer=None, embedder=None, device="cpu",
+                                     description={"model": "m"}, prefix_cache=False))
     with pytest.raises(ModelLoadError, match=r"adapter .* does not fit model m: RuntimeError$"):
         backend.load_adapter(tmp_path)
 
@@ -310,3 +311,34 @@ def test_resuming_a_finished_run_says_so_in_one_line_without_loading_a_model(tmp
                                      f"adds cycles); nothing to resume (inversion-tui inspect {tmp_path / 'run'} "
                                      "shows it)")
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == before
+
+
+def test_every_setting_is_a_flag_of_run_with_its_default_and_help():
+    """Issue 25: a flag is declared once, by its setting (name, default, docstring, panel)."""
+    import re
+
+    import click
+    import typer
+
+    from inversion_tui.settings import EvalSettings, RunSettings
+
+    def words(text):
+        return re.sub(r"`|--", "", " ".join(text.split())).replace("-", "_")
+
+    def options(name):
+        command = typer.main.get_command(app).commands[name]
+        return {p.name: p for p in command.params if isinstance(p, click.Option) or hasattr(p, "opts")}
+
+    run = options("run")
+    for name, field in RunSettings.model_fields.items():
+        if name == "weights":  # --weights NAME=VALUE,... (with --self-rating and --mask-literals)
+            continue
+        param = run[name]
+        assert param.opts == ["--" + name.replace("_", "-")]
+        default = None if field.default == () else field.default  # a tuple is given comma-separated
+        assert param.default == default, name
+        # the docstring, with the settings it names spelled as flags (`select_k` -> --select-k)
+        assert words(field.description)[-40:] in words(param.help), name
+    evaluate = options("eval")
+    assert set(EvalSettings.model_fields) <= set(evaluate)
+    assert evaluate["prompt_pack"].default == RunSettings.model_fields["pack"].default

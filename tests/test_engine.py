@@ -9,7 +9,7 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidates, read_eval_rows
-from inversion_tui.loop.score import component_names
+from inversion_tui.loop.components import component_names
 from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 from inversion_tui.errors import RunDirectoryError

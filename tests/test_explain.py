@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from inversion_tui.docs.explain import explain
 from inversion_tui.manual_view import render
-from inversion_tui.loop.score import REGISTRY, ScoringContext
+from inversion_tui.loop.components import REGISTRY
+from inversion_tui.loop.score import ScoringContext
 
 
 def test_a_pipeline_through_sudo_with_quoted_text(docs_index):
@@ -49,7 +50,7 @@ def test_subcommands(docs_index):
 
 def _documented(command, docs):
     context = ScoringContext(commands=[command], tasks=["Count the lines of data.csv"], docs=docs)
-    return REGISTRY["documented"].scorer(["Count the lines of data.csv"], [""], context)[0]
+    return REGISTRY["documented"].score(["Count the lines of data.csv"], [""], context)[0]
 
 
 def test_documented_tells_an_invented_program(docs_index):
@@ -62,9 +63,9 @@ def test_the_doc_components_with_an_embedder(docs_index, fake_backend):
     tasks = ["Count the lines of data.csv", "Count the lines of data.csv", "List files"]
     commands = ["wc -l data.csv", "count data.csv", "ls"]
     context = ScoringContext(backend=fake_backend, commands=commands, tasks=tasks, docs=docs_index)
-    doc = REGISTRY["doc"].scorer(tasks, [""] * 3, context)
-    options = REGISTRY["doc_options"].scorer(tasks, [""] * 3, context)
-    known = REGISTRY["options_known"].scorer(tasks, [""] * 3, context)
+    doc = REGISTRY["doc"].score(tasks, [""] * 3, context)
+    options = REGISTRY["doc_options"].score(tasks, [""] * 3, context)
+    known = REGISTRY["options_known"].score(tasks, [""] * 3, context)
     assert 0.0 <= doc[0] <= 1.0 and doc[1] == 0.0  # an undocumented program counts 0
     assert options[0] is not None and options[1] is None and options[2] is None  # None without options
     assert known == [1.0, None, None]
@@ -76,7 +77,7 @@ def test_without_an_index_the_components_cannot_judge(monkeypatch, fake_backend)
     monkeypatch.setattr(doc_scores, "default_docs", lambda: None)
     context = ScoringContext(backend=fake_backend, commands=["wc -l x"], tasks=["Count lines"])
     for name in ("documented", "doc", "doc_options", "options_known"):
-        assert REGISTRY[name].scorer(["Count lines"], [""], context) == [None]
+        assert REGISTRY[name].score(["Count lines"], [""], context) == [None]
 
 
 @settings(max_examples=150, deadline=None)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from inversion_tui.loop.runlog import read_candidates
-from inversion_tui.loop.score import REGISTRY, ScorerSpec, component_names, default_weights
+from inversion_tui.loop.components import REGISTRY, ScorerSpec, component_names, default_weights
 from inversion_tui.settings import build_settings, parse_weights
 from inversion_tui.tui.widgets.candidates import CandidatesTable
 from tests.fakes import FakeBackend

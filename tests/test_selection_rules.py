@@ -94,8 +94,9 @@ async def test_the_rule_changes_live_like_the_threshold_and_is_recorded(tmp_path
 def test_top_k_has_one_default_k_everywhere():
     """Issue 25: k was 1 in the engine's Selector and the workbench's state but 2 in the settings."""
     from inversion_tui.settings import RunSettings
+    from inversion_tui.loop.control import RunControl
     from inversion_tui.tui.state import RunState
 
     defaults = {Selector(0.3, rule="top-k").k, RunSettings.model_fields["select_k"].default,
-                RunState(0.3, 1).select_k}
+                RunState(RunControl(0.3, {}), 1).select_k}
     assert defaults == {2}

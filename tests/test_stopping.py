@@ -10,7 +10,7 @@ import pytest
 
 from inversion_tui.console import closing_lines
 from inversion_tui.loop import events as ev
-from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.progress import CycleRecord, Progress
 from inversion_tui.loop.runlog import PROGRESS, SETTINGS
 from inversion_tui.loop.stopping import EarlyStopping, best_of_run, pass_consensus
 from inversion_tui.settings import build_settings
@@ -18,9 +18,9 @@ from tests.fakes import FakeBackend
 from tests.test_engine import make_engine
 
 
-def cycle(n, before, after):
-    return {"cycle": n, "before": {"mean_score": before}, "after": {"mean_score": after},
-            "checkpoint": f"checkpoint_cycle_{n}"}
+def cycle(n, before, after, **more):
+    return CycleRecord.from_json({"cycle": n, "before": {"mean_score": before}, "after": {"mean_score": after},
+                                  "checkpoint": f"checkpoint_cycle_{n}", **more})
 
 
 def test_the_base_model_is_the_value_to_beat_and_ties_keep_the_earlier():
@@ -57,7 +57,7 @@ def test_a_run_stops_when_patience_runs_out_and_names_the_best_adapter(tmp_path)
     engine, recorder = make_engine(tmp_path, FakeBackend(), cycles=6, tasks=4, candidates=2, patience=1)
     engine.run()
     progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
-    history = progress["history"]["cycles"]
+    history = Progress.from_json(progress).cycles
     values = EarlyStopping(1).values(history, [])
     best_so_far = [max(range(i + 1), key=lambda j: (values[j][1], -j)) for i in range(len(values))]
     stop = next((i for i in range(1, len(values)) if i - best_so_far[i] >= 1), None)
@@ -78,13 +78,13 @@ def run_with_best(tmp_path, before, afters):
     history = [cycle(n, before, after) for n, after in enumerate(afters, 1)]
     Progress(status="finished", last_completed_cycle=len(afters), cycles=history).write(run)
     for entry in history:
-        (run / entry["checkpoint"]).mkdir()
-        (run / entry["checkpoint"] / "adapter_config.json").write_text("{}")
+        (run / entry.checkpoint).mkdir()
+        (run / entry.checkpoint / "adapter_config.json").write_text("{}")
     return run
 
 
 def test_eval_adapter_a_run_directory_means_its_best_adapter_not_its_last(tmp_path):
-    from cli.main import _checkpoint_of
+    from cli.eval_commands import checkpoint_of as _checkpoint_of
 
     run = run_with_best(tmp_path, 0.2, [0.25, 0.3, 0.22])
     assert best_of_run(run) == ("checkpoint_cycle_2", "score")
@@ -111,17 +111,18 @@ def test_an_adapter_that_holds_no_training_is_the_base_model_not_the_best_adapte
     engine, recorder = make_engine(tmp_path, FakeBackend(), cycles=2, tasks=4, candidates=2, threshold=1.0)
     engine.run()
     progress = Progress.read(tmp_path / "run")
-    assert all(entry["train_steps"] == 0 for entry in progress.cycles)  # nothing passed the threshold
+    assert all(entry.train_steps == 0 for entry in progress.cycles)  # nothing passed the threshold
     assert progress.best_adapter is None and recorder.of(ev.RunFinished)[0].best_adapter is None
     assert best_of_run(tmp_path / "run") == (None, "score")
-    trained_later = [cycle(1, 0.2, 0.5) | {"train_steps": 0}, cycle(2, 0.2, 0.6) | {"train_steps": 3}]
+    trained_later = [cycle(1, 0.2, 0.5, train_steps=0), cycle(2, 0.2, 0.6, train_steps=3)]
     assert EarlyStopping(0).best_checkpoint(trained_later, []) == "checkpoint_cycle_2"
     assert EarlyStopping(0).best_checkpoint(trained_later[:1], []) is None
 
 
 def test_the_closing_lines_name_the_adapter_to_keep():
-    history = [cycle(1, 0.2, 0.3) | {"after": {"mean_score": 0.3, "acceptance_rate": 0.5},
-                                      "before": {"mean_score": 0.2, "acceptance_rate": 0.4}}]
+    history = [CycleRecord.from_json({"cycle": 1, "before": {"mean_score": 0.2, "acceptance_rate": 0.4},
+                                      "after": {"mean_score": 0.3, "acceptance_rate": 0.5},
+                                      "checkpoint": "checkpoint_cycle_1"})]
     lines = closing_lines("finished", "runs/x", history, [], "checkpoint_cycle_1", "consensus")
     assert "  best adapter by consensus: runs/x/checkpoint_cycle_1" in lines
     lines = closing_lines("finished", "runs/x", history, [], None, "score")

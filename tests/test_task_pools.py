@@ -152,13 +152,13 @@ def test_replay_from_draws_the_replayed_tasks_from_its_pool_while_passes_stay_on
     engine = Engine(settings, backend, training, RunLog.create(settings.output), emit=ev.EventRecorder(),
                     replay_pack=replay_tasks(settings, training, None))
     engine.run()
-    step = engine.history[0]["training"]
-    assert step["replayed"] >= 1 and len(backend.trained[0]) == step["new_examples"] + step["replayed"]
-    replayed, accepted = backend.trained[0][step["new_examples"]:], backend.trained[0][: step["new_examples"]]
+    step = engine.history[0].training
+    assert step.replayed >= 1 and len(backend.trained[0]) == step.new_examples + step.replayed
+    replayed, accepted = backend.trained[0][step.new_examples:], backend.trained[0][: step.new_examples]
     assert all(any(task in pair.prompt for task in broad) for pair in replayed)
     # what was replayed is on record, task and command, in the order trained
-    assert [command for _, command in step["replayed_commands"]] == [pair.completion for pair in replayed]
-    assert all(task in broad for task, _ in step["replayed_commands"])
+    assert [command for _, command in step.replayed_commands] == [pair.completion for pair in replayed]
+    assert all(task in broad for task, _ in step.replayed_commands)
     assert not any(task in pair.prompt for pair in accepted for task in broad)
     assert all(r["task"] not in broad for r in read_candidates(tmp_path / "run"))
 

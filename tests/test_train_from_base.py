@@ -22,8 +22,8 @@ def test_each_step_starts_afresh_on_everything_accepted_so_far(tmp_path):
         assert set(earlier) <= set(later) and len(later) > len(earlier)  # accumulated
     assert all(len(step) == len(set(step)) for step in steps)  # each example once
     history = engine.history
-    assert [c["training"]["examples"] for c in history] == [len(s) for s in steps]
-    assert sum(c["training"]["new_examples"] for c in history) == len(steps[-1])
+    assert [c.training.examples for c in history] == [len(s) for s in steps]
+    assert sum(c.training.new_examples for c in history) == len(steps[-1])
 
 
 def test_last_goes_on_from_the_adapter_with_only_the_new_examples(tmp_path):
@@ -50,7 +50,7 @@ def test_replay_adds_the_base_models_greedy_commands_on_fresh_tasks(tmp_path):
     engine, _ = make_engine(tmp_path, backend, cycles=1, tasks=4, candidates=2, threshold=0.0, replay=0.5,
                             verifier="policy")
     engine.run()
-    training = engine.history[0]["training"]
-    assert training["replayed"] >= 1
-    assert len(backend.trained[0]) == training["examples"] == training["new_examples"] + training["replayed"]
+    training = engine.history[0].training
+    assert training.replayed >= 1
+    assert len(backend.trained[0]) == training.examples == training.new_examples + training.replayed
     assert backend.base_weights_calls == 1  # generated with the adapter off

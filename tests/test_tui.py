@@ -193,7 +193,7 @@ async def test_train_now_runs_a_step_and_shows_its_loss(tmp_path):
         trainings = [e for e in engine_events(messages, ev.TrainingDone)]
         assert [t.manual for t in trainings] == [True, False]
         # the last step's loss (the cycle's own); `train_loss` is now the mean over both steps
-        assert app.state.last_loss == pytest.approx(engine_events(messages, ev.CycleDone)[-1].metrics["training"]["mean_loss"])
+        assert app.state.last_loss == pytest.approx(engine_events(messages, ev.CycleDone)[-1].metrics.training.mean_loss)
 
 
 async def test_train_now_from_the_command_palette(tmp_path):
@@ -439,7 +439,7 @@ async def test_charts_at_80_columns_keep_their_legend_off_the_data(tmp_path):
         legend = text_of(app.query_one("#cycle-legend"))
         assert "score before" in legend and "accept" in legend and "after" in legend
         assert app.query_one("#cycle-legend").region.height >= 1  # on screen, above the chart
-        assert len(app.state.losses) == sum(c["train_steps"] for c in app.state.history)  # the loss curve
+        assert len(app.state.losses) == sum(c.train_steps for c in app.state.history)  # the loss curve
 
 
 def test_every_engine_event_has_a_handler_by_type(tmp_path):

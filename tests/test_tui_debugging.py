@@ -7,7 +7,8 @@ import pytest
 from textual.widgets import Input
 
 from inversion_tui.loop.runlog import PROGRESS, read_candidates
-from inversion_tui.loop.score import combine, component_names
+from inversion_tui.loop.components import component_names
+from inversion_tui.loop.score import combine
 from inversion_tui.marks import MARKS
 from inversion_tui.replay import load_run
 from inversion_tui.tui.app import create_replay_app
@@ -202,7 +203,7 @@ async def test_keys_typed_fast_in_the_weights_dialog_land_in_the_field_tab_moved
     behind it."""
     from textual import events
 
-    from inversion_tui.loop.score import component_names
+    from inversion_tui.loop.components import component_names
 
     app = make_app(tmp_path, FakeBackend())
     async with app.run_test(size=(160, 48)) as pilot:

@@ -189,3 +189,13 @@ class DPO:
         margin = (policy[:n] - reference[:n]) - (policy[n:] - reference[n:])
         return -torch.nn.functional.logsigmoid(self.beta * margin).mean()
 
+
+
+# The trainer's objective for a run, as loop/objectives.py names them: built from its settings,
+# where each objective's hyperparameters are.
+def sft(settings) -> SFT:
+    return SFT()
+
+
+def dpo(settings) -> DPO:
+    return DPO(settings.dpo_beta)

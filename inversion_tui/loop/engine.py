@@ -23,10 +23,11 @@ from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.literals import as_read
 from inversion_tui.loop.metrics import paired_difference, unpaired_difference_ci
 from inversion_tui.loop.pipeline import score_commands
-from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.progress import CycleRecord, PassSummary, Progress, TrainingSummary
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_candidates, read_eval_rows
-from inversion_tui.loop.score import Components, combine, component_names, rating_prompt
+from inversion_tui.loop.components import component_names
+from inversion_tui.loop.score import Components, combine, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop import training_set
@@ -39,19 +40,19 @@ DECODING_EVENT_INTERVAL_S = 0.5
 """Decoding events are sent at most this often (and for each call's first step)."""
 
 
-def pass_metrics(candidates: Sequence[Candidate]) -> dict[str, Any]:
+def pass_metrics(candidates: Sequence[Candidate]) -> PassSummary:
     """A pass's numbers for progress.json; the TUI's stats panel uses the same function."""
     total = len(candidates)
     accepted = sum(c.accepted for c in candidates)
-    return {
-        "total_generated": total,
-        "accepted": accepted,
-        "acceptance_rate": accepted / total if total else 0.0,
-        "mean_score": sum(c.score for c in candidates) / total if total else 0.0,
-        "flagged": sum(bool(c.flags) for c in candidates),
-        "distinct_commands": len({c.command for c in candidates}),
-        "consensus": pass_consensus(candidates),
-    }
+    return PassSummary(
+        total_generated=total,
+        accepted=accepted,
+        acceptance_rate=accepted / total if total else 0.0,
+        mean_score=sum(c.score for c in candidates) / total if total else 0.0,
+        flagged=sum(bool(c.flags) for c in candidates),
+        distinct_commands=len({c.command for c in candidates}),
+        consensus=pass_consensus(candidates),
+    )
 
 
 def improvement_interval(before: Sequence[Candidate], after: Sequence[Candidate],
@@ -72,14 +73,14 @@ def improvement_interval(before: Sequence[Candidate], after: Sequence[Candidate]
     return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
 
 
-def cycle_training_totals(steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def cycle_training_totals(steps: Sequence[TrainingSummary]) -> dict[str, Any]:
     """What a cycle trained, over every step it ran: its train-now steps and its end-of-pass
     step (a cycle whose pool a train-now step had taken trained, though its own step was
     skipped). The loss is the mean over all optimizer steps; None where none ran."""
-    optimizer_steps = sum(step["steps"] for step in steps)
-    loss = sum(step["mean_loss"] * step["steps"] for step in steps if step["steps"]) / optimizer_steps \
+    optimizer_steps = sum(step.steps for step in steps)
+    loss = sum(step.mean_loss * step.steps for step in steps if step.steps) / optimizer_steps \
         if optimizer_steps else None
-    return {"train_loss": loss, "train_examples": sum(step["examples"] for step in steps),
+    return {"train_loss": loss, "train_examples": sum(step.examples for step in steps),
             "train_steps": optimizer_steps}
 
 
@@ -94,7 +95,7 @@ class Engine:
     resume: ResumePoint | None = None
     eval_sets: Mapping[str, Sequence[EvalTask]] = field(default_factory=dict)  # fixed held-out sets, by name
     replay_pack: TaskPack | None = None  # where --replay draws its tasks (--replay-from); None: `pack`
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[CycleRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.control is None:
@@ -102,7 +103,7 @@ class Engine:
         self.examples = self.pack.examples[: self.settings.few_shot]
         self.stopping = EarlyStopping(self.settings.patience, self.settings.patience_on)
         self.started_at = time.time()
-        self.manual_trainings: list[dict[str, Any]] = []
+        self.manual_trainings: list[TrainingSummary] = []
         self._threshold_changes_seen = len(self.control.threshold_changes)
         self._select_changes_seen = len(self.control.select_changes)
         self._weight_changes_seen = len(self.control.weight_changes)  # a resume's are already on disk
@@ -111,7 +112,7 @@ class Engine:
         self._cycle = 0
         self.latest_adapter: str | None = None  # run-directory name of the newest saved adapter
         self.trained_examples: list[TrainingPair | PreferencePair] = []  # every step's, for --train-from base
-        self.current_training: dict[str, Any] | None = None  # this cycle's end-of-pass training
+        self.current_training: TrainingSummary | None = None  # this cycle's end-of-pass training
         self.resumes: list[dict[str, Any]] = []
         self.task_limit: int | None = None  # tasks per generate call after running out of memory
         self.evaluations: list[dict[str, Any]] = []  # held-out summaries per (set, cycle); cycle 0 = base model
@@ -133,7 +134,7 @@ class Engine:
             trained = self.trained_positions()
             self.emit(ev.HistoryRestored(tuple(Candidate.from_record(r, trained) for r in self.resume.past_records)))
         for entry in self.history:
-            self.emit(ev.CycleDone(entry["cycle"], entry))
+            self.emit(ev.CycleDone(entry.cycle, entry))
         for evaluation in self.evaluations:
             self.emit(ev.Evaluated(evaluation["cycle"], evaluation))
         status = "finished"
@@ -173,12 +174,11 @@ class Engine:
                                  best_adapter=self.best_adapter(), best_by=s.patience_on))
         return status
 
-    def trained_positions(self, current_training: dict[str, Any] | None = None) -> set[tuple[int, int]]:
+    def trained_positions(self, current_training: TrainingSummary | None = None) -> set[tuple[int, int]]:
         """(cycle, index in its BEFORE pass) of every candidate trained on so far, from what
         this engine holds (progress.json's own copy is rewritten as the run goes)."""
-        current = {"cycle": self._cycle, "training": current_training} if current_training else {}
-        return Progress(cycles=self.history, manual_trainings=self.manual_trainings,
-                        current=current).trained_positions()
+        return Progress(cycles=self.history, manual_trainings=self.manual_trainings, current_cycle=self._cycle,
+                        current_training=current_training).trained_positions()
 
     def restore(self) -> int:
         """Take up a resumed run's state; returns the cycle to continue."""
@@ -202,7 +202,7 @@ class Engine:
                                  f"{point.latest_adapter or '(fresh)'}"))
         return point.cycle
 
-    def run_cycle(self, cycle: int, resume: ResumePoint | None = None) -> dict[str, Any]:
+    def run_cycle(self, cycle: int, resume: ResumePoint | None = None) -> CycleRecord:
         started = time.time()
         self._cycle = cycle
         # Trained by a train-now step or by the end-of-pass step done before the interruption.
@@ -222,29 +222,29 @@ class Engine:
         evaluation = self.evaluate(cycle) if self.eval_sets else None
         before_m, after_m = pass_metrics(before), pass_metrics(after)
         scorer = {"before": check_pass(before), "after": check_pass(after)}
-        first_diversity = self.history[0]["scorer_check"]["before"]["diversity"] if (
-            self.history and "scorer_check" in self.history[0]) else scorer["before"]["diversity"]
+        first_diversity = self.history[0].scorer_check["before"]["diversity"] if (
+            self.history and self.history[0].scorer_check) else scorer["before"]["diversity"]
         if diversity_collapsed(scorer["after"]["diversity"], first_diversity):
-            self.emit(ev.Log("warning", f"cycle {cycle}: diversity collapsed: {after_m['distinct_commands']} distinct "
-                                        f"commands in {after_m['total_generated']} candidates"))
-        manual = [m for m in self.manual_trainings if m["cycle"] == cycle]
-        entry = {
-            "cycle": cycle,
-            "before": before_m,
-            "after": after_m,
-            "improvement": after_m["mean_score"] - before_m["mean_score"],
+            self.emit(ev.Log("warning", f"cycle {cycle}: diversity collapsed: {after_m.distinct_commands} distinct "
+                                        f"commands in {after_m.total_generated} candidates"))
+        manual = [m for m in self.manual_trainings if m.cycle == cycle]
+        entry = CycleRecord(
+            cycle=cycle,
+            before=before_m,
+            after=after_m,
+            improvement=after_m.mean_score - before_m.mean_score,
             # The two passes score different samples of tasks: the change's noise, over tasks.
-            "improvement_ci95": improvement_interval(before, after, self.settings.candidates),
+            improvement_ci95=improvement_interval(before, after, self.settings.candidates),
             **cycle_training_totals([*manual, training]),
-            "training": training,  # with the threshold and weights that selected its pool
-            "scorer_check": scorer,
-            "manual_trainings": manual,
-            "threshold": self.control.threshold,
-            "weights": self.control.weights,
-            "checkpoint": checkpoint.name,
-            "eval": evaluation,
-            "duration_s": round(time.time() - started, 2),
-        }
+            training=training,  # with the threshold and weights that selected its pool
+            scorer_check=scorer,
+            manual_trainings=manual,
+            threshold=self.control.threshold,
+            weights=self.control.weights,
+            checkpoint=checkpoint.name,
+            eval=evaluation,
+            duration_s=round(time.time() - started, 2),
+        )
         self.history.append(entry)
         self.current_training = None
         self.write_progress("running")  # run() writes the final status
@@ -478,11 +478,11 @@ class Engine:
 
     # ------------------------------------------------------------------ training
 
-    def train(self, cycle: int, pool: Sequence[Candidate], manual: bool) -> dict[str, Any]:
+    def train(self, cycle: int, pool: Sequence[Candidate], manual: bool) -> TrainingSummary:
         s = self.settings
         self.emit(ev.TrainingStarted(cycle, len(pool), manual))
         if not pool:
-            taken = any(m["cycle"] == cycle and m["examples"] for m in self.manual_trainings)
+            taken = any(m.cycle == cycle and m.examples for m in self.manual_trainings)
             return self.skip_training(cycle, manual, "no untrained accepted candidates"
                                       + (" (train now has trained on this cycle's)" if taken else ""))
         pairs = self.training_examples(pool, self._before_pass)
@@ -509,24 +509,22 @@ class Engine:
         self._before_pass[:] = [replace(c, trained=True) if c.index in indices else c for c in self._before_pass]
         self.emit(ev.TrainingDone(cycle, len(pairs), result.steps, result.mean_loss, manual, indices))
         # What selected this pool: the threshold and weights in force when the step ran.
-        summary = {"mean_loss": result.mean_loss, "examples": len(pairs), "new_examples": len(new_examples),
-                   "replayed": len(replayed),
-                   "replayed_commands": [[task, pair.completion] for task, pair in replayed],  # not candidates: here only
-                   "steps": result.steps,
-                   "losses": [round(loss, 5) for loss in result.losses],  # the loss curve, for inspect
-                   "threshold": self.control.threshold, "weights": self.control.weights,
-                   "select": self.control.select, "trained_indices": list(indices)}
+        summary = TrainingSummary(
+            mean_loss=result.mean_loss, examples=len(pairs), new_examples=len(new_examples), replayed=len(replayed),
+            replayed_commands=[[task, pair.completion] for task, pair in replayed],
+            steps=result.steps, losses=[round(loss, 5) for loss in result.losses],
+            threshold=self.control.threshold, weights=self.control.weights, select=self.control.select,
+            trained_indices=list(indices), cycle=cycle if manual else None)
         if manual:
-            record = {"cycle": cycle, **summary}
-            self.manual_trainings.append(record)
+            self.manual_trainings.append(summary)
             self.save_adapter(cycle, f"checkpoint_cycle_{cycle}_now_{len(self.manual_trainings)}", None)
         return summary
 
-    def skip_training(self, cycle: int, manual: bool, why: str) -> dict[str, Any]:
+    def skip_training(self, cycle: int, manual: bool, why: str) -> TrainingSummary:
         self.emit(ev.Log("warning", f"cycle {cycle}: {why}, training skipped"))
         self.emit(ev.TrainingDone(cycle, 0, 0, None, manual))
-        return {"mean_loss": None, "examples": 0, "steps": 0, "threshold": self.control.threshold,
-                "weights": self.control.weights, "trained_indices": []}
+        return TrainingSummary(threshold=self.control.threshold, weights=self.control.weights,
+                               select=self.control.select)
 
     def training_examples(self, pool: Sequence[Candidate], before_pass: Sequence[Candidate]) -> list:
         return training_set.examples_for(self.backend, self.examples, self.settings.objective, pool, before_pass)
@@ -542,7 +540,7 @@ class Engine:
         return training_set.trained_before(self.backend, self.examples, self.settings.objective,
                                            read_candidates(self.runlog.directory), progress.trained_positions())
 
-    def save_adapter(self, cycle: int, name: str, training: dict[str, Any] | None) -> None:
+    def save_adapter(self, cycle: int, name: str, training: TrainingSummary | None) -> None:
         """Save atomically, then record it in progress.json: a resume loads the latest adapter,
         and knows this cycle's training step is done when `training` is given."""
         path = self.runlog.save_checkpoint(name, self.backend.save_adapter)
@@ -580,7 +578,7 @@ class Engine:
     def progress(self, status: str, extra: dict[str, Any] | None = None) -> Progress:
         return Progress(
             status=status,
-            last_completed_cycle=self.history[-1]["cycle"] if self.history else 0,
+            last_completed_cycle=self.history[-1].cycle if self.history else 0,
             timestamp=now(),
             backend=self.backend.description,
             threshold=self.control.threshold,
@@ -591,7 +589,8 @@ class Engine:
             select_changes=self.control.select_changes,
             latest_adapter=self.latest_adapter,
             best_adapter=self.best_adapter(),
-            current={"cycle": self._cycle, "training": self.current_training},
+            current_cycle=self._cycle,
+            current_training=self.current_training,
             manual_trainings=self.manual_trainings,
             resumes=self.resumes,
             evaluations=self.evaluations,
@@ -605,18 +604,18 @@ class Engine:
 
     def results(self) -> dict[str, Any]:
         first, last = self.history[0], self.history[-1]
-        losses = [c["train_loss"] for c in self.history if c["train_loss"] is not None]
+        losses = [c.train_loss for c in self.history if c.train_loss is not None]
         return {
             "settings": self.settings.model_dump(mode="json"),
             "backend": self.backend.description,
-            "cycles": self.history,
+            "cycles": [c.to_json() for c in self.history],
             "summary": {
                 "cycles_completed": len(self.history),
-                "initial_mean_score": first["before"]["mean_score"],
-                "final_mean_score": last["after"]["mean_score"],
-                "total_improvement": last["after"]["mean_score"] - first["before"]["mean_score"],
-                "initial_acceptance_rate": first["before"]["acceptance_rate"],
-                "final_acceptance_rate": last["after"]["acceptance_rate"],
+                "initial_mean_score": first.before.mean_score,
+                "final_mean_score": last.after.mean_score,
+                "total_improvement": last.after.mean_score - first.before.mean_score,
+                "initial_acceptance_rate": first.before.acceptance_rate,
+                "final_acceptance_rate": last.after.acceptance_rate,
                 "mean_train_loss": sum(losses) / len(losses) if losses else None,
                 "evaluations": self.evaluations,
                 "elapsed_s": round(time.time() - self.started_at, 2),

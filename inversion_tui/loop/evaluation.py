@@ -11,7 +11,7 @@ from typing import Sequence
 from inversion_tui.loop.generate import generate_commands
 from inversion_tui.loop.metrics import Judgement, judge, summarize
 from inversion_tui.loop.pipeline import score_commands
-from inversion_tui.loop.score import REGISTRY
+from inversion_tui.loop.components import REGISTRY
 
 
 @dataclass(frozen=True)

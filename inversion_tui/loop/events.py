@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, get_args
 
 from inversion_tui.loop.candidate import Candidate
+from inversion_tui.loop.progress import CycleRecord
 
 Phase = Literal["before", "after"]
 
@@ -170,7 +171,7 @@ class CheckpointSaved:
 @dataclass(frozen=True)
 class CycleDone:
     cycle: int
-    metrics: dict[str, Any]  # the progress.json entry of this cycle
+    metrics: CycleRecord  # the progress.json entry of this cycle
 
 
 @dataclass(frozen=True)

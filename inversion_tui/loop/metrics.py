@@ -19,7 +19,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from inversion_tui.loop import shell
 from inversion_tui.loop.shell import program_name
@@ -223,14 +223,13 @@ def by_set(evaluations: Sequence[dict]) -> dict[str, list[dict]]:
     return groups
 
 
-def describe_change(entry: dict[str, Any]) -> str:
+def describe_change(improvement: float, interval: Sequence[float] | None) -> str:
     """`+0.10 [-0.02,+0.22]`: the AFTER pass's mean score less the BEFORE pass's, with its 95%
     interval over tasks (the passes score different tasks, so a cycle that trained nothing
     still moves). Runs saved before the interval existed show the change alone."""
-    interval = entry.get("improvement_ci95")
     if interval is None:
-        return f"{entry['improvement']:+.2f}"
-    return f"{entry['improvement']:+.2f} [{interval[0]:+.2f},{interval[1]:+.2f}]"
+        return f"{improvement:+.2f}"
+    return f"{improvement:+.2f} [{interval[0]:+.2f},{interval[1]:+.2f}]"
 
 
 def describe_evaluation(cycle: int, summary: dict) -> str:

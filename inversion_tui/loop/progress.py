@@ -3,15 +3,136 @@
 The shape is the seed's (`last_completed_cycle`, `timestamp`, `history.cycles[]`) with what
 resume, replay and the reports need beside it. Keys this version does not know (a newer
 version's, or `forced_stop` and `error` on a stopped or crashed run) are kept as they were.
+
+The records in it are typed here, one reader and one writer each: a training step
+(`TrainingSummary`), a pass's numbers (`PassSummary`), a completed cycle (`CycleRecord`).
+Runs saved by older versions lack some keys; each field's default stands in for them.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from inversion_tui.loop.runlog import PROGRESS, atomic_write_json, read_json_object
+
+
+class JsonRecord:
+    """A dataclass kept in a run file: known keys are fields, keys this version does not know
+    stay in `extra` and are written back. A record read from a file is written back with the
+    keys it was read with (an older run's file keeps its shape when a resume rewrites it); one
+    made in this version writes every field. `NESTED` and `LISTS` name the fields that hold
+    records."""
+
+    NESTED: ClassVar[dict[str, type]] = {}
+    LISTS: ClassVar[dict[str, type]] = {}  # fields holding a list of records
+    _read_keys: frozenset[str] | None = None  # the keys of the file it came from; None: made here
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]):
+        names = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in data.items() if k in names}
+        for name, kind in cls.NESTED.items():
+            if isinstance(values.get(name), dict):
+                values[name] = kind.from_json(values[name])
+        for name, kind in cls.LISTS.items():
+            if name in values:
+                values[name] = [kind.from_json(item) for item in values[name] or ()]
+        record = cls(**values, extra={k: v for k, v in data.items() if k not in names})
+        record._read_keys = frozenset(data)
+        return record
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra" or (self._read_keys is not None and f.name not in self._read_keys):
+                continue
+            if isinstance(value, JsonRecord):
+                value = value.to_json()
+            elif isinstance(value, list) and f.name in self.LISTS:
+                value = [item.to_json() for item in value]
+            data[f.name] = value
+        return {**data, **self.extra}
+
+
+@dataclass
+class TrainingSummary(JsonRecord):
+    """One training step: a cycle's end-of-pass step (`cycle` None: the cycle it is filed under)
+    or a train-now step (with its `cycle`). A skipped step trained nothing: `examples` 0."""
+
+    mean_loss: float | None = None
+    examples: int = 0  # examples in the step (accumulated ones under --train-from base, replayed ones)
+    new_examples: int = 0  # from this step's pool
+    replayed: int = 0
+    replayed_commands: list[list[str]] = field(default_factory=list)  # [task, command]: not candidates
+    steps: int = 0  # optimizer steps
+    losses: list[float] = field(default_factory=list)  # the loss curve, for inspect
+    # What selected the pool: the threshold, weights and rule in force when the step ran.
+    threshold: float | None = None
+    weights: dict[str, float] | None = None
+    select: str | None = None
+    trained_indices: list[int] = field(default_factory=list)  # positions in the cycle's BEFORE pass
+    cycle: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        cycle = data.pop("cycle", None)
+        return data if cycle is None else {"cycle": cycle, **data}  # train-now records lead with it
+
+
+@dataclass
+class PassSummary(JsonRecord):
+    """A BEFORE or AFTER pass's numbers (engine.pass_metrics); the last three came later."""
+
+    total_generated: int = 0
+    accepted: int = 0
+    acceptance_rate: float = 0.0
+    mean_score: float = 0.0
+    flagged: int | None = None
+    distinct_commands: int | None = None
+    consensus: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CycleRecord(JsonRecord):
+    """A completed cycle, one entry of progress.json's history.cycles (and of the results file)."""
+
+    NESTED: ClassVar[dict[str, type]] = {"before": PassSummary, "after": PassSummary, "training": TrainingSummary}
+    LISTS: ClassVar[dict[str, type]] = {"manual_trainings": TrainingSummary}
+
+    cycle: int
+    before: PassSummary = field(default_factory=PassSummary)
+    after: PassSummary = field(default_factory=PassSummary)
+    improvement: float = 0.0  # after.mean_score - before.mean_score
+    improvement_ci95: list[float] | None = None  # its noise over tasks; None in runs saved before it
+    # Every step of the cycle (train-now ones too); train_steps None: a record made by hand or
+    # saved before it, counted as trained.
+    train_loss: float | None = None
+    train_examples: int = 0
+    train_steps: int | None = None
+    training: TrainingSummary | None = None  # the end-of-pass step; None in runs saved before it
+    scorer_check: dict[str, Any] = field(default_factory=dict)
+    manual_trainings: list[TrainingSummary] = field(default_factory=list)
+    threshold: float | None = None
+    weights: dict[str, float] | None = None
+    checkpoint: str | None = None  # its adapter's run-directory name
+    eval: dict[str, Any] | None = None  # held-out summaries by set name
+    duration_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trained(self) -> bool:
+        """Whether a step trained in this cycle: its end-of-pass step or a train-now step (runs
+        saved before train_steps counted train-now steps keep them apart)."""
+        return bool(self.train_steps is None or self.train_steps) or any(m.steps for m in self.manual_trainings)
+
+    def steps(self) -> list[TrainingSummary]:
+        """The cycle's training steps in the order they ran: train-now steps, then its own."""
+        return [*self.manual_trainings, *([self.training] if self.training else [])]
 
 
 UNSET_LEFT_OUT = ("select", "select_changes", "best_adapter")
@@ -32,28 +153,45 @@ class Progress:
     select_changes: list[dict[str, Any]] = field(default_factory=list)
     latest_adapter: str | None = None  # run-directory name of the newest saved adapter
     best_adapter: str | None = None  # the best cycle's by --patience-on (None: the base model is best)
-    current: dict[str, Any] = field(default_factory=dict)  # {"cycle", "training"}: the cycle under way
-    manual_trainings: list[dict[str, Any]] = field(default_factory=list)
+    # The cycle under way and its end-of-pass step once done (stored as current.cycle/.training).
+    current_cycle: int | None = None
+    current_training: TrainingSummary | None = None
+    manual_trainings: list[TrainingSummary] = field(default_factory=list)  # train-now steps, every cycle's
     resumes: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out summaries; cycle 0 = base
-    cycles: list[dict[str, Any]] = field(default_factory=list)  # stored as history.cycles, one per cycle done
+    cycles: list[CycleRecord] = field(default_factory=list)  # stored as history.cycles, one per cycle done
     extra: dict[str, Any] = field(default_factory=dict)  # keys kept as found
+
+    STORED_APART: ClassVar[tuple[str, ...]] = ("current_cycle", "current_training", "manual_trainings",
+                                               "cycles", "extra")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Progress":
-        known = {f.name for f in fields(cls)} - {"cycles", "extra"}
+        known = {f.name for f in fields(cls)} - set(cls.STORED_APART)
         values = {name: data[name] for name in known if name in data and data[name] is not None}
-        values["cycles"] = list((data.get("history") or {}).get("cycles", []))
-        values["extra"] = {k: v for k, v in data.items() if k not in known and k != "history"}
-        return cls(**values)
+        current = data.get("current") or {}
+        training = current.get("training")
+        return cls(**values, current_cycle=current.get("cycle"),
+                   current_training=TrainingSummary.from_json(training) if training else None,
+                   manual_trainings=[TrainingSummary.from_json(m) for m in data.get("manual_trainings") or ()],
+                   cycles=[CycleRecord.from_json(c) for c in (data.get("history") or {}).get("cycles", [])],
+                   extra={k: v for k, v in data.items() if k not in known | {"current", "manual_trainings", "history"}})
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        cycles, extra = data.pop("cycles"), data.pop("extra")
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "current_cycle":  # the two current_ fields are one object, here in the file
+                data["current"] = {} if self.current_cycle is None else {
+                    "cycle": self.current_cycle,
+                    "training": self.current_training.to_json() if self.current_training else None}
+            elif f.name == "manual_trainings":
+                data[f.name] = [m.to_json() for m in self.manual_trainings]
+            elif f.name not in self.STORED_APART:
+                data[f.name] = getattr(self, f.name)
         for key in UNSET_LEFT_OUT:  # a run that never set them (older ones) reads back unchanged
             if not data[key]:
                 del data[key]
-        return {**extra, **data, "history": {"cycles": cycles}}
+        return {**self.extra, **data, "history": {"cycles": [c.to_json() for c in self.cycles]}}
 
     @classmethod
     def read(cls, directory: Path) -> "Progress":
@@ -70,16 +208,16 @@ class Progress:
     def first_open_cycle(self) -> int:
         return self.last_completed_cycle + 1
 
-    def training_of(self, cycle: int) -> dict[str, Any] | None:
+    def training_of(self, cycle: int) -> TrainingSummary | None:
         """The cycle's end-of-pass training summary, if that step is done."""
-        return self.current.get("training") if self.current.get("cycle") == cycle else None
+        return self.current_training if self.current_cycle == cycle else None
 
     def trained_positions(self) -> set[tuple[int, int]]:
         """(cycle, index in its BEFORE pass) of every candidate a training step used: the
         end-of-pass steps, train-now steps, and the current cycle's step if the run stopped
         after it."""
-        steps = [{"cycle": entry["cycle"], **(entry.get("training") or {})} for entry in self.cycles]
-        steps += self.manual_trainings
-        if self.current.get("training"):
-            steps.append({"cycle": self.current.get("cycle"), **self.current["training"]})
-        return {(step["cycle"], index) for step in steps for index in step.get("trained_indices", ())}
+        steps = [(entry.cycle, entry.training) for entry in self.cycles if entry.training]
+        steps += [(step.cycle, step) for step in self.manual_trainings]
+        if self.current_training:
+            steps.append((self.current_cycle, self.current_training))
+        return {(cycle, index) for cycle, step in steps for index in step.trained_indices}

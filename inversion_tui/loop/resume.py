@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from inversion_tui.errors import InversionError, SettingsError
-from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.progress import CycleRecord, Progress, TrainingSummary
 from inversion_tui.loop.runlog import SETTINGS, RunLog, now
 from inversion_tui.settings import RunSettings, as_saved, build_settings
 
@@ -24,11 +24,11 @@ CHANGEABLE_ON_RESUME = ("threshold", "cycles")
 @dataclass
 class ResumePoint:
     cycle: int  # the first cycle not completed
-    history: list[dict[str, Any]]
-    manual_trainings: list[dict[str, Any]]
+    history: list[CycleRecord]
+    manual_trainings: list[TrainingSummary]
     threshold_changes: list[dict[str, Any]]
     records: list[dict[str, Any]]  # the candidates already scored in `cycle` (whole batches)
-    training: dict[str, Any] | None  # `cycle`'s end-of-pass training summary, if it is done
+    training: TrainingSummary | None  # `cycle`'s end-of-pass training summary, if it is done
     latest_adapter: str | None  # run-directory name of the adapter to load
     dropped_lines: int  # partial-batch lines removed from candidates.jsonl
     resumes: list[dict[str, Any]] = field(default_factory=list)

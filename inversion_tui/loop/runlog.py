@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from inversion_tui.errors import RunDirectoryError
+from inversion_tui.loop.candidate import Candidate
 
 SETTINGS = "settings.json"
 CANDIDATES = "candidates.jsonl"
@@ -227,19 +228,11 @@ class RunLog:
         """Keep whole batches only: a kill can leave a torn last line or part of a batch.
 
         `batch_size(record)` gives the number of lines a complete batch of that record has.
-        Returns the kept records and the number of lines dropped; rewrites the file if any were.
+        Returns the kept records and the number of lines dropped (unreadable ones and those of
+        a batch that is not whole); rewrites the file if any were.
         """
-        path = self.path(CANDIDATES)
-        if not path.exists():
-            return [], 0
-        records, total = [], 0
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                total += 1
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    break  # a torn line can only be the last one written
+        records, unreadable = read_candidate_lines(self.directory)
+        total = len(records) + unreadable
         groups: dict[tuple, int] = {}
         for record in records:
             key = (record["cycle"], record["phase"], record["batch"])
@@ -252,13 +245,36 @@ class RunLog:
                 handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            os.replace(tmp, self.path(CANDIDATES))
         return kept, dropped
 
 
-def read_candidates(directory: Path) -> list[dict[str, Any]]:
+def read_candidate_lines(directory: Path) -> tuple[list[dict[str, Any]], int]:
+    """candidates.jsonl's records in file order, and how many of its lines are not one.
+
+    The one policy for a bad line, for every reader: it is skipped and counted, never fatal.
+    Appends are whole batches, so a crash leaves at most a torn last line; a line that is not
+    JSON or not a candidate (Candidate.from_json refuses it) is skipped the same wherever it
+    is. On top of this, resume keeps whole batches only (RunLog.repair_candidates) and replay
+    tells the user how many lines it skipped."""
     path = Path(directory) / CANDIDATES
+    records, unreadable = [], 0
     if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        return records, unreadable
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                Candidate.from_json(record)  # the record's own reader says what a candidate is
+            except (ValueError, KeyError, TypeError):
+                unreadable += 1
+                continue
+            records.append(record)
+    return records, unreadable
+
+
+def read_candidates(directory: Path) -> list[dict[str, Any]]:
+    """The readable candidate records (read_candidate_lines' policy), for readers that need no count."""
+    return read_candidate_lines(directory)[0]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.progress import CycleRecord, PassSummary, Progress
 from inversion_tui.loop.runlog import SETTINGS, read_json_object
 from inversion_tui.loop.shell import program_name
 
@@ -34,25 +34,18 @@ def pass_consensus(candidates: Sequence[Any]) -> float | None:
     return sum(shares) / len(shares) if shares else None
 
 
-def trained_in(entry: dict[str, Any]) -> bool:
-    """Whether a cycle's record says a step trained in it: its end-of-pass step or a train-now
-    step (runs saved before train_steps counted train-now steps keep them apart; a record
-    without train_steps, made by hand, counts as trained)."""
-    return bool(entry.get("train_steps", 1)) or any(m.get("steps") for m in entry.get("manual_trainings", ()))
-
-
 @dataclass(frozen=True)
 class EarlyStopping:
     patience: int
     on: str = "score"
 
-    def value(self, phase_metrics: dict[str, Any], evaluation: dict[str, Any] | None) -> float | None:
+    def value(self, phase_metrics: PassSummary, evaluation: dict[str, Any] | None) -> float | None:
         """The tracked number from a pass's metrics (pass_metrics) or a cycle's evaluations."""
         if self.on in LABEL_FREE:
-            return phase_metrics.get("mean_score" if self.on == "score" else "consensus")
+            return phase_metrics.mean_score if self.on == "score" else phase_metrics.consensus
         return None if evaluation is None else evaluation.get("utility_accuracy")
 
-    def values(self, history: Sequence[dict[str, Any]], evaluations: Sequence[dict[str, Any]]
+    def values(self, history: Sequence[CycleRecord], evaluations: Sequence[dict[str, Any]]
                ) -> list[tuple[int, float | None]]:
         """(cycle, value) for the base model (cycle 0) and every adapter so far. An adapter that
         holds no training (no step up to its cycle trained on anything) is the base model: its
@@ -60,11 +53,11 @@ class EarlyStopping:
         by_cycle = {e["cycle"]: e for e in evaluations if e.get("set") == self.on}
         if not history:
             return []
-        values = [(0, self.value(history[0]["before"], by_cycle.get(0)))]
+        values = [(0, self.value(history[0].before, by_cycle.get(0)))]
         trained = False
         for c in history:
-            trained = trained or trained_in(c)
-            values.append((c["cycle"], self.value(c["after"], by_cycle.get(c["cycle"])) if trained else None))
+            trained = trained or c.trained
+            values.append((c.cycle, self.value(c.after, by_cycle.get(c.cycle)) if trained else None))
         return values
 
     def best(self, history, evaluations) -> tuple[int, float | None]:
@@ -75,14 +68,14 @@ class EarlyStopping:
     def best_checkpoint(self, history, evaluations) -> str | None:
         """The run-directory name of the best cycle's adapter; None while the base model is best."""
         cycle, _ = self.best(history, evaluations)
-        return next((c["checkpoint"] for c in history if c["cycle"] == cycle), None)
+        return next((c.checkpoint for c in history if c.cycle == cycle), None)
 
     def exhausted(self, history, evaluations) -> bool:
         """No improvement on the best in the last `patience` cycles."""
         if self.patience <= 0 or not history:
             return False
         best_cycle, _ = self.best(history, evaluations)
-        return history[-1]["cycle"] - best_cycle >= self.patience
+        return history[-1].cycle - best_cycle >= self.patience
 
 
 def describe_best(directory: str, best_adapter: str | None, best_by: str) -> str:

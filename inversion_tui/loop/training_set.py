@@ -11,16 +11,20 @@ from inversion_tui.loop.backend import Backend, PreferencePair, TrainingPair
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
+from inversion_tui.loop.objectives import OBJECTIVES
 from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop.select import normalize_command
 
 
 def examples_for(backend: Backend, examples: Sequence[Any], objective: str, pool: Sequence[Candidate],
                  before_pass: Sequence[Candidate]) -> list[TrainingPair] | list[PreferencePair]:
-    """sft: the accepted commands under the exact forward prompt they were generated with;
-    dpo: each against its task's lowest-scoring other command in the pass."""
-    if objective == "dpo":
-        return preference_pairs(backend, examples, pool, before_pass)
+    """What a step of `objective` (loop/objectives.py) trains on, from its pool."""
+    return OBJECTIVES[objective].step_examples(backend, examples, pool, before_pass)
+
+
+def sft_examples(backend: Backend, examples: Sequence[Any], pool: Sequence[Candidate],
+                 before_pass: Sequence[Candidate]) -> list[TrainingPair]:
+    """The accepted commands under the exact forward prompt they were generated with."""
     return [TrainingPair(forward_prompt(backend, c.task, examples), c.command) for c in pool]
 
 

@@ -40,7 +40,7 @@ from inversion_tui.loop.stopping import describe_best
 from inversion_tui.marks import MarkBook
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.replay import ReplaySource, RunRecord
-from inversion_tui.loop.score import default_weights
+from inversion_tui.loop.components import default_weights
 from inversion_tui.settings import RunSettings, check_weights, saved_settings
 from inversion_tui.tasks import TaskPack
 from inversion_tui.tui.actions import bindings, engine_actions, engine_keys, palette_commands
@@ -84,8 +84,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.control = control or RunControl(settings.threshold, settings.weights, settings.select)
         self.replay = replay  # no engine: pause and train now have nothing to act on
         self.marks = marks
-        self.state = RunState(self.control.threshold, settings.cycles, weights=self.control.weights,
-                              allow_flagged=settings.allow_flagged, select=self.control.select,
+        self.state = RunState(self.control, settings.cycles, allow_flagged=settings.allow_flagged,
                               select_k=settings.select_k, marks=dict(marks.marks) if marks else {})
         self.clock = clock
         self.started = clock()
@@ -392,20 +391,18 @@ class InversionApp(ScorerDebugging, App[None]):
         self.state.history.append(e.metrics)
         m = e.metrics
         if not any(cycle == e.cycle for cycle, _ in self.state.losses):  # a replay: no live steps
-            steps = [*m.get("manual_trainings", []), m.get("training") or {}]  # in the order they ran
-            self.state.losses += [(e.cycle, loss) for step in steps for loss in step.get("losses", [])]
+            self.state.losses += [(e.cycle, loss) for step in m.steps() for loss in step.losses]
             self.query_one(LossChart).show(self.state.losses, empty="not in this run's files")
         # "last loss": the cycle's last step that trained (its end-of-pass step, else its last
         # train-now step), not the cycle's mean over all of them (`train_loss`).
-        trained = [step for step in (*m.get("manual_trainings", []), m.get("training") or {})
-                   if step.get("mean_loss") is not None]
+        trained = [step for step in m.steps() if step.mean_loss is not None]
         if trained:
-            self.state.last_loss = trained[-1]["mean_loss"]
-        elif "training" not in m and m.get("train_loss") is not None:  # a run saved before `training`
-            self.state.last_loss = m["train_loss"]
-        self.log_line(f"cycle {e.cycle} done: score {m['before']['mean_score']:.3f} -> {m['after']['mean_score']:.3f} "
-                      f"(change {describe_change(m)}), "
-                      f"acceptance {m['before']['acceptance_rate']:.0%} -> {m['after']['acceptance_rate']:.0%}")
+            self.state.last_loss = trained[-1].mean_loss
+        elif m.training is None and m.train_loss is not None:  # a run saved before `training`
+            self.state.last_loss = m.train_loss
+        self.log_line(f"cycle {e.cycle} done: score {m.before.mean_score:.3f} -> {m.after.mean_score:.3f} "
+                      f"(change {describe_change(m.improvement, m.improvement_ci95)}), "
+                      f"acceptance {m.before.acceptance_rate:.0%} -> {m.after.acceptance_rate:.0%}")
         self.refresh_cycle_chart()
         self.refresh_all()
 
@@ -496,13 +493,11 @@ class InversionApp(ScorerDebugging, App[None]):
         if value == self.control.threshold:
             return
         self.control.set_threshold(value)  # the engine uses it from its next batch
-        self.state.threshold = value
         self.redecide(f"threshold set to {value:.2f}")
 
     def action_next_select(self) -> None:
         rule = RULES[(RULES.index(self.control.select) + 1) % len(RULES)]
         self.control.set_select(rule)  # the engine uses it from its next batch
-        self.state.select = rule
         self.redecide(f"selection rule {rule}" + (f" (k={self.state.select_k})" if rule == "top-k" else ""))
 
     def redecide(self, change: str) -> None:

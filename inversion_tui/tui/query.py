@@ -19,7 +19,7 @@ import re
 from typing import Callable
 
 from inversion_tui.loop.metrics import judge
-from inversion_tui.loop.score import component_names
+from inversion_tui.loop.components import component_names
 from inversion_tui.loop.shell import program_name
 from inversion_tui.tui.state import CandidateRow
 

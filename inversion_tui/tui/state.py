@@ -14,6 +14,8 @@ from typing import Any
 
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.candidate import Candidate
+from inversion_tui.loop.control import RunControl
+from inversion_tui.loop.progress import CycleRecord
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
 from inversion_tui.loop.select import DEFAULT_K, Selector
@@ -49,14 +51,12 @@ class CandidateRow:
 
 @dataclass
 class RunState:
-    threshold: float
+    control: RunControl  # the live threshold, weights and selection rule: their one source
     cycles: int
-    weights: dict[str, float] = field(default_factory=dict)
     allow_flagged: bool = False
-    select: str = "threshold"  # the selection rule (loop/select.py) and its k
-    select_k: int = DEFAULT_K
+    select_k: int = DEFAULT_K  # top-k's k
     rows: list[CandidateRow] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[CycleRecord] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out, cycle 0 = base
     marks: dict[tuple[int, str, int], str] = field(default_factory=dict)
     cycle: int = 0
@@ -67,14 +67,27 @@ class RunState:
     last_loss: float | None = None
     losses: list[tuple[int, float]] = field(default_factory=list)  # (cycle, loss) per training step
 
+    @property
+    def threshold(self) -> float:
+        return self.control.threshold
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self.control.weights
+
+    @property
+    def select(self) -> str:
+        return self.control.select
+
     def add(self, event: ev.CandidateScored) -> CandidateRow:
         return self.add_candidate(event.candidate)
 
     def add_candidate(self, candidate: Candidate) -> CandidateRow:
         row = CandidateRow.of(len(self.rows) + 1, candidate)
         row.mark = self.marks.get(row.key)
-        if self.weights:
-            row.score = combine(row.components, self.weights)  # weights changed on screen before it came
+        weights = self.weights
+        if weights:
+            row.score = combine(row.components, weights)  # weights changed on screen before it came
         self.rows.append(row)
         return row
 
@@ -104,12 +117,14 @@ class RunState:
         return changed
 
     def reweight(self, weights: dict[str, float]) -> list[CandidateRow]:
-        """New weights: every stored candidate re-scored from its stored components (no model
-        call), then re-decided. Returns the rows whose score or verdict changed."""
-        self.weights = dict(weights)
+        """New weights, set on the control (a live engine re-scores its pass at its next
+        boundary): every stored candidate re-scored from its stored components (no model call),
+        then re-decided. Returns the rows whose score or verdict changed."""
+        self.control.set_weights(weights)
+        weights = self.control.weights
         rescored = []
         for row in self.rows:
-            score = combine(row.components, self.weights)
+            score = combine(row.components, weights)
             if score != row.score:
                 row.score = score
                 rescored.append(row)

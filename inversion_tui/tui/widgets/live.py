@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
-from inversion_tui.loop.score import REGISTRY
+from inversion_tui.loop.components import REGISTRY
 from inversion_tui.plain_text import visible
 from inversion_tui.tui.state import CandidateRow
 from inversion_tui.tui.widgets.bars import bar

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from inversion_tui.loop.score import REGISTRY
+from inversion_tui.loop.components import REGISTRY
 from inversion_tui.plain_text import plain
 
 

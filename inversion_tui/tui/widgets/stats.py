@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inversion_tui.loop.metrics import by_set
+from inversion_tui.loop.progress import CycleRecord, PassSummary
 from inversion_tui.loop.scorer_check import DIVERSITY_ALARM
 
 
@@ -24,21 +25,21 @@ def _maybe(value: float | None) -> str:
 class StatsPanel(Static):
     ALLOW_MAXIMIZE = True  # z zooms it (small terminals, projectors)
 
-    def show(self, passes: dict[str, dict[str, Any]], cycle: int, threshold: float, last_loss: float | None,
-             history: list[dict[str, Any]], evaluations: list[dict[str, Any]] = (), check: dict[str, Any] | None = None,
+    def show(self, passes: dict[str, PassSummary], cycle: int, threshold: float, last_loss: float | None,
+             history: list[CycleRecord], evaluations: list[dict[str, Any]] = (), check: dict[str, Any] | None = None,
              agreement: dict[str, Any] | None = None) -> None:
         """passes: the current cycle's summary per pass ("before", "after"), as far as each got."""
         now = Text()
         now.append(f"cycle {cycle}\n", style="bold")
         for phase in ("before", "after"):
             current = passes.get(phase)
-            if not current or not current["total_generated"]:
+            if not current or not current.total_generated:
                 now.append(f"{phase:<7}", style="bold")
                 now.append("-\n", style="dim")
                 continue
             now.append(f"{phase:<7}", style="bold")
-            now.append(f"{current['accepted']}/{current['total_generated']} accepted ({_pct(current['acceptance_rate'])}), "
-                       f"mean {current['mean_score']:.3f}, flagged {current['flagged']}\n")
+            now.append(f"{current.accepted}/{current.total_generated} accepted ({_pct(current.acceptance_rate)}), "
+                       f"mean {current.mean_score:.3f}, flagged {current.flagged}\n")
         now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
         for name, ordered in by_set(evaluations).items():
             base, latest = ordered[0], ordered[-1]
@@ -60,11 +61,11 @@ class StatsPanel(Static):
         for column in ("cyc", "score b→a", "acc b→a", "loss"):
             cycles.add_column(column, justify="right", no_wrap=True)
         for entry in history[-8:]:
-            b, a = entry["before"], entry["after"]
-            loss = entry["train_loss"]
+            b, a = entry.before, entry.after
+            loss = entry.train_loss
             cycles.add_row(
-                str(entry["cycle"]), f"{b['mean_score']:.2f}→{a['mean_score']:.2f}",
-                f"{_pct(b['acceptance_rate'])}→{_pct(a['acceptance_rate'])}",
+                str(entry.cycle), f"{b.mean_score:.2f}→{a.mean_score:.2f}",
+                f"{_pct(b.acceptance_rate)}→{_pct(a.acceptance_rate)}",
                 "-" if loss is None else f"{loss:.3f}",
             )
         self.update(Group(now, Text(""), cycles) if history else now)

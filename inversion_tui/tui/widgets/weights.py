@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from inversion_tui.plain_text import plain
-from inversion_tui.loop.score import component_names
+from inversion_tui.loop.components import component_names
 from inversion_tui.settings import check_weights
 from inversion_tui.tui.widgets.ordered_input import OrderedInput
 
