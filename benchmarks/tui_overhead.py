@@ -38,7 +38,7 @@ def run_args(output: Path, args) -> list[str]:
 
 
 def cycle_seconds(output: Path) -> float:
-    return Progress.read(output).cycles[0]["duration_s"]
+    return Progress.read(output).cycles[0].duration_s
 
 
 def headless(output: Path, args) -> float:

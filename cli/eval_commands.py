@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -15,17 +15,21 @@ from cli.flags import argument, option, setting_option, weights_options, with_op
 from inversion_tui.errors import SettingsError
 from inversion_tui.settings import EvalSettings, RunSettings, build, build_settings, command_line_weights
 
-SCORE_SHARES = ("model", "embedder", "quant", "pack", "threshold", "allow_flagged", "max_new_tokens", "verifier",
+SCORE_SHARES = ("model", "embedder", "quant", "threshold", "allow_flagged", "max_new_tokens", "verifier",
                 "placeholders")
-"""The run settings `score` takes: how the command is inverted and judged."""
-EVAL_SHARES = ("model", "embedder", "quant", "max_new_tokens", "seed", "temperature", "verifier", "placeholders")
-"""The run settings `eval` takes besides its own; the prompts' pack and the batch size are
-spelled --prompt-pack and --batch-size there (--pack names where its tasks come from)."""
+"""The run settings `score` takes as `run` has them: how the command is inverted and judged."""
+EVAL_SHARES = ("model", "embedder", "quant", "max_new_tokens", "verifier", "placeholders")
+"""The run settings `eval` takes as `run` has them; its prompts' pack, batch size, sampling
+temperature and seed are spelled or said its own way (EVAL_FLAGS, the options below)."""
+EVAL_FLAGS = {"pack": "--prompt-pack", "gen_batch_size": "--batch-size"}
+"""eval's spelling of run settings' flags (--pack names where its tasks come from)."""
+PROMPT_PACK = "Pack whose few-shot examples the prompts use (as in the run)."
 JSON = option("as_json", bool, False, "--json", help="Print one JSON object.")
 
 
 @with_options(argument("task", str, "The task, in words."),
               argument("command", str, "The command to score (never executed)."), JSON,
+              setting_option(RunSettings, "pack", help=PROMPT_PACK),
               *(setting_option(RunSettings, name) for name in SCORE_SHARES), *weights_options(self_rating=False))
 def score(**values: Any) -> None:
     """Invert one command and show the reconstruction and every score component."""
@@ -68,12 +72,12 @@ def checkpoint_of(adapter: Path) -> Path:
 
 
 @with_options(*(setting_option(EvalSettings, name) for name in EvalSettings.model_fields),
-              setting_option(RunSettings, "pack", flag="--prompt-pack", param="prompt_pack",
-                             help="Pack whose few-shot examples the prompts use (as in the run)."),
-              setting_option(RunSettings, "gen_batch_size", flag="--batch-size", default=16,
+              setting_option(RunSettings, "pack", flag=EVAL_FLAGS["pack"], param="prompt_pack", help=PROMPT_PACK),
+              setting_option(RunSettings, "gen_batch_size", flag=EVAL_FLAGS["gen_batch_size"], default=16,
                              help="Tasks per batched generate call."),
-              *(setting_option(RunSettings, name) for name in EVAL_SHARES),
-              option("weights", Optional[str], None, help="Weights of the intrinsic score, as for run."), JSON)
+              setting_option(RunSettings, "temperature", help="Sampling temperature of --samples (0 means greedy)."),
+              setting_option(RunSettings, "seed", help="Seeds sampling tasks from a pack and --samples."),
+              *(setting_option(RunSettings, name) for name in EVAL_SHARES), *weights_options(self_rating=False), JSON)
 def evaluate(**values: Any) -> None:
     """Held-out accuracy of a model (and adapter): utility, token F1, exact match, with 95% CIs.
     With --paired-with, the change against an earlier evaluation of the same tasks, task by task.
@@ -110,8 +114,10 @@ def evaluate(**values: Any) -> None:
         if earlier is not None and not {(r["index"], r["task"]) for r in earlier} & set(enumerate(t.task for t in tasks)):
             raise SettingsError(f"--paired-with {opts.paired_with}: none of its rows are these tasks (same source, "
                                 "--limit and --seed?)")
-        pack, weights = values.pop("prompt_pack"), command_line_weights(values.pop("weights"), False)
-        settings = build_settings(**values, pack=pack, weights=weights, output=Path("."), eval_samples=opts.samples)
+        pack = values.pop("prompt_pack")
+        weights = command_line_weights(values.pop("weights"), False, values.pop("mask_literals"))
+        settings = build_settings(EVAL_FLAGS, **values, pack=pack, weights=weights, output=Path("."),
+                                  eval_samples=opts.samples)
         examples = load_packs(settings.pack).examples[: settings.few_shot]
         check_names(settings.model, settings.embedder)
         backend = load_backend(settings, log=lambda m: typer.echo(m, err=True))

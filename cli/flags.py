@@ -22,8 +22,8 @@ from inversion_tui.loop.components import default_weights
 
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
-WEIGHTS_HELP = ("Score component weights, name=value,... (the others 0); the score is the weighted mean over the "
-                "components present. Default: "
+WEIGHTS_HELP = ("Score component weights, name=value,... (a component not named keeps its default; =0 turns one "
+                "off); the score is the weighted mean over the components present. Default: "
                 + ",".join(f"{name}={value:g}" for name, value in default_weights().items() if value > 0))
 
 
@@ -49,9 +49,11 @@ def _help(model: type[BaseModel], field: FieldInfo) -> str:
     """The field's docstring on one line, the other settings it names spelled as their flags,
     led by the choices where the setting is one of a few."""
     text = " ".join((field.description or "").split())
-    text = re.sub(r"`(\w+)`", lambda m: flag_name(m[1]) if m[1] in model.model_fields else m[0], text)
+    text = re.sub(r"`([^`]+)`", lambda m: flag_name(m[1]) if m[1] in model.model_fields else m[1], text)
     kinds = get_args(field.annotation) if get_origin(field.annotation) in (Union, types.UnionType) else (field.annotation,)
     choices = [value for kind in kinds if get_origin(kind) is Literal for value in get_args(kind)]
+    if isinstance(field.json_schema_extra, dict):
+        choices += field.json_schema_extra.get("choices", ())
     return f"{' | '.join(choices)}: {text}" if choices else text
 
 

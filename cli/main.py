@@ -1,4 +1,5 @@
-"""`inversion-tui run`, `score`, `eval` and `inspect`.
+"""`inversion-tui run` and `inspect`, and the app every command is registered on (`score` and
+`eval`: eval_commands.py; `explain` and `docs`: docs_commands.py).
 
 Every error a user can cause ends as one line on stderr and exit code 2, never a traceback.
 """

@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from experiments.run_report import signed  # noqa: E402
 from inversion_tui.loop.metrics import paired_difference  # noqa: E402
 from inversion_tui.loop.progress import Progress  # noqa: E402
-from inversion_tui.loop.runlog import read_eval_rows  # noqa: E402
+from inversion_tui.loop.runlog import SETTINGS, read_eval_rows, read_json_object  # noqa: E402
+from inversion_tui.settings import as_saved  # noqa: E402
 from inversion_tui.loop.shell import program_name  # noqa: E402
 from inversion_tui.loop.stopping import best_of_run  # noqa: E402
 
@@ -40,15 +41,14 @@ OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay", "replay_
 
 
 def recipe(settings: dict) -> str:
-    pool = settings.get("tasks_from") or "packs"
-    parts = [f"{settings.get('select', 'threshold')} ≥{settings.get('threshold', 0.4):.2f}",
-             f"from {settings.get('train_from', 'last')}", pool]
-    if settings.get("objective", "sft") != "sft":
+    pool = settings["tasks_from"] or "packs"
+    parts = [f"{settings['select']} ≥{settings['threshold']:.2f}", f"from {settings['train_from']}", pool]
+    if settings["objective"] != "sft":
         parts.append(settings["objective"])
-    if settings.get("tasks", 16) != 16:  # the screen's pass is 16 tasks (training_matrix.sh)
+    if settings["tasks"] != 16:  # the screen's pass is 16 tasks (training_matrix.sh)
         parts.append(f"{settings['tasks']} tasks a pass")
-    if settings.get("replay"):
-        parts.append(f"replay {settings['replay']}" + (f" on {settings['replay_from']}" if settings.get("replay_from")
+    if settings["replay"]:
+        parts.append(f"replay {settings['replay']}" + (f" on {settings['replay_from']}" if settings["replay_from"]
                                                         else ""))
     return ", ".join(parts)
 
@@ -63,7 +63,7 @@ def wall_time(run: Path) -> str:
 
 def cell(run: Path) -> dict:
     """A cell's numbers: per set and cycle, the summary and the paired change against cycle 0."""
-    settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
+    settings = as_saved(read_json_object(run / SETTINGS))
     progress = Progress.read(run)
     rows = read_eval_rows(run)
     trained = {c.cycle: c.train_examples for c in progress.cycles}

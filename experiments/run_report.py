@@ -36,9 +36,9 @@ from inversion_tui.loop.metrics import (  # noqa: E402
     METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, judge, paired_difference,
 )
 from inversion_tui.loop.progress import CycleRecord, Progress  # noqa: E402
-from inversion_tui.loop.runlog import read_candidates, read_eval_rows  # noqa: E402
+from inversion_tui.loop.runlog import SETTINGS, read_candidates, read_eval_rows, read_json_object  # noqa: E402
 from inversion_tui.loop.select import Selector  # noqa: E402
-from inversion_tui.settings import saved_settings  # noqa: E402
+from inversion_tui.settings import as_saved, saved_settings  # noqa: E402
 from inversion_tui.task_pools import run_pools  # noqa: E402
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -161,7 +161,7 @@ def report(runs: list[Path]) -> tuple[str, dict]:
     last_rows = {}
     for run in runs:
         progress = Progress.read(run)
-        settings = json.loads((run / "settings.json").read_text(encoding="utf-8"))
+        settings = as_saved(read_json_object(run / SETTINGS))
         rows = read_eval_rows(run)
         groups = holdout_groups(settings)
         for (name, _), group_rows in rows.items():

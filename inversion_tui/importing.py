@@ -8,6 +8,6 @@ from typing import Any, Callable
 
 
 def resolve(path: str) -> Callable[..., Any]:
-    """"package.module:function" -> the function (importing its module now)."""
+    """The function a "package.module:function" name names (its module imported now)."""
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -20,6 +20,7 @@ from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import CANDIDATES, SETTINGS, RunLog, read_candidate_lines, read_json_object
 from inversion_tui.loop.components import REGISTRY
 from inversion_tui.loop.score import compute_components
+from inversion_tui.settings import as_saved
 
 
 @dataclass
@@ -47,12 +48,12 @@ def load_run(directory: Path) -> RunRecord:
         raise RunDirectoryError(f"{directory}: no such run directory")
     if not (directory / SETTINGS).is_file():
         raise RunDirectoryError(f"{directory} is not a run directory (no {SETTINGS})")
-    settings = read_json_object(directory / SETTINGS)
+    settings = as_saved(read_json_object(directory / SETTINGS))  # every setting, as the run had it
     progress = Progress.read(directory)
-    records, skipped = read_candidate_lines(directory)
-    run = RunRecord(directory, settings, progress, records, skipped)
-    if skipped:
-        run.notes.append(f"{skipped} unreadable line(s) of {CANDIDATES} skipped (a torn write?)")
+    records, unreadable = read_candidate_lines(directory)
+    run = RunRecord(directory, settings, progress, records, len(unreadable))
+    if unreadable:
+        run.notes.append(f"{len(unreadable)} unreadable line(s) of {CANDIDATES} skipped (a torn write?)")
     if run.status == "running":
         run.notes.append("the run is still going: this is a snapshot of its files")
     return run
@@ -87,7 +88,7 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
     settings, progress = run.settings, run.progress
     backend = progress.backend
     yield ev.RunStarted(str(run.directory), settings.get("model", "?"), backend.get("quant", "?"),
-                        backend.get("device", "?"), settings.get("cycles", 0), settings)
+                        backend.get("device", "?"), settings["cycles"], settings)
     for note in run.notes:
         yield ev.Log("warning", note)
     trained = progress.trained_positions()
@@ -97,11 +98,11 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
         passes.setdefault((record["cycle"], record["phase"]), []).append(record)
     for cycle, phase in sorted(passes, key=lambda key: (key[0], key[1] != "before")):
         records = sorted(passes[(cycle, phase)], key=lambda r: r["index"])
-        tasks = settings.get("tasks", len(records))
+        tasks = settings["tasks"]
         yield ev.PhaseStarted(cycle, phase, tasks)
         for r in records:
             yield ev.CandidateScored(Candidate.from_record(r, trained))
-        candidates = max(1, settings.get("candidates", 1))
+        candidates = settings["candidates"]
         yield ev.BatchDone(cycle, phase, min(tasks, -(-len(records) // candidates)), tasks)
         if phase == "after" and cycle in history:
             yield ev.CycleDone(cycle, history[cycle])

@@ -15,9 +15,9 @@ from inversion_tui.backends import GENERATORS
 from inversion_tui.errors import SettingsError
 from inversion_tui.loop.components import component_names, default_weights, mask_weights
 from inversion_tui.loop.objectives import OBJECTIVES
-from inversion_tui.loop.select import DEFAULT_K
+from inversion_tui.loop.select import DEFAULT_K, RULES
 
-# Score components, their default weights and what they measure: loop/score.py's REGISTRY.
+# Score components, their default weights and what they measure: loop/components.py's REGISTRY.
 
 SELF_RATING_ON_WEIGHT = 1.0
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
@@ -32,7 +32,8 @@ BUNDLED_GENERATOR = "smollm2-135m-instruct"
 BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 
 
-# Where each setting's flag is listed in `run --help` (cli/flags.py makes the flags from the fields).
+# Where each setting's flag is listed in `run --help` (cli/flags.py makes the flags from the fields);
+# a setting whose values a registry names lists them as its "choices".
 LOOP, SCORING, MODEL, OUTPUT, EVALUATION = ({"panel": name} for name in ("Loop", "Scoring", "Model", "Output",
                                                                         "Evaluation"))
 
@@ -55,7 +56,7 @@ class RunSettings(BaseModel):
     threshold: float = Field(0.4, ge=0.0, le=1.0, json_schema_extra=SCORING)
     """A candidate is accepted when its score is at least this (and no guard flagged it); under
     a per-task selection rule it is the floor."""
-    select: Literal["threshold", "best-per-task", "top-k"] = Field("threshold", json_schema_extra=SCORING)
+    select: str = Field("threshold", json_schema_extra={**SCORING, "choices": RULES})
     """Which candidates join the training pool (loop/select.py): all above the threshold, or
     only the best (best-per-task) or the `select_k` best (top-k) of each task's above it."""
     select_k: int = Field(DEFAULT_K, ge=1, json_schema_extra=SCORING)
@@ -67,7 +68,7 @@ class RunSettings(BaseModel):
     reconstruction and the score measures the command, not sampling luck."""
     model: str = Field(BUNDLED_GENERATOR, json_schema_extra=MODEL)
     """Generator: the bundled name, a local directory, or a hub id."""
-    engine: str = Field("hf", json_schema_extra=MODEL)
+    engine: str = Field("hf", json_schema_extra={**MODEL, "choices": tuple(GENERATORS)})
     """Where commands are generated (backends.GENERATORS): hf = transformers, on the model the
     trainer trains. The embedder and the trainer are Hugging Face's whatever the engine."""
     embedder: str = Field(BUNDLED_EMBEDDER, json_schema_extra=MODEL)
@@ -88,12 +89,12 @@ class RunSettings(BaseModel):
     """Task pack name(s) from sample_tasks/ or path(s) to YAML files, comma-separated: the few-shot
     examples of every prompt, and the templates a run draws on with --tasks-from packs. Both
     packs, as every run of issue 14's screen had them."""
+    # None, as runs saved before this default have it, means `packs`.
     tasks_from: str | None = Field("cheat-basics", json_schema_extra=LOOP)
-    """Where each pass draws its tasks: `cheat-basics` (the cheat package's 137 tasks for basic
-    programs: the pool of the best recipe of issue 14's screen, docs/RESULTS.md), `cheat` (all
-    its cheatsheets, ~900 tasks over ~170 programs), a file of task descriptions (one per line,
-    or JSONL), or `packs` (the `pack` templates; None, as runs saved before this default have
-    it, means the same). The few-shot examples come from `pack` either way."""
+    """Where each pass draws its tasks: cheat-basics (the cheat package's 137 tasks for basic
+    programs: the pool of the best recipe of issue 14's screen, docs/RESULTS.md), cheat (all its
+    cheatsheets, ~900 tasks over ~170 programs), a file of task descriptions (one per line, or
+    JSONL), or packs (the `pack` templates). The few-shot examples come from `pack` either way."""
     lr: float = Field(2e-4, gt=0.0, le=1.0, json_schema_extra=MODEL)
     """LoRA learning rate."""
     batch_size: int = Field(4, ge=1, json_schema_extra=MODEL)
@@ -114,7 +115,7 @@ class RunSettings(BaseModel):
     """Where --replay draws its tasks: a pool (`cheat`) or a file, as `tasks_from`; default the
     run's own task pool. A broad pool holds in place what the model did on programs the training
     pool lacks; held-out templates are never drawn."""
-    objective: str = Field("sft", json_schema_extra=MODEL)
+    objective: str = Field("sft", json_schema_extra={**MODEL, "choices": tuple(OBJECTIVES)})
     """What a training step optimises (loop/objectives.py): sft = the accepted commands'
     likelihood; dpo = each accepted command preferred to the lowest-scoring other command of its
     task, against the base model (the adapter off) as the reference."""
@@ -134,12 +135,13 @@ class RunSettings(BaseModel):
     """Demonstrations from the task pack put in the forward and inverse prompts."""
     eval_file: Path | None = Field(None, json_schema_extra=EVALUATION)
     """JSONL held-out tasks evaluated before cycle 1 and after every cycle."""
+    # Runs saved before several suites were allowed hold one name or null.
     eval_suite: tuple[str, ...] = Field((), json_schema_extra=EVALUATION)
     """Held-out suites evaluated before cycle 1 and after every cycle, each on its own: intercode,
-    and/or holdout (tasks from the pack templates --holdout keeps out of training). Given on the
-    command line comma-separated; runs saved before several were allowed hold one name or null."""
+    and/or holdout (tasks from the templates `holdout` keeps out of training), comma-separated."""
     holdout: float = Field(0.0, ge=0.0, lt=1.0, json_schema_extra=EVALUATION)
-    """Fraction of the pack's templates held out of training (for --eval-suite holdout)."""
+    """Fraction of the training pool's templates kept out of training, for `eval_suite` holdout
+    (in a cheat pool a template is a whole program's tasks)."""
     eval_limit: int | None = Field(None, ge=1, json_schema_extra=EVALUATION)
     """Evaluate only the first N held-out tasks (each evaluation is a greedy pass over them)."""
     verifier: Literal["base", "policy"] = Field("base", json_schema_extra=SCORING)
@@ -173,6 +175,13 @@ class RunSettings(BaseModel):
             stamp = time.strftime("%Y%m%d-%H%M%S")
             object.__setattr__(self, "output", Path("output") / f"{short}-{stamp}")
         return self
+
+    @field_validator("select")
+    @classmethod
+    def _known_rule(cls, rule: str) -> str:
+        if rule not in RULES:
+            raise ValueError(f"unknown selection rule {rule!r} (known: {', '.join(RULES)})")
+        return rule
 
     @field_validator("engine")
     @classmethod
@@ -211,6 +220,16 @@ class RunSettings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _objective_settings(self) -> "RunSettings":
+        """A hyperparameter of another objective than the one chosen would be silently unused."""
+        for spec in OBJECTIVES.values():
+            for name in spec.owns if spec.name != self.objective else ():
+                if getattr(self, name) != type(self).model_fields[name].default:
+                    raise ValueError(f"--{name.replace('_', '-')} is a setting of --objective {spec.name} "
+                                     f"(this run's is {self.objective})")
+        return self
+
+    @model_validator(mode="after")
     def _replay_needs_sft(self) -> "RunSettings":
         if self.replay > 0 and not OBJECTIVES[self.objective].takes_replay:
             raise ValueError(f"--replay adds SFT examples; a {self.objective} step cannot train on them "
@@ -232,12 +251,12 @@ def known_suites(names: list[str], known: tuple[str, ...]) -> list[str]:
     return names
 
 
-TASKS, OUTPUTS = {"panel": "Tasks"}, {"panel": "Output"}
+TASKS = {"panel": "Tasks"}
 
 
 class EvalSettings(BaseModel):
     """What `inversion-tui eval` evaluates and what it writes; the model, prompts and scoring it
-    shares with a run are RunSettings (cli/main.py passes them through)."""
+    shares with a run are RunSettings (cli/eval_commands.py passes them through)."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
@@ -247,18 +266,18 @@ class EvalSettings(BaseModel):
     """A bundled suite: intercode (InterCode-ALFA's 300 NL-to-bash tasks)."""
     pack: str | None = Field(None, json_schema_extra=TASKS)
     """Sample tasks (with their templates' references) from a task pack."""
-    limit: int | None = Field(None, json_schema_extra=TASKS)
+    limit: int | None = Field(None, json_schema_extra=TASKS)  # checked with the sources (its message is the flag's)
     """Evaluate the first N tasks (a pack samples N, default 100)."""
     adapter: Path | None = None
     """A LoRA checkpoint directory of a run, or a run directory: its best adapter."""
     samples: int = Field(0, ge=0, le=64)
     """Also sample N commands per task: the verification gap (best of N by the score, a random
     one, the oracle) beside greedy, and each component's AUROC."""
-    save_rows: Path | None = Field(None, json_schema_extra=OUTPUTS)
+    save_rows: Path | None = Field(None, json_schema_extra=OUTPUT)
     """Write one JSONL row per task (command, reconstruction, score, metrics)."""
-    paired_with: Path | None = Field(None, json_schema_extra=OUTPUTS)
+    paired_with: Path | None = Field(None, json_schema_extra=OUTPUT)
     """Rows of an earlier --save-rows on the same tasks: adds the change, task by task."""
-    save_samples: Path | None = Field(None, json_schema_extra=OUTPUTS)
+    save_samples: Path | None = Field(None, json_schema_extra=OUTPUT)
     """Write one JSONL row per sample (components, flags, metrics); needs --samples."""
 
     @field_validator("suite")
@@ -336,8 +355,18 @@ it ran."""
 
 
 def as_saved(saved: dict) -> dict:
-    """A run's settings.json with what it lacks filled in as it ran (AS_SAVED_BEFORE)."""
-    return {**AS_SAVED_BEFORE, **saved}
+    """A run's settings.json with every setting it lacks filled in as it ran: AS_SAVED_BEFORE
+    where today's default differs, the default otherwise. Every reader of settings.json goes
+    through here, so none restates a default."""
+    defaults = {name: field.get_default(call_default_factory=True) for name, field in RunSettings.model_fields.items()}
+    filled = {**defaults, **AS_SAVED_BEFORE, **saved}
+    # Runs saved before other objectives' settings were refused (`--dpo-beta` with sft) never
+    # used them: they read back with the default, as they ran.
+    spec = OBJECTIVES.get(filled["objective"])
+    for other in OBJECTIVES.values():
+        if spec is not None and other is not spec:
+            filled.update({name: defaults[name] for name in other.owns})
+    return filled
 
 
 def saved_settings(saved: dict) -> RunSettings:
@@ -345,13 +374,14 @@ def saved_settings(saved: dict) -> RunSettings:
     return build_settings(**as_saved(saved))
 
 
-def build_settings(**values) -> RunSettings:
+def build_settings(flags: dict[str, str] | None = None, **values) -> RunSettings:
     """Build settings, turning pydantic's multi-line report into one line a user can act on."""
-    return build(RunSettings, **values)
+    return build(RunSettings, flags, **values)
 
 
-def build(kind: type[BaseModel], **values):
-    """Settings of `kind`, or a SettingsError of one line naming the flag."""
+def build(kind: type[BaseModel], flags: dict[str, str] | None = None, **values):
+    """Settings of `kind`, or a SettingsError of one line naming the flag (`flags`: a command's
+    own spelling of a setting's flag, as eval's --batch-size for gen_batch_size)."""
     try:
         return kind(**values)
     except ValidationError as exc:
@@ -359,4 +389,5 @@ def build(kind: type[BaseModel], **values):
         where = ".".join(str(p) for p in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         # A check across settings names its flags in its message; one setting's check does not.
-        raise SettingsError(f"--{where.replace('_', '-')}: {message}" if where else message) from None
+        flag = (flags or {}).get(where) or f"--{where.replace('_', '-')}"
+        raise SettingsError(f"{flag}: {message}" if where else message) from None

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from inversion_tui.chat_template import accepts_system_role, fold_system_message
-from inversion_tui.hf.backend import HFBackend
+from inversion_tui.hf.backend import HFBackend, LoadedModels
 from inversion_tui.loop.generate import FORWARD_SYSTEM, forward_messages
 from inversion_tui.tasks import load_packs
 
@@ -49,7 +49,7 @@ def with_template(tokenizer):
 def test_templates_without_a_system_role_get_it_in_the_first_user_turn(with_template, template):
     tokenizer = with_template(template)
     assert not accepts_system_role(tokenizer)
-    backend = HFBackend(None, tokenizer, None, "cpu", {})
+    backend = HFBackend(LoadedModels(None, tokenizer, None, "cpu", {}, prefix_cache=False))
     messages = forward_messages("Count the lines in a.txt", load_packs("shell").examples[:2])
     prompt = backend.chat_prompt(messages)  # raised TemplateError for Mistral before
     assert prompt.count(FORWARD_SYSTEM) == 1
@@ -59,7 +59,7 @@ def test_templates_without_a_system_role_get_it_in_the_first_user_turn(with_temp
 
 def test_a_template_with_a_system_role_keeps_it(tokenizer):
     assert accepts_system_role(tokenizer)  # SmolLM2's
-    backend = HFBackend(None, tokenizer, None, "cpu", {})
+    backend = HFBackend(LoadedModels(None, tokenizer, None, "cpu", {}, prefix_cache=False))
     messages = forward_messages("Count the lines in a.txt", load_packs("shell").examples[:2])
     assert backend.chat_prompt(messages) == tokenizer.apply_chat_template(messages, tokenize=False,
                                                                          add_generation_prompt=True)

@@ -342,3 +342,16 @@ def test_every_setting_is_a_flag_of_run_with_its_default_and_help():
     evaluate = options("eval")
     assert set(EvalSettings.model_fields) <= set(evaluate)
     assert evaluate["prompt_pack"].default == RunSettings.model_fields["pack"].default
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--dpo-beta", "0.5"], "error: --dpo-beta is a setting of --objective dpo (this run's is sft)"),
+    (["--objective", "ipo"], "error: --objective: unknown objective 'ipo' (known: sft, dpo)"),
+    (["--engine", "vllm"], "error: --engine: unknown engine 'vllm' (known: hf)"),
+    (["--select", "best"], "error: --select: unknown selection rule 'best' (known: threshold, best-per-task, top-k)"),
+])
+def test_a_registry_names_what_a_setting_may_be(args, expected, tmp_path):
+    """Objectives, engines and selection rules are registries; a name they lack is one line."""
+    result = invoke("run", "--headless", "--output", str(tmp_path / "run"), *args)
+    assert result.exit_code == 2 and result.stderr.strip().splitlines()[-1] == expected
+    assert not (tmp_path / "run").exists()

@@ -14,7 +14,7 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.resume import open_resume, resumed_settings
-from inversion_tui.loop.runlog import CANDIDATES, LOCK, PROGRESS, RunLog, read_candidates
+from inversion_tui.loop.runlog import CANDIDATES, DROPPED_CANDIDATES, LOCK, PROGRESS, RunLog, read_candidates
 from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 from tests.fakes import FakeBackend
@@ -90,6 +90,9 @@ def test_killed_run_with_a_torn_tail_is_repaired(tmp_path):
     assert point.dropped_lines == 2
     assert keyed(read_candidates(tmp_path / "cut")) == keyed(read_candidates(tmp_path / "whole"))
     assert any("2 partial line(s) dropped" in e.message for e in recorder.of(ev.Log))
+    # set aside, not lost: the whole line of the unfinished batch, and the torn one as it was
+    kept = (tmp_path / "cut" / DROPPED_CANDIDATES).read_text().splitlines()
+    assert len(kept) == 2 and lines[1][: len(lines[1]) // 2] in kept
 
 
 def test_training_done_before_the_kill_is_not_redone(tmp_path):

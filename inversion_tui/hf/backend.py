@@ -70,7 +70,7 @@ class LoadedModels:
         return cls(model, tokenizer, embedder, device, description, choice["prefix_cache"])
 
 
-def hf_generator(loaded: LoadedModels, settings: RunSettings) -> HFGenerator:
+def hf_generator(loaded: LoadedModels, settings: RunSettings | None = None) -> HFGenerator:
     """The generator engine `hf`: transformers' generate on the very model HFTrainer trains."""
     return HFGenerator(loaded.model, loaded.tokenizer, loaded.device, loaded.description)
 
@@ -82,7 +82,7 @@ class HFBackend(ComposedBackend):
     def __init__(self, loaded: LoadedModels, generator: Generator | None = None):
         self.model, self.tokenizer, self.device = loaded.model, loaded.tokenizer, loaded.device
         super().__init__(
-            generator or hf_generator(loaded, None),
+            generator or hf_generator(loaded),
             HFEmbedder(loaded.embedder),
             HFTrainer(loaded.model, loaded.tokenizer, loaded.device, loaded.description.get("model", "?")),
             reseed=_set_seed,

@@ -190,7 +190,6 @@ class DPO:
         return -torch.nn.functional.logsigmoid(self.beta * margin).mean()
 
 
-
 # The trainer's objective for a run, as loop/objectives.py names them: built from its settings,
 # where each objective's hyperparameters are.
 def sft(settings) -> SFT:

@@ -25,7 +25,7 @@ from inversion_tui.loop.metrics import paired_difference, unpaired_difference_ci
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import CycleRecord, PassSummary, Progress, TrainingSummary
 from inversion_tui.loop.resume import ResumePoint
-from inversion_tui.loop.runlog import PROGRESS, RunLog, now, read_candidates, read_eval_rows
+from inversion_tui.loop.runlog import DROPPED_CANDIDATES, PROGRESS, RunLog, now, read_candidates, read_eval_rows
 from inversion_tui.loop.components import component_names
 from inversion_tui.loop.score import Components, combine, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
@@ -197,9 +197,10 @@ class Engine:
         if point.latest_adapter:
             self.backend.load_adapter(self.runlog.directory / point.latest_adapter)
         done = {phase: len({r["batch"] for r in point.records if r["phase"] == phase}) for phase in ("before", "after")}
+        set_aside = f" (kept in {DROPPED_CANDIDATES})" if point.dropped_lines else ""
         self.emit(ev.Log("info", f"resuming at cycle {point.cycle}: {done['before']} BEFORE and {done['after']} "
-                                 f"AFTER batch(es) kept, {point.dropped_lines} partial line(s) dropped, adapter "
-                                 f"{point.latest_adapter or '(fresh)'}"))
+                                 f"AFTER batch(es) kept, {point.dropped_lines} partial line(s) dropped{set_aside}, "
+                                 f"adapter {point.latest_adapter or '(fresh)'}"))
         return point.cycle
 
     def run_cycle(self, cycle: int, resume: ResumePoint | None = None) -> CycleRecord:

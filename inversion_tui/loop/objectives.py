@@ -19,8 +19,7 @@ from inversion_tui.importing import resolve
 
 @dataclass(frozen=True)
 class ObjectiveSpec:
-    name: str  # --objective NAME
-    help: str  # what a step optimises, in one line (`run --help`)
+    name: str  # --objective NAME (RunSettings.objective's docstring says what each optimises)
     examples: str  # "module:function"(backend, few-shot examples, pool, before_pass) -> the step's examples
     loss: str  # "module:function"(settings) -> the trainer's Objective (hf/objectives.py)
     owns: tuple[str, ...] = ()  # RunSettings fields that only this objective reads
@@ -44,15 +43,11 @@ def register(spec: ObjectiveSpec) -> ObjectiveSpec:
     return spec
 
 
-def objective_names() -> tuple[str, ...]:
-    return tuple(OBJECTIVES)
-
-
 register(ObjectiveSpec(
-    "sft", "train on the accepted commands (their likelihood under the forward prompt)",
+    "sft",  # the accepted commands' likelihood under the forward prompt
     examples="inversion_tui.loop.training_set:sft_examples", loss="inversion_tui.hf.objectives:sft",
     takes_replay=True))
 register(ObjectiveSpec(
-    "dpo", "train on each accepted command against its task's lowest-scoring other command (ScPO-style DPO)",
+    "dpo",  # each accepted command against its task's lowest-scoring other command (ScPO-style DPO)
     examples="inversion_tui.loop.training_set:preference_pairs", loss="inversion_tui.hf.objectives:dpo",
     owns=("dpo_beta",)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop.runlog import PROGRESS, atomic_write_json, read_json_object
 
 
@@ -27,7 +28,9 @@ class JsonRecord:
 
     NESTED: ClassVar[dict[str, type]] = {}
     LISTS: ClassVar[dict[str, type]] = {}  # fields holding a list of records
-    _read_keys: frozenset[str] | None = None  # the keys of the file it came from; None: made here
+    # The keys of the file it came from; None: made here. Not a field: `==` ignores it (compare
+    # to_json() where the shape matters), and dataclasses.replace gives a record made here.
+    _read_keys: frozenset[str] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]):
@@ -130,7 +133,7 @@ class CycleRecord(JsonRecord):
         saved before train_steps counted train-now steps keep them apart)."""
         return bool(self.train_steps is None or self.train_steps) or any(m.steps for m in self.manual_trainings)
 
-    def steps(self) -> list[TrainingSummary]:
+    def training_steps(self) -> list[TrainingSummary]:
         """The cycle's training steps in the order they ran: train-now steps, then its own."""
         return [*self.manual_trainings, *([self.training] if self.training else [])]
 
@@ -197,7 +200,13 @@ class Progress:
     def read(cls, directory: Path) -> "Progress":
         """RunDirectoryError if it cannot be read; a run that has none yet is a fresh Progress."""
         path = Path(directory) / PROGRESS
-        return cls.from_json(read_json_object(path)) if path.exists() else cls()
+        if not path.exists():
+            return cls()
+        try:
+            return cls.from_json(read_json_object(path))
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:  # a record of the wrong shape
+            raise RunDirectoryError(f"{path}: not a progress file this version can read "
+                                    f"({type(exc).__name__}: {exc})") from None
 
     def write(self, directory: Path) -> None:
         atomic_write_json(Path(directory) / PROGRESS, self.to_json())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from inversion_tui.errors import InversionError, SettingsError
+from inversion_tui.loop.objectives import OBJECTIVES
 from inversion_tui.loop.progress import CycleRecord, Progress, TrainingSummary
 from inversion_tui.loop.runlog import SETTINGS, RunLog, now
 from inversion_tui.settings import RunSettings, as_saved, build_settings
@@ -48,15 +49,17 @@ def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
 
 def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSettings, dict[str, Any]]:
     """The run's saved settings with the allowed overrides applied. Returns (settings, changes)."""
-    saved = as_saved(runlog.read_json(SETTINGS))  # with the settings that runs saved before them lack
+    saved = as_saved(runlog.read_json(SETTINGS))  # every setting, as the run had it
     # Runs saved before --replay was refused with --objective dpo trained without it (the engine
     # dropped replay from DPO steps): they resume as they ran, not refused for a flag that no
     # resume could change.
-    if saved.get("objective") == "dpo" and saved.get("replay", 0) > 0:
+    if saved["replay"] > 0 and not OBJECTIVES[saved["objective"]].takes_replay:
         saved.update(replay=0.0, replay_from=None)
+    as_run = build_settings(**saved).model_dump(mode="json")
     changes = {}
     for name, value in overrides.items():
-        if name not in saved or saved[name] == value:
+        # Compared as validated (`--eval-suite intercode` is the run's ["intercode"]).
+        if build_settings(**{**saved, name: value}).model_dump(mode="json")[name] == as_run[name]:
             continue
         if name not in CHANGEABLE_ON_RESUME:
             allowed = ", ".join(f"--{n}" for n in CHANGEABLE_ON_RESUME)

@@ -2,6 +2,8 @@
 
     settings.json                   the validated settings of the run
     candidates.jsonl                one line per scored candidate, appended and fsynced per batch
+    candidates.dropped.jsonl        lines a resume took out of candidates.jsonl (a torn line, part of
+                                    a batch that --resume redoes), kept rather than lost
     progress.json                   seed-compatible history, atomically replaced after each cycle
     evaluations.jsonl               one line per held-out task per evaluation (cycle, set), for
                                     paired comparisons across cycles; appended and fsynced
@@ -27,6 +29,7 @@ from inversion_tui.loop.candidate import Candidate
 
 SETTINGS = "settings.json"
 CANDIDATES = "candidates.jsonl"
+DROPPED_CANDIDATES = "candidates.dropped.jsonl"  # what a resume's repair took out of candidates.jsonl
 PROGRESS = "progress.json"
 RESULTS = "self_improvement_results.json"
 EVAL_ROWS = "evaluations.jsonl"
@@ -229,10 +232,11 @@ class RunLog:
 
         `batch_size(record)` gives the number of lines a complete batch of that record has.
         Returns the kept records and the number of lines dropped (unreadable ones and those of
-        a batch that is not whole); rewrites the file if any were.
+        a batch that is not whole); rewrites the file if any were, and appends the dropped
+        lines to candidates.dropped.jsonl, so nothing a run wrote is lost.
         """
         records, unreadable = read_candidate_lines(self.directory)
-        total = len(records) + unreadable
+        total = len(records) + len(unreadable)
         groups: dict[tuple, int] = {}
         for record in records:
             key = (record["cycle"], record["phase"], record["batch"])
@@ -240,6 +244,12 @@ class RunLog:
         kept = [r for r in records if groups[(r["cycle"], r["phase"], r["batch"])] == batch_size(r)]
         dropped = total - len(kept)
         if dropped:
+            whole = {id(r) for r in kept}
+            partial = [json.dumps(r, ensure_ascii=False) + "\n" for r in records if id(r) not in whole]
+            with open(self.path(DROPPED_CANDIDATES), "a", encoding="utf-8") as handle:
+                handle.writelines([*unreadable, *partial])
+                handle.flush()
+                os.fsync(handle.fileno())
             fd, tmp = tempfile.mkstemp(prefix=".candidates.", dir=self.directory)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
@@ -249,8 +259,8 @@ class RunLog:
         return kept, dropped
 
 
-def read_candidate_lines(directory: Path) -> tuple[list[dict[str, Any]], int]:
-    """candidates.jsonl's records in file order, and how many of its lines are not one.
+def read_candidate_lines(directory: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """candidates.jsonl's records in file order, and its lines that are not one (as read).
 
     The one policy for a bad line, for every reader: it is skipped and counted, never fatal.
     Appends are whole batches, so a crash leaves at most a torn last line; a line that is not
@@ -258,7 +268,8 @@ def read_candidate_lines(directory: Path) -> tuple[list[dict[str, Any]], int]:
     is. On top of this, resume keeps whole batches only (RunLog.repair_candidates) and replay
     tells the user how many lines it skipped."""
     path = Path(directory) / CANDIDATES
-    records, unreadable = [], 0
+    records: list[dict[str, Any]] = []
+    unreadable: list[str] = []
     if not path.exists():
         return records, unreadable
     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -269,7 +280,7 @@ def read_candidate_lines(directory: Path) -> tuple[list[dict[str, Any]], int]:
                 record = json.loads(line)
                 Candidate.from_json(record)  # the record's own reader says what a candidate is
             except (ValueError, KeyError, TypeError):
-                unreadable += 1
+                unreadable.append(line if line.endswith("\n") else line + "\n")
                 continue
             records.append(record)
     return records, unreadable

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 from inversion_tui.loop.progress import CycleRecord, PassSummary, Progress
 from inversion_tui.loop.runlog import SETTINGS, read_json_object
 from inversion_tui.loop.shell import program_name
+from inversion_tui.settings import as_saved
 
 LABEL_FREE = ("score", "consensus")
 
@@ -91,6 +92,6 @@ def best_of_run(directory: Path) -> tuple[str | None, str]:
     Recomputed rather than read from progress.json's best_adapter, which runs made before
     --patience do not have; runs without a --patience-on are judged by the score, as they
     would be on resume."""
-    on = read_json_object(Path(directory) / SETTINGS).get("patience_on", "score")
+    on = as_saved(read_json_object(Path(directory) / SETTINGS))["patience_on"]
     progress = Progress.read(directory)
     return EarlyStopping(0, on).best_checkpoint(progress.cycles, progress.evaluations), on

@@ -391,11 +391,11 @@ class InversionApp(ScorerDebugging, App[None]):
         self.state.history.append(e.metrics)
         m = e.metrics
         if not any(cycle == e.cycle for cycle, _ in self.state.losses):  # a replay: no live steps
-            self.state.losses += [(e.cycle, loss) for step in m.steps() for loss in step.losses]
+            self.state.losses += [(e.cycle, loss) for step in m.training_steps() for loss in step.losses]
             self.query_one(LossChart).show(self.state.losses, empty="not in this run's files")
         # "last loss": the cycle's last step that trained (its end-of-pass step, else its last
         # train-now step), not the cycle's mean over all of them (`train_loss`).
-        trained = [step for step in m.steps() if step.mean_loss is not None]
+        trained = [step for step in m.training_steps() if step.mean_loss is not None]
         if trained:
             self.state.last_loss = trained[-1].mean_loss
         elif m.training is None and m.train_loss is not None:  # a run saved before `training`

@@ -107,7 +107,8 @@ class ScorerDebugging:
     def set_weights(self, weights: dict[str, float]) -> None:
         if weights == self.state.weights:
             return
-        changed = self.state.reweight(weights)  # on the control: a live engine re-scores at its next boundary
+        self.control.set_weights(weights)  # a live engine re-scores its pass at the next boundary
+        changed = self.state.reweight(weights)
         self.query_one(CandidatesTable).set_weights(weights, self.state.rows)
         used = ", ".join(f"{name}={weight:g}" for name, weight in weights.items() if weight > 0)
         self.log_line(f"weights set to {used}: {len(changed)} candidate(s) re-scored from stored components")

@@ -117,11 +117,9 @@ class RunState:
         return changed
 
     def reweight(self, weights: dict[str, float]) -> list[CandidateRow]:
-        """New weights, set on the control (a live engine re-scores its pass at its next
-        boundary): every stored candidate re-scored from its stored components (no model call),
-        then re-decided. Returns the rows whose score or verdict changed."""
-        self.control.set_weights(weights)
-        weights = self.control.weights
+        """New weights (the app sets them on the control first): every stored candidate
+        re-scored from its stored components (no model call), then re-decided. Returns the
+        rows whose score or verdict changed."""
         rescored = []
         for row in self.rows:
             score = combine(row.components, weights)
