@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from inversion_tui.backends import GENERATORS
 from inversion_tui.errors import SettingsError
@@ -36,6 +36,10 @@ BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 # a setting whose values a registry names lists them as its "choices".
 LOOP, SCORING, MODEL, OUTPUT, EVALUATION = ({"panel": name} for name in ("Loop", "Scoring", "Model", "Output",
                                                                         "Evaluation"))
+
+
+NAMED_BY = {"select": "selection rule", "engine": "engine", "objective": "objective"}
+"""What a setting names from a registry is called in its error."""
 
 
 class RunSettings(BaseModel):
@@ -176,26 +180,11 @@ class RunSettings(BaseModel):
             object.__setattr__(self, "output", Path("output") / f"{short}-{stamp}")
         return self
 
-    @field_validator("select")
+    @field_validator("select", "engine", "objective")
     @classmethod
-    def _known_rule(cls, rule: str) -> str:
-        if rule not in RULES:
-            raise ValueError(f"unknown selection rule {rule!r} (known: {', '.join(RULES)})")
-        return rule
-
-    @field_validator("engine")
-    @classmethod
-    def _known_engine(cls, name: str) -> str:
-        if name not in GENERATORS:
-            raise ValueError(f"unknown engine {name!r} (known: {', '.join(GENERATORS)})")
-        return name
-
-    @field_validator("objective")
-    @classmethod
-    def _known_objective(cls, name: str) -> str:
-        if name not in OBJECTIVES:
-            raise ValueError(f"unknown objective {name!r} (known: {', '.join(OBJECTIVES)})")
-        return name
+    def _registered(cls, name: str, info: ValidationInfo) -> str:
+        """A name one of the registries holds (their "choices", which --help lists)."""
+        return one_of(name, NAMED_BY[info.field_name], cls.model_fields[info.field_name].json_schema_extra["choices"])
 
     @field_validator("eval_suite", mode="before")
     @classmethod
@@ -204,7 +193,8 @@ class RunSettings(BaseModel):
             return ()
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
-        known_suites(value, EVAL_SUITES)
+        for name in value:
+            one_of(name, "suite", EVAL_SUITES)
         if len(set(value)) != len(value):
             raise ValueError("a suite is named twice")
         return tuple(value)
@@ -243,12 +233,11 @@ class RunSettings(BaseModel):
         return self.weights.get("self_rating", 0.0) > 0
 
 
-def known_suites(names: list[str], known: tuple[str, ...]) -> list[str]:
-    """`names`, or a ValueError naming the first that is not a suite of `known`."""
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(f"unknown suite {unknown[0]!r} (known: {', '.join(known)})")
-    return names
+def one_of(name: str, what: str, known) -> str:
+    """`name`, or a ValueError saying it is not one of `known` and what is."""
+    if name not in known:
+        raise ValueError(f"unknown {what} {name!r} (known: {', '.join(known)})")
+    return name
 
 
 TASKS = {"panel": "Tasks"}
@@ -283,7 +272,7 @@ class EvalSettings(BaseModel):
     @field_validator("suite")
     @classmethod
     def _bundled_suite(cls, name: str | None) -> str | None:
-        return None if name is None else known_suites([name], BUNDLED_SUITES)[0]
+        return None if name is None else one_of(name, "suite", BUNDLED_SUITES)
 
     @model_validator(mode="after")
     def _one_source_and_new_files(self) -> "EvalSettings":

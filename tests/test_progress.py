@@ -27,3 +27,32 @@ def test_trained_positions_and_the_current_cycles_training():
         "last_completed_cycle": 1})
     assert progress.trained_positions() == {(1, 0), (1, 2), (2, 1), (2, 3)}
     assert progress.training_of(2).to_json() == {"trained_indices": [3]} and progress.training_of(3) is None
+
+
+def test_a_record_read_from_an_older_run_is_written_back_as_it_was(tmp_path):
+    """Issue 25: typed records; an older run's cycle (no `training`, a key this version does not
+    know, a skipped step without the keys added since) keeps its shape through a resume's rewrite."""
+    import json
+
+    old = {"cycle": 1, "before": {"total_generated": 8, "accepted": 0, "acceptance_rate": 0.0, "mean_score": 0.2},
+           "after": {"total_generated": 8, "accepted": 1, "acceptance_rate": 0.125, "mean_score": 0.3},
+           "improvement": 0.1, "train_loss": None, "train_examples": 0, "checkpoint": "checkpoint_cycle_1",
+           "from_an_old_version": {"kept": True},
+           "manual_trainings": [{"cycle": 1, "mean_loss": None, "examples": 0, "steps": 0, "trained_indices": []}]}
+    (tmp_path / "progress.json").write_text(json.dumps({"last_completed_cycle": 1, "history": {"cycles": [old]}}))
+    progress = Progress.read(tmp_path)
+    cycle = progress.cycles[0]
+    assert cycle.training is None and cycle.train_steps is None and cycle.trained  # counted as trained, as before
+    assert cycle.before.flagged is None and cycle.manual_trainings[0].losses == []
+    progress.write(tmp_path)
+    assert json.loads((tmp_path / "progress.json").read_text())["history"]["cycles"] == [old]
+
+
+def test_a_progress_file_of_the_wrong_shape_is_one_line_not_a_traceback(tmp_path):
+    import pytest
+
+    from inversion_tui.errors import RunDirectoryError
+
+    (tmp_path / "progress.json").write_text('{"history": {"cycles": [{"before": 3}]}}')
+    with pytest.raises(RunDirectoryError, match="not a progress file this version can read"):
+        Progress.read(tmp_path)
