@@ -102,9 +102,14 @@ class HeadlessConsole:
         # soft_wrap: the terminal wraps, not rich, so a path or a command copies whole
         self.progress.console.print(message if isinstance(message, Text) else plain(message, style), soft_wrap=True)
 
+    SILENT = (ev.HistoryRestored, ev.CommandsGenerated, ev.CommandsInverted, ev.Paused, ev.Resumed,
+              ev.ThresholdChanged, ev.WeightsChanged)
+    """The events headless mode does not show: a resumed run's earlier candidates, a batch's
+    commands before they are scored (`-v` prints scored ones), and what only the workbench
+    can cause (pause, live threshold and weights)."""
+
     def handlers(self) -> dict[type, Callable[[Any], None]]:
-        """The events headless mode shows, by type; the others (pause, threshold changes, which
-        only the workbench can cause) pass silently."""
+        """The events headless mode shows, by type; with SILENT, every event type (a test checks)."""
         return {
             ev.RunStarted: self.on_RunStarted,
             ev.PhaseStarted: self.on_PhaseStarted,

@@ -450,6 +450,9 @@ def test_every_engine_event_has_a_handler_by_type(tmp_path):
     app = make_app(tmp_path, FakeBackend())
     assert set(app.engine_handlers()) == set(ev.EVENT_TYPES)
     assert set(HeadlessConsole(Console(file=io.StringIO())).handlers()) <= set(ev.EVENT_TYPES)
+    # headless says which it leaves out: a new event is a decision there too
+    shown = set(HeadlessConsole(Console(file=io.StringIO())).handlers())
+    assert shown | set(HeadlessConsole.SILENT) == set(ev.EVENT_TYPES) and not shown & set(HeadlessConsole.SILENT)
 
 
 async def test_a_resumed_run_shows_its_earlier_cycles_and_marks(tmp_path):
