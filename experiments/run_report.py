@@ -35,7 +35,7 @@ from inversion_tui.loop.guards import guard_flags  # noqa: E402
 from inversion_tui.loop.metrics import (  # noqa: E402
     METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, judge, paired_difference,
 )
-from inversion_tui.loop.progress import CycleRecord, Progress  # noqa: E402
+from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress  # noqa: E402
 from inversion_tui.loop.runlog import SETTINGS, read_candidates, read_eval_rows, read_json_object  # noqa: E402
 from inversion_tui.loop.select import Selector  # noqa: E402
 from inversion_tui.settings import as_saved, saved_settings  # noqa: E402
@@ -125,7 +125,7 @@ def holdout_groups(saved: dict) -> dict[tuple[int, str], str]:
     return {(i, t.task): t.group for i, t in enumerate(eval_sets_for(only_holdout, heldout)["holdout"])}
 
 
-def eval_table(ordered: list[dict], rows: dict[int, list[dict]]) -> tuple[list[str], list[dict]]:
+def eval_table(ordered: list[Evaluation], rows: dict[int, list[dict]]) -> tuple[list[str], list[dict]]:
     """One line per cycle, and the numbers behind it. Where the cycle's per-task rows exist,
     the intervals and the paired change are computed from them (resampling whole groups where
     rows have one); else they are as the run stored them."""
@@ -134,24 +134,24 @@ def eval_table(ordered: list[dict], rows: dict[int, list[dict]]) -> tuple[list[s
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     numbers = []
     for e in ordered:
-        intervals, paired = e["ci95"], e.get("vs_base")
-        now, base = rows.get(e["cycle"]), rows.get(ordered[0]["cycle"])
+        intervals, paired = e.ci95, e.vs_base
+        now, base = rows.get(e.cycle), rows.get(ordered[0].cycle)
         if now:
             groups = [r.get("group", "") for r in now]
             intervals = {metric: bootstrap_ci([float(r[column]) for r in now], groups)
                          for metric, column in METRIC_FIELDS.items()}
-            paired = paired_difference(base, now) if base and e["cycle"] > ordered[0]["cycle"] else None
-        numbers.append({**e, "ci95": intervals, "vs_base": paired})
+            paired = paired_difference(base, now) if base and e.cycle > ordered[0].cycle else None
+        numbers.append({**e.to_json(), "ci95": intervals, "vs_base": paired})
         if paired and paired["n"]:
             deltas = (f"{signed(paired['delta']['utility_accuracy'], paired['ci95']['utility_accuracy'])} | "
                       f"{signed(paired['delta']['token_f1'], paired['ci95']['token_f1'])} | "
                       f"+{paired['gained']} / -{paired['lost']}")
         else:
             deltas = "- | - | -"
-        who = "0 (base)" if e["cycle"] == 0 else str(e["cycle"])
+        who = "0 (base)" if e.cycle == 0 else str(e.cycle)
         lines.append(
-            f"| {who} | {e['utility_accuracy']:.3f} {ci(intervals['utility_accuracy'])} | {e['exact_match']:.3f} | "
-            f"{e['token_f1']:.3f} {ci(intervals['token_f1'])} | {e['mean_score']:.3f} | {maybe(e['auroc'])} | "
+            f"| {who} | {e.utility_accuracy:.3f} {ci(intervals['utility_accuracy'])} | {e.exact_match:.3f} | "
+            f"{e.token_f1:.3f} {ci(intervals['token_f1'])} | {e.mean_score:.3f} | {maybe(e.auroc)} | "
             f"{deltas} |")
     return lines, numbers
 
@@ -174,15 +174,15 @@ def report(runs: list[Path]) -> tuple[str, dict]:
         sets = by_set(progress.evaluations)
         evaluations = []  # as the tables show them: intervals recomputed from the rows
         for name, ordered in sets.items():
-            cycles = {e["cycle"]: rows.get((name, e["cycle"]), []) for e in ordered}
-            units = len(clusters_of([r.get("group", "") for r in cycles[ordered[0]["cycle"]]], ordered[0]["n"]))
-            grouped = f", {units} groups resampled whole" if units < ordered[0]["n"] else ""
+            cycles = {e.cycle: rows.get((name, e.cycle), []) for e in ordered}
+            units = len(clusters_of([r.get("group", "") for r in cycles[ordered[0].cycle]], ordered[0].n))
+            grouped = f", {units} groups resampled whole" if units < ordered[0].n else ""
             lines, numbers = eval_table(ordered, cycles)
-            out += [f"### held-out: {name or 'held-out'} (n = {ordered[0]['n']}{grouped})", "", *lines, ""]
+            out += [f"### held-out: {name or 'held-out'} (n = {ordered[0].n}{grouped})", "", *lines, ""]
             evaluations += numbers
         data[str(run)] = {"settings": settings, "cycles": [c.to_json() for c in progress.cycles], "pool": pool,
                           "evaluations": evaluations}
-        last_rows[run] = {name: rows.get((name, ordered[-1]["cycle"]), []) for name, ordered in sets.items()}
+        last_rows[run] = {name: rows.get((name, ordered[-1].cycle), []) for name, ordered in sets.items()}
     if len(runs) > 1:
         first = runs[0]
         out += [f"## last cycle of each run vs the last cycle of {first}, paired", "",

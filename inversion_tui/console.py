@@ -15,7 +15,7 @@ from rich.text import Text
 
 from inversion_tui.loop.metrics import by_set, describe_change, describe_evaluation
 from inversion_tui.loop import events as ev
-from inversion_tui.loop.progress import CycleRecord
+from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.loop.stopping import describe_best
 from inversion_tui.plain_text import plain, visible
 
@@ -44,7 +44,7 @@ def cycle_table(history: list[CycleRecord]) -> Table:
 
 
 def closing_lines(status: str, directory: str, history: list[CycleRecord],
-                  evaluations: list[dict[str, Any]] = (), best_adapter: str | None = None,
+                  evaluations: list[Evaluation] = (), best_adapter: str | None = None,
                   best_by: str | None = None) -> list[str]:
     """What a run says as it ends, headless or after the workbench closes: how it went, and what
     to do next. The intrinsic score and the held-out accuracy side by side, since only the
@@ -58,9 +58,9 @@ def closing_lines(status: str, directory: str, history: list[CycleRecord],
     for name, ordered in by_set(evaluations).items():
         base, latest = ordered[0], ordered[-1]
         label = f"held-out {name}" if name else "held-out"
-        line = (f"  {label} accuracy {base['utility_accuracy']:.3f} (base) -> "
-                f"{latest['utility_accuracy']:.3f} (cycle {latest['cycle']})")
-        paired = latest.get("vs_base")
+        line = (f"  {label} accuracy {base.utility_accuracy:.3f} (base) -> "
+                f"{latest.utility_accuracy:.3f} (cycle {latest.cycle})")
+        paired = latest.vs_base
         if paired and paired["n"]:
             low, high = paired["ci95"]["utility_accuracy"]
             line += f", paired {paired['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]"
@@ -86,7 +86,7 @@ class HeadlessConsole:
         self.task_id = None
         self.stage_note = ""  # the stage under way, which the decoding steps add to
         self.history: list[CycleRecord] = []
-        self.evaluations: list[dict[str, Any]] = []
+        self.evaluations: list[Evaluation] = []
         self.cycles = 0
         self._handlers = self.handlers()
 

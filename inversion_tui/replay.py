@@ -107,7 +107,7 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
         if phase == "after" and cycle in history:
             yield ev.CycleDone(cycle, history[cycle])
     for evaluation in progress.evaluations:
-        yield ev.Evaluated(evaluation["cycle"], evaluation)
+        yield ev.Evaluated(evaluation.cycle, evaluation)
     yield ev.RunFinished(run.status, len(history), str(run.directory))
 
 

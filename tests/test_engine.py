@@ -298,7 +298,7 @@ def test_held_out_evaluation_before_training_and_after_every_cycle(tmp_path, fak
     recorder = ev.EventRecorder()
     Engine(settings, fake_backend, load_packs("pentest"), RunLog.create(settings.output), emit=recorder,
            eval_sets={"mine": held_out, "other": other}).run()
-    assert [(e.cycle, e.summary["set"]) for e in recorder.of(ev.Evaluated)] == [
+    assert [(e.cycle, e.summary.set) for e in recorder.of(ev.Evaluated)] == [
         (c, name) for c in (0, 1, 2) for name in ("mine", "other")]
     progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
     assert [(e["cycle"], e["set"], e["n"]) for e in progress["evaluations"]] == [

@@ -10,7 +10,7 @@ import pytest
 
 from inversion_tui.console import closing_lines
 from inversion_tui.loop import events as ev
-from inversion_tui.loop.progress import CycleRecord, Progress
+from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress
 from inversion_tui.loop.runlog import PROGRESS, SETTINGS
 from inversion_tui.loop.stopping import EarlyStopping, best_of_run, pass_consensus
 from inversion_tui.settings import build_settings
@@ -35,9 +35,9 @@ def test_the_base_model_is_the_value_to_beat_and_ties_keep_the_earlier():
 
 def test_a_held_out_set_is_tracked_by_its_accuracy():
     stopping = EarlyStopping(patience=1, on="intercode")
-    evaluations = [{"cycle": 0, "set": "intercode", "utility_accuracy": 0.2},
-                   {"cycle": 1, "set": "intercode", "utility_accuracy": 0.25},
-                   {"cycle": 1, "set": "holdout", "utility_accuracy": 0.9}]
+    evaluations = [Evaluation.from_json(e) for e in ({"cycle": 0, "set": "intercode", "utility_accuracy": 0.2},
+                                                     {"cycle": 1, "set": "intercode", "utility_accuracy": 0.25},
+                                                     {"cycle": 1, "set": "holdout", "utility_accuracy": 0.9})]
     assert stopping.values([cycle(1, 0, 0)], evaluations) == [(0, 0.2), (1, 0.25)]
 
 

@@ -91,7 +91,7 @@ async def test_every_held_out_set_shows_per_cycle_with_its_paired_change(tmp_pat
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.finished_status == "finished", what="the run to finish")
         await pilot.pause()
-        assert sorted((e["set"], e["cycle"]) for e in app.state.evaluations) == [
+        assert sorted((e.set, e.cycle) for e in app.state.evaluations) == [
             (name, c) for name in ("suite-a", "suite-b") for c in (0, 1, 2)]
         stats = text_of(app.query_one("#stats"))
         # the fake names "list" tasks listctl: suite-a's first task is right, at every cycle

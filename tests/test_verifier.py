@@ -197,9 +197,10 @@ async def test_the_scorer_tab_shows_the_gap_per_cycle(tmp_path):
 def test_a_held_out_sets_name_in_the_gap_table_is_text_not_markup():
     from rich.console import Console
 
+    from inversion_tui.loop.progress import Evaluation
     from inversion_tui.tui.widgets.scorer import gap_table
 
     gap = verification_gap(GREEDY, SAMPLES, components=["embed"])
     console = Console(width=200, record=True, file=__import__("io").StringIO())
-    console.print(gap_table([{"cycle": 1, "set": "[bold]evil[/]", "gap": gap}]))  # an --eval-file named so
+    console.print(gap_table([Evaluation(cycle=1, set="[bold]evil[/]", gap=gap)]))  # an --eval-file named so
     assert "[bold]evil[/]" in console.export_text()

@@ -23,7 +23,7 @@ from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.literals import as_read
 from inversion_tui.loop.metrics import paired_difference, unpaired_difference_ci
 from inversion_tui.loop.pipeline import score_commands
-from inversion_tui.loop.progress import CycleRecord, PassSummary, Progress, TrainingSummary
+from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary, Progress, TrainingSummary
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import DROPPED_CANDIDATES, PROGRESS, RunLog, now, read_candidates, read_eval_rows
 from inversion_tui.loop.components import component_names
@@ -115,7 +115,7 @@ class Engine:
         self.current_training: TrainingSummary | None = None  # this cycle's end-of-pass training
         self.resumes: list[dict[str, Any]] = []
         self.task_limit: int | None = None  # tasks per generate call after running out of memory
-        self.evaluations: list[dict[str, Any]] = []  # held-out summaries per (set, cycle); cycle 0 = base model
+        self.evaluations: list[Evaluation] = []  # held-out summaries per (set, cycle); cycle 0 = base model
         self._base_rows: dict[str, list[dict[str, Any]]] = {}  # per set: the base model's rows, for pairing
         # progress.json is written by this thread, and once by another on a forced quit (abandon).
         self._progress_lock = threading.Lock()
@@ -136,7 +136,7 @@ class Engine:
         for entry in self.history:
             self.emit(ev.CycleDone(entry.cycle, entry))
         for evaluation in self.evaluations:
-            self.emit(ev.Evaluated(evaluation["cycle"], evaluation))
+            self.emit(ev.Evaluated(evaluation.cycle, evaluation))
         status = "finished"
         try:
             if self.eval_sets:
@@ -188,7 +188,9 @@ class Engine:
         self.resumes = list(point.resumes)
         # Summaries saved before a run could evaluate several sets carry no set name: their one set.
         only = next(iter(self.eval_sets), "held-out")
-        self.evaluations = [{"set": only, **e} if "set" not in e else e for e in point.evaluations]
+        self.evaluations = list(point.evaluations)
+        for evaluation in self.evaluations:
+            evaluation.set = evaluation.set or only
         self._base_rows = {name: rows for (name, cycle), rows in read_eval_rows(self.runlog.directory).items()
                            if cycle == 0}
         self.latest_adapter = point.latest_adapter
@@ -316,13 +318,13 @@ class Engine:
                 self.emit(ev.Log("warning", "train now: no untrained accepted candidates in this cycle's "
                                             "BEFORE pass yet (the AFTER pass only measures)"))
 
-    def evaluate(self, cycle: int) -> dict[str, dict[str, Any]]:
+    def evaluate(self, cycle: int) -> dict[str, Evaluation]:
         """Every held-out set, greedy, with the adapter as it is now; a set this cycle already
         has (a resumed run) is not redone. Pause and stop are honoured between batches; an
         interrupted evaluation is redone on resume. Per-task rows go to evaluations.jsonl, and
         each later cycle is compared with the base model task by task (`vs_base`)."""
         s = self.settings
-        done = {(e["set"], e["cycle"]): e for e in self.evaluations}
+        done = {(e.set, e.cycle): e for e in self.evaluations}
         results = {}
         for name, tasks in self.eval_sets.items():
             if (name, cycle) in done:
@@ -338,13 +340,13 @@ class Engine:
             )
             records = [row.record(index, cycle=cycle, set=name) for index, row in enumerate(rows)]
             self.runlog.append_eval_rows(records)
-            evaluation = {"cycle": cycle, "set": name, **summary}
+            evaluation = Evaluation(cycle=cycle, set=name, **summary)
             if s.eval_samples:
-                evaluation["gap"] = self.verification_gap(cycle, name, tasks, records)
+                evaluation.gap = self.verification_gap(cycle, name, tasks, records)
             if cycle == 0:
                 self._base_rows[name] = records
             elif name in self._base_rows:
-                evaluation["vs_base"] = paired_difference(self._base_rows[name], records)
+                evaluation.vs_base = paired_difference(self._base_rows[name], records)
             self.evaluations.append(evaluation)
             self.write_progress("running")
             self.emit(ev.Evaluated(cycle, evaluation))
@@ -618,7 +620,7 @@ class Engine:
                 "initial_acceptance_rate": first.before.acceptance_rate,
                 "final_acceptance_rate": last.after.acceptance_rate,
                 "mean_train_loss": sum(losses) / len(losses) if losses else None,
-                "evaluations": self.evaluations,
+                "evaluations": [e.to_json() for e in self.evaluations],
                 "elapsed_s": round(time.time() - self.started_at, 2),
             },
         }

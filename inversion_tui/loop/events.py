@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, get_args
 
 from inversion_tui.loop.candidate import Candidate
-from inversion_tui.loop.progress import CycleRecord
+from inversion_tui.loop.progress import CycleRecord, Evaluation
 
 Phase = Literal["before", "after"]
 
@@ -133,7 +133,7 @@ class TrainingDone:
 @dataclass(frozen=True)
 class Evaluated:
     cycle: int  # 0 = the base model before any training
-    summary: dict[str, Any]  # evaluate.summarize(): n, utility_accuracy, ..., ci95, auroc
+    summary: Evaluation  # the set's summary: n, utility_accuracy, ..., ci95, auroc, vs_base
 
 
 @dataclass(frozen=True)

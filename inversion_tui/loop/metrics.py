@@ -214,12 +214,12 @@ def unpaired_difference_ci(before: Sequence[float], after: Sequence[float],
     return _percentiles([a - b for a, b in zip(later, earlier)])
 
 
-def by_set(evaluations: Sequence[dict]) -> dict[str, list[dict]]:
-    """Held-out summaries grouped by set (a run may evaluate several), each in cycle order.
-    Summaries from before sets had names group under ""."""
-    groups: dict[str, list[dict]] = {}
-    for evaluation in sorted(evaluations, key=lambda e: e["cycle"]):
-        groups.setdefault(evaluation.get("set", ""), []).append(evaluation)
+def by_set(evaluations: Sequence) -> dict[str, list]:
+    """Held-out summaries (progress.Evaluation) grouped by set (a run may evaluate several),
+    each in cycle order. Summaries from before sets had names group under ""."""
+    groups: dict[str, list] = {}
+    for evaluation in sorted(evaluations, key=lambda e: e.cycle):
+        groups.setdefault(evaluation.set, []).append(evaluation)
     return groups
 
 
@@ -232,17 +232,18 @@ def describe_change(improvement: float, interval: Sequence[float] | None) -> str
     return f"{improvement:+.2f} [{interval[0]:+.2f},{interval[1]:+.2f}]"
 
 
-def describe_evaluation(cycle: int, summary: dict) -> str:
-    """One line for logs: what the headless console and the TUI both print."""
-    low, high = summary["ci95"]["utility_accuracy"]
+def describe_evaluation(cycle: int, summary) -> str:
+    """One line for logs of a held-out summary (progress.Evaluation): what the headless
+    console and the TUI both print."""
+    low, high = summary.ci95["utility_accuracy"]
     who = "base model" if cycle == 0 else f"cycle {cycle}"
-    auroc_text = "-" if summary["auroc"] is None else f"{summary['auroc']:.3f}"
-    name = f"held-out {summary['set']}" if summary.get("set") else "held-out"
-    grouped = f" in {summary['groups']} groups" if summary.get("groups") else ""
-    line = (f"{name} ({who}, n={summary['n']}{grouped}): utility accuracy {summary['utility_accuracy']:.3f} "
-            f"[{low:.3f}, {high:.3f}], exact {summary['exact_match']:.3f}, token F1 {summary['token_f1']:.3f}, "
+    auroc_text = "-" if summary.auroc is None else f"{summary.auroc:.3f}"
+    name = f"held-out {summary.set}" if summary.set else "held-out"
+    grouped = f" in {summary.groups} groups" if summary.groups else ""
+    line = (f"{name} ({who}, n={summary.n}{grouped}): utility accuracy {summary.utility_accuracy:.3f} "
+            f"[{low:.3f}, {high:.3f}], exact {summary.exact_match:.3f}, token F1 {summary.token_f1:.3f}, "
             f"AUROC {auroc_text}")
-    paired = summary.get("vs_base")
+    paired = summary.vs_base
     if paired and paired["n"]:
         parts = []
         for metric, label in (("utility_accuracy", "acc"), ("token_f1", "F1")):

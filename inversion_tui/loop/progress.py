@@ -11,7 +11,7 @@ Runs saved by older versions lack some keys; each field's default stands in for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,12 +22,14 @@ from inversion_tui.loop.runlog import PROGRESS, atomic_write_json, read_json_obj
 class JsonRecord:
     """A dataclass kept in a run file: known keys are fields, keys this version does not know
     stay in `extra` and are written back. A record read from a file is written back with the
-    keys it was read with (an older run's file keeps its shape when a resume rewrites it); one
-    made in this version writes every field. `NESTED` and `LISTS` name the fields that hold
-    records."""
+    keys it was read with and any field since set to other than its default (an older run's
+    file keeps its shape when a resume rewrites it); one made in this version writes every
+    field. `NESTED`, `LISTS` and `DICTS` name the fields that hold records, lists of them, and
+    dicts of them by name."""
 
     NESTED: ClassVar[dict[str, type]] = {}
-    LISTS: ClassVar[dict[str, type]] = {}  # fields holding a list of records
+    LISTS: ClassVar[dict[str, type]] = {}
+    DICTS: ClassVar[dict[str, type]] = {}
     # The keys of the file it came from; None: made here. Not a field: `==` ignores it (compare
     # to_json() where the shape matters), and dataclasses.replace gives a record made here.
     _read_keys: frozenset[str] | None = None
@@ -42,6 +44,9 @@ class JsonRecord:
         for name, kind in cls.LISTS.items():
             if name in values:
                 values[name] = [kind.from_json(item) for item in values[name] or ()]
+        for name, kind in cls.DICTS.items():
+            if isinstance(values.get(name), dict):
+                values[name] = {key: kind.from_json(item) for key, item in values[name].items()}
         record = cls(**values, extra={k: v for k, v in data.items() if k not in names})
         record._read_keys = frozenset(data)
         return record
@@ -50,14 +55,48 @@ class JsonRecord:
         data: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "extra" or (self._read_keys is not None and f.name not in self._read_keys):
+            if f.name == "extra" or (self._read_keys is not None and f.name not in self._read_keys
+                                     and value == _default(f)):
                 continue
             if isinstance(value, JsonRecord):
                 value = value.to_json()
             elif isinstance(value, list) and f.name in self.LISTS:
                 value = [item.to_json() for item in value]
+            elif isinstance(value, dict) and f.name in self.DICTS:
+                value = {key: item.to_json() for key, item in value.items()}
             data[f.name] = value
         return {**data, **self.extra}
+
+
+def _default(f) -> Any:
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+@dataclass
+class Evaluation(JsonRecord):
+    """A held-out set's summary after one cycle (cycle 0: the base model): metrics.summarize's
+    numbers, with the verification gap (--eval-samples) and the change against the base model
+    task by task (`vs_base`, from cycle 1 on)."""
+
+    cycle: int = 0
+    set: str = ""  # its name; "" in runs saved before a run could evaluate several
+    n: int = 0
+    utility_accuracy: float = 0.0  # right program
+    exact_match: float = 0.0
+    token_f1: float = 0.0
+    ci95: dict[str, list[float]] = field(default_factory=dict)  # per metric
+    groups: int | None = None  # resampling units, where tasks come in groups (templates)
+    mean_score: float = 0.0
+    auroc: float | None = None  # of the score for a right program
+    gap: dict[str, Any] | None = None
+    vs_base: dict[str, Any] | None = None  # metrics.paired_difference
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Written only when they hold something, as they always were: `vs_base` absent says
+        the evaluation was paired with nothing."""
+        return {key: value for key, value in super().to_json().items()
+                if not (key in ("groups", "gap", "vs_base") and value is None)}
 
 
 @dataclass
@@ -106,6 +145,7 @@ class CycleRecord(JsonRecord):
 
     NESTED: ClassVar[dict[str, type]] = {"before": PassSummary, "after": PassSummary, "training": TrainingSummary}
     LISTS: ClassVar[dict[str, type]] = {"manual_trainings": TrainingSummary}
+    DICTS: ClassVar[dict[str, type]] = {"eval": Evaluation}
 
     cycle: int
     before: PassSummary = field(default_factory=PassSummary)
@@ -123,7 +163,7 @@ class CycleRecord(JsonRecord):
     threshold: float | None = None
     weights: dict[str, float] | None = None
     checkpoint: str | None = None  # its adapter's run-directory name
-    eval: dict[str, Any] | None = None  # held-out summaries by set name
+    eval: dict[str, Evaluation] | None = None  # the cycle's held-out summaries by set name
     duration_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -161,12 +201,12 @@ class Progress:
     current_training: TrainingSummary | None = None
     manual_trainings: list[TrainingSummary] = field(default_factory=list)  # train-now steps, every cycle's
     resumes: list[dict[str, Any]] = field(default_factory=list)
-    evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out summaries; cycle 0 = base
+    evaluations: list[Evaluation] = field(default_factory=list)  # held-out summaries; cycle 0 = base
     cycles: list[CycleRecord] = field(default_factory=list)  # stored as history.cycles, one per cycle done
     extra: dict[str, Any] = field(default_factory=dict)  # keys kept as found
 
     STORED_APART: ClassVar[tuple[str, ...]] = ("current_cycle", "current_training", "manual_trainings",
-                                               "cycles", "extra")
+                                               "evaluations", "cycles", "extra")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Progress":
@@ -177,8 +217,10 @@ class Progress:
         return cls(**values, current_cycle=current.get("cycle"),
                    current_training=TrainingSummary.from_json(training) if training else None,
                    manual_trainings=[TrainingSummary.from_json(m) for m in data.get("manual_trainings") or ()],
+                   evaluations=[Evaluation.from_json(e) for e in data.get("evaluations") or ()],
                    cycles=[CycleRecord.from_json(c) for c in (data.get("history") or {}).get("cycles", [])],
-                   extra={k: v for k, v in data.items() if k not in known | {"current", "manual_trainings", "history"}})
+                   extra={k: v for k, v in data.items()
+                          if k not in known | {"current", "manual_trainings", "evaluations", "history"}})
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -187,8 +229,8 @@ class Progress:
                 data["current"] = {} if self.current_cycle is None else {
                     "cycle": self.current_cycle,
                     "training": self.current_training.to_json() if self.current_training else None}
-            elif f.name == "manual_trainings":
-                data[f.name] = [m.to_json() for m in self.manual_trainings]
+            elif f.name in ("manual_trainings", "evaluations"):
+                data[f.name] = [record.to_json() for record in getattr(self, f.name)]
             elif f.name not in self.STORED_APART:
                 data[f.name] = getattr(self, f.name)
         for key in UNSET_LEFT_OUT:  # a run that never set them (older ones) reads back unchanged

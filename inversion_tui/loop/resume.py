@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from inversion_tui.errors import InversionError, SettingsError
 from inversion_tui.loop.objectives import OBJECTIVES
-from inversion_tui.loop.progress import CycleRecord, Progress, TrainingSummary
+from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress, TrainingSummary
 from inversion_tui.loop.runlog import SETTINGS, RunLog, now
 from inversion_tui.settings import RunSettings, as_saved, build_settings
 
@@ -33,7 +33,7 @@ class ResumePoint:
     latest_adapter: str | None  # run-directory name of the adapter to load
     dropped_lines: int  # partial-batch lines removed from candidates.jsonl
     resumes: list[dict[str, Any]] = field(default_factory=list)
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
     select_changes: list[dict[str, Any]] = field(default_factory=list)
     past_records: list[dict[str, Any]] = field(default_factory=list)  # the cycles before `cycle`, to show

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from inversion_tui.loop.progress import CycleRecord, PassSummary, Progress
+from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary, Progress
 from inversion_tui.loop.runlog import SETTINGS, read_json_object
 from inversion_tui.loop.shell import program_name
 from inversion_tui.settings import as_saved
@@ -40,18 +40,18 @@ class EarlyStopping:
     patience: int
     on: str = "score"
 
-    def value(self, phase_metrics: PassSummary, evaluation: dict[str, Any] | None) -> float | None:
+    def value(self, phase_metrics: PassSummary, evaluation: Evaluation | None) -> float | None:
         """The tracked number from a pass's metrics (pass_metrics) or a cycle's evaluations."""
         if self.on in LABEL_FREE:
             return phase_metrics.mean_score if self.on == "score" else phase_metrics.consensus
-        return None if evaluation is None else evaluation.get("utility_accuracy")
+        return None if evaluation is None else evaluation.utility_accuracy
 
-    def values(self, history: Sequence[CycleRecord], evaluations: Sequence[dict[str, Any]]
+    def values(self, history: Sequence[CycleRecord], evaluations: Sequence[Evaluation]
                ) -> list[tuple[int, float | None]]:
         """(cycle, value) for the base model (cycle 0) and every adapter so far. An adapter that
         holds no training (no step up to its cycle trained on anything) is the base model: its
         value is None, so noise between two samples of tasks never makes it the best."""
-        by_cycle = {e["cycle"]: e for e in evaluations if e.get("set") == self.on}
+        by_cycle = {e.cycle: e for e in evaluations if e.set == self.on}
         if not history:
             return []
         values = [(0, self.value(history[0].before, by_cycle.get(0)))]

@@ -407,8 +407,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.refresh_all()
 
     def on_engine_Evaluated(self, e: ev.Evaluated) -> None:
-        key = (e.cycle, e.summary.get("set"))
-        self.state.evaluations = [v for v in self.state.evaluations if (v["cycle"], v.get("set")) != key] + [e.summary]
+        key = (e.cycle, e.summary.set)
+        self.state.evaluations = [v for v in self.state.evaluations if (v.cycle, v.set) != key] + [e.summary]
         self.log_line(describe_evaluation(e.cycle, e.summary))
         self.refresh_cycle_chart()
         self.refresh_all()

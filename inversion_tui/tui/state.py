@@ -15,7 +15,7 @@ from typing import Any
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl
-from inversion_tui.loop.progress import CycleRecord
+from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
 from inversion_tui.loop.select import DEFAULT_K, Selector
@@ -57,7 +57,7 @@ class RunState:
     select_k: int = DEFAULT_K  # top-k's k
     rows: list[CandidateRow] = field(default_factory=list)
     history: list[CycleRecord] = field(default_factory=list)
-    evaluations: list[dict[str, Any]] = field(default_factory=list)  # held-out, cycle 0 = base
+    evaluations: list[Evaluation] = field(default_factory=list)  # held-out, cycle 0 = base
     marks: dict[tuple[int, str, int], str] = field(default_factory=dict)
     cycle: int = 0
     phase: str = "before"  # the pass running or last run

@@ -3,13 +3,12 @@ threshold, and the training loss over steps."""
 
 from __future__ import annotations
 
-from typing import Any
 
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from inversion_tui.loop.metrics import by_set
-from inversion_tui.loop.progress import CycleRecord
+from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.plain_text import visible
 
 # One colour per series, none repeated (plotext's defaults gave two series the same red), named
@@ -23,7 +22,7 @@ class CycleChart(PlotextPlot):
     the base model): the chart that shows whether intrinsic gains are real. Its legend is a
     line of text above it (`legend`): plotext's own covers the data in a small pane."""
 
-    def show(self, history: list[CycleRecord], evaluations: list[dict[str, Any]] = ()) -> Text:
+    def show(self, history: list[CycleRecord], evaluations: list[Evaluation] = ()) -> Text:
         """Draws the chart and returns its legend."""
         plt = self.plt
         plt.clear_data()
@@ -36,8 +35,8 @@ class CycleChart(PlotextPlot):
                        ("score after", cycles, [e.after.mean_score for e in history]),
                        ("accept after", cycles, [e.after.acceptance_rate for e in history])]
         for name, ordered in by_set(evaluations).items():
-            series.append((f"acc {name}" if name else "held-out acc", [e["cycle"] for e in ordered],
-                           [e["utility_accuracy"] for e in ordered]))
+            series.append((f"acc {name}" if name else "held-out acc", [e.cycle for e in ordered],
+                           [e.utility_accuracy for e in ordered]))
         legend = Text()
         if not series:
             legend.append("per cycle: nothing yet (a point appears when a cycle ends)", style="dim")

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inversion_tui.loop.components import REGISTRY
+from inversion_tui.loop.progress import Evaluation
 from inversion_tui.plain_text import plain
 
 
@@ -42,18 +43,18 @@ def compact_table(title: str, expand: bool = False) -> Table:
                  padding=(0, 0, 0, 1), pad_edge=False, show_edge=False)
 
 
-def gap_table(evaluations: list[dict[str, Any]]) -> Table | Text:
-    with_gap = [e for e in evaluations if e.get("gap")]
+def gap_table(evaluations: list[Evaluation]) -> Table | Text:
+    with_gap = [e for e in evaluations if e.gap]
     if not with_gap:
         return Text("verification gap: not measured (run --eval-samples N, or inversion-tui eval --samples N)",
                     style="dim")
-    table = compact_table(f"verification gap, held-out, {with_gap[0]['gap']['samples']} samples per task "
+    table = compact_table(f"verification gap, held-out, {with_gap[0].gap['samples']} samples per task "
                           "(right program; best = the score's pick)", expand=True)
     for column in ("cycle", "set", "greedy", "best\n(vs greedy)", "random", "oracle", "best/\noracle", "AUROC"):
         table.add_column(column, justify="left" if column == "set" else "right", no_wrap=True)
     table.add_column("component AUROC", justify="left", ratio=1)  # wraps: the one long cell
     for evaluation in with_gap:
-        gap = evaluation["gap"]
+        gap = evaluation.gap
         change = gap["best_of_n"]["vs_greedy"]
         low, high = change["ci95"]["utility_accuracy"]
         best = Text(f"{gap['best_of_n']['utility_accuracy']:.2f} ({change['delta']['utility_accuracy']:+.2f})")
@@ -62,7 +63,7 @@ def gap_table(evaluations: list[dict[str, Any]]) -> Table | Text:
         signals = " ".join(f"{REGISTRY[name].label or name} {_fraction(v['auroc'])}"
                            for name, v in gap["components"].items() if name in REGISTRY)
         # the set's name may be an --eval-file's stem: text, never markup
-        table.add_row(str(evaluation["cycle"]), plain(evaluation.get("set") or "-", single_line=True),
+        table.add_row(str(evaluation.cycle), plain(evaluation.set or "-", single_line=True),
                       _fraction(gap["greedy"]["utility_accuracy"]), best,
                       _fraction(gap["random_of_n"]["utility_accuracy"]), _fraction(gap["oracle_of_n"]["utility_accuracy"]),
                       _fraction(gap["best_share_of_oracle"]), _fraction(gap["sample_auroc"]), signals)
@@ -71,7 +72,7 @@ def gap_table(evaluations: list[dict[str, Any]]) -> Table | Text:
 
 class ScorerPanel(Static):
     def show(self, checks: list[dict[str, Any]], agreement: dict[str, Any], weights: dict[str, float],
-             threshold: float, evaluations: list[dict[str, Any]] = ()) -> None:
+             threshold: float, evaluations: list[Evaluation] = ()) -> None:
         table = compact_table("scorer vs references, per pass (verdicts under the threshold and weights now)")
         for column in ("cycle", "pass", "judged", "accepted\nacc (n)", "rejected\nacc (n)", "token F1\nacc/rej",
                        "AUROC", "diversity"):

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inversion_tui.loop.metrics import by_set
-from inversion_tui.loop.progress import CycleRecord, PassSummary
+from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary
 from inversion_tui.loop.scorer_check import DIVERSITY_ALARM
 
 
@@ -26,7 +26,7 @@ class StatsPanel(Static):
     ALLOW_MAXIMIZE = True  # z zooms it (small terminals, projectors)
 
     def show(self, passes: dict[str, PassSummary], cycle: int, threshold: float, last_loss: float | None,
-             history: list[CycleRecord], evaluations: list[dict[str, Any]] = (), check: dict[str, Any] | None = None,
+             history: list[CycleRecord], evaluations: list[Evaluation] = (), check: dict[str, Any] | None = None,
              agreement: dict[str, Any] | None = None) -> None:
         """passes: the current cycle's summary per pass ("before", "after"), as far as each got."""
         now = Text()
@@ -43,9 +43,9 @@ class StatsPanel(Static):
         now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
         for name, ordered in by_set(evaluations).items():
             base, latest = ordered[0], ordered[-1]
-            now.append(f"\n{name or 'held-out'} acc {latest['utility_accuracy']:.3f} "
-                       f"(base {base['utility_accuracy']:.3f}, n={latest['n']})")
-            paired = latest.get("vs_base")
+            now.append(f"\n{name or 'held-out'} acc {latest.utility_accuracy:.3f} "
+                       f"(base {base.utility_accuracy:.3f}, n={latest.n})")
+            paired = latest.vs_base
             if paired and paired["n"]:
                 low, high = paired["ci95"]["utility_accuracy"]
                 now.append(f" Δ {paired['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]")
