@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from inversion_tui.loop.score import Components
+from inversion_tui.loop.components import Components
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typing import Any, Callable, Literal, Sequence
 from inversion_tui.importing import resolve
 
 Scorer = Callable[[Sequence[str], Sequence[str], Any], list["float | None"]]
+Components = dict[str, float | None]
+"""A candidate's components by name: what it stores, and what weights combine."""
 
 Cost = Literal["text", "embedding", "forward", "generation"]
 

@@ -27,7 +27,8 @@ from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary, Pr
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import DROPPED_CANDIDATES, PROGRESS, RunLog, now, read_candidates, read_eval_rows
 from inversion_tui.loop.components import component_names
-from inversion_tui.loop.score import Components, combine, rating_prompt
+from inversion_tui.loop.components import Components
+from inversion_tui.loop.score import combine, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop import training_set

@@ -17,7 +17,8 @@ from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.invert import invert_commands
 from inversion_tui.loop.literals import as_read
-from inversion_tui.loop.score import Components, combine, compute_components
+from inversion_tui.loop.components import Components
+from inversion_tui.loop.score import combine, compute_components
 
 
 @dataclass(frozen=True)

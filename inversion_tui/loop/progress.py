@@ -5,7 +5,8 @@ resume, replay and the reports need beside it. Keys this version does not know (
 version's, or `forced_stop` and `error` on a stopped or crashed run) are kept as they were.
 
 The records in it are typed here, one reader and one writer each: a training step
-(`TrainingSummary`), a pass's numbers (`PassSummary`), a completed cycle (`CycleRecord`).
+(`TrainingSummary`), a pass's numbers (`PassSummary`), a completed cycle (`CycleRecord`), a
+held-out set's summary after a cycle (`Evaluation`).
 Runs saved by older versions lack some keys; each field's default stands in for them.
 """
 

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from inversion_tui.loop.backend import Backend
-from inversion_tui.loop.components import REGISTRY, always_computed
+from inversion_tui.loop.components import REGISTRY, Components, always_computed
 from inversion_tui.loop.literals import as_read, mask_literals
 from inversion_tui.loop.shell import program_name
 
-Components = dict[str, float | None]
 
 
 @dataclass(frozen=True)
