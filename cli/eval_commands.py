@@ -71,6 +71,18 @@ def checkpoint_of(adapter: Path) -> Path:
     return adapter / best
 
 
+def doc_hints(backend, k: int):
+    """--hints docs: the index's programs that best match each task, under it in the prompt."""
+    from inversion_tui.docs.hints import DocHints
+    from inversion_tui.docs.index import default_docs
+
+    docs = default_docs()
+    if docs is None:
+        raise SettingsError("--hints docs: no documentation index; build it with `make setup` "
+                            "(or `inversion-tui docs --build`)")
+    return DocHints(docs, backend.embed, k)
+
+
 @with_options(*(setting_option(EvalSettings, name) for name in EvalSettings.model_fields),
               setting_option(RunSettings, "pack", flag=EVAL_FLAGS["pack"], param="prompt_pack", help=PROMPT_PACK),
               setting_option(RunSettings, "gen_batch_size", flag=EVAL_FLAGS["gen_batch_size"], default=16,
@@ -123,9 +135,10 @@ def evaluate(**values: Any) -> None:
         backend = load_backend(settings, log=lambda m: typer.echo(m, err=True))
         if adapter is not None:
             backend.load_adapter(adapter)
+        hints = doc_hints(backend, opts.hints_k) if opts.hints == "docs" else None
         summary, rows = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,
                                        batch_size=settings.gen_batch_size, max_new_tokens=settings.max_new_tokens,
-                                       verifier=settings.verifier, placeholders=settings.placeholders)
+                                       verifier=settings.verifier, placeholders=settings.placeholders, hints=hints)
         records = [row.record(index) for index, row in enumerate(rows)]
         if opts.save_rows is not None:
             append_jsonl(opts.save_rows, records)
@@ -135,12 +148,13 @@ def evaluate(**values: Any) -> None:
             sampled = sample_records(backend, tasks, samples=opts.samples, temperature=settings.temperature,
                                      examples=examples, weights=settings.weights, batch_size=settings.gen_batch_size,
                                      max_new_tokens=settings.max_new_tokens, verifier=settings.verifier,
-                                     placeholders=settings.placeholders)
+                                     placeholders=settings.placeholders, hints=hints)
             if opts.save_samples is not None:
                 append_jsonl(opts.save_samples, sampled)
             gap = verification_gap(records, sampled, components=component_names(), seed=seed)
     summary = {"model": settings.model, "adapter": str(adapter) if adapter else None, "source": opts.sources[0],
-               "verifier": settings.verifier, "placeholders": settings.placeholders, **summary, **gap}
+               "verifier": settings.verifier, "placeholders": settings.placeholders,
+               "hints": f"docs ({opts.hints_k} programs a task)" if hints else None, **summary, **gap}
     if earlier is not None:
         summary["paired"] = {"with": str(opts.paired_with), **paired_difference(earlier, records)}
     if as_json:

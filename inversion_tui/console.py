@@ -200,7 +200,8 @@ class HeadlessConsole:
 
 def eval_table(summary: dict[str, Any]) -> Table:
     adapter = f" + {summary['adapter']}" if summary.get("adapter") else ""
-    table = Table(title=plain(f"{summary['model']}{adapter}: {summary['n']} tasks ({summary['source']})"),
+    hints = f", hints: {summary['hints']}" if summary.get("hints") else ""
+    table = Table(title=plain(f"{summary['model']}{adapter}: {summary['n']} tasks ({summary['source']}{hints})"),
                   title_justify="left")
     for column in ("metric", "value", "95% CI"):
         table.add_column(column, justify="left" if column == "metric" else "right")

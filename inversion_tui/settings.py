@@ -268,6 +268,11 @@ class EvalSettings(BaseModel):
     """Rows of an earlier --save-rows on the same tasks: adds the change, task by task."""
     save_samples: Path | None = Field(None, json_schema_extra=OUTPUT)
     """Write one JSONL row per sample (components, flags, metrics); needs --samples."""
+    hints: Literal["none", "docs"] = "none"
+    """docs: put under each task the programs whose manual NAME lines match it best (needs the
+    index `make setup` builds); measured in docs/RESULTS.md, not a default."""
+    hints_k: int = Field(3, ge=1, le=10)
+    """How many programs --hints docs names a task."""
 
     @field_validator("suite")
     @classmethod
@@ -287,6 +292,8 @@ class EvalSettings(BaseModel):
                 raise ValueError(f"{flag} {path}: no such directory {path.parent}")
         if self.save_samples is not None and not self.samples:
             raise ValueError("--save-samples needs --samples N")
+        if self.hints == "none" and self.hints_k != type(self).model_fields["hints_k"].default:
+            raise ValueError("--hints-k needs --hints docs")
         return self
 
     @property

@@ -139,6 +139,8 @@ def invoke(*args):
     (["--suite", "nope"], "unknown suite"),
     (["--suite", "intercode", "--limit", "0"], "--limit must be at least 1"),
     (["--suite", "intercode", "--adapter", "/nonexistent"], "neither a LoRA checkpoint"),
+    (["--suite", "intercode", "--hints-k", "5"], "--hints-k needs --hints docs"),
+    (["--suite", "intercode", "--hints", "man"], "--hints"),
 ])
 def test_bad_eval_input_is_one_line_and_exit_2(args, expected):
     result = invoke(*args)

@@ -44,16 +44,17 @@ class EvalRow:
 
 def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dict[str, float],
                    batch_size: int, max_new_tokens: int, verifier: str = "base", placeholders: bool = False,
-                   between_batches=lambda: None) -> tuple[dict, list[EvalRow]]:
+                   hints=None, between_batches=lambda: None) -> tuple[dict, list[EvalRow]]:
     """Greedy, batched: one command per task, its reconstruction and intrinsic score, judged
-    against the references (which never reach a prompt)."""
+    against the references (which never reach a prompt). `hints` (docs/hints.py) ground the
+    forward prompt only: the score judges the command against the task as written."""
     rows: list[EvalRow] = []
     for start in range(0, len(tasks), batch_size):
         between_batches()  # a run's engine honours pause and stop here
         batch = tasks[start : start + batch_size]
         texts = [t.task for t in batch]
         generated = generate_commands(backend, texts, candidates=1, temperature=0.0,
-                                      max_new_tokens=max_new_tokens, examples=examples)
+                                      max_new_tokens=max_new_tokens, examples=examples, hints=hints)
         scored = score_commands(backend, texts, [per_task[0].command for per_task in generated], weights=weights,
                                 examples=examples, max_new_tokens=max_new_tokens, temperature=0.0,
                                 verifier=verifier, placeholders=placeholders)
@@ -65,7 +66,7 @@ def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dic
 
 def sample_records(backend, tasks: Sequence[EvalTask], *, samples: int, temperature: float, examples,
                    weights: dict[str, float], batch_size: int, max_new_tokens: int, verifier: str = "base",
-                   placeholders: bool = False, between_batches=lambda: None, **context) -> list[dict]:
+                   placeholders: bool = False, hints=None, between_batches=lambda: None, **context) -> list[dict]:
     """`samples` sampled commands per task, each scored through the pipeline with every
     component that needs no decoding (so each one's AUROC can be read off) and judged against
     the references: the rows the verification gap (gap.py) is computed from. `context` (cycle,
@@ -76,7 +77,7 @@ def sample_records(backend, tasks: Sequence[EvalTask], *, samples: int, temperat
         between_batches()
         batch = tasks[start : start + batch_size]
         generated = generate_commands(backend, [t.task for t in batch], candidates=samples, temperature=temperature,
-                                      max_new_tokens=max_new_tokens, examples=examples)
+                                      max_new_tokens=max_new_tokens, examples=examples, hints=hints)
         flat = [(start + i, task, g) for i, (task, per_task) in enumerate(zip(batch, generated)) for g in per_task]
         scored = score_commands(backend, [task.task for _, task, _ in flat], [g.command for _, _, g in flat],
                                 weights=weights, examples=examples, max_new_tokens=max_new_tokens, temperature=0.0,
