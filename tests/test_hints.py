@@ -7,7 +7,7 @@ import random
 from typer.testing import CliRunner
 
 from cli.main import app
-from inversion_tui.docs.hints import HINT_HEADER, DocHints
+from inversion_tui.docs.hints import HINT_HEADER, DocHints, typed_as
 from inversion_tui.loop.generate import forward_messages, forward_prompt
 from inversion_tui.tasks import load_packs
 
@@ -20,6 +20,9 @@ def test_hints_name_the_programs_whose_manual_lines_match_the_task(docs_index, r
     assert len(counted) == 3 and all(line for _, line in counted)
     # one place per program: two names of one page never take two of the k places
     assert len({line for _, line in hints.entries}) == len(hints.entries)
+    # a subcommand's page is named as a user types it, a program with a dash in its name is not split
+    assert typed_as("git-blame", docs_index) == "git blame" and typed_as("apt-cache", docs_index) == "apt-cache"
+    assert "git blame" in [name for name, _ in hints.entries]
 
 
 def test_every_turn_of_a_hinted_prompt_carries_its_own_hints_and_no_reference(docs_index, real_backend):

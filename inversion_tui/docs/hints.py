@@ -38,7 +38,7 @@ class DocHints:
             doc = docs.programs[name]
             if doc.name == name and doc.description and doc.description not in seen:
                 seen.add(doc.description)
-                self.entries.append((name, doc.description))
+                self.entries.append((typed_as(name, docs), doc.description))
         self._lines: np.ndarray | None = None
         self._memo: dict[str, list[tuple[str, str]]] = {}
 
@@ -58,3 +58,11 @@ class DocHints:
         """The user turn of the forward prompt: the task, then its hints, one program a line."""
         (programs,) = self.programs_for([task])
         return "\n".join([task, "", HINT_HEADER, *(f"- {name}: {line}" for name, line in programs)])
+
+
+def typed_as(name: str, docs: CommandDocs) -> str:
+    """A subcommand's page as a user types it: `git-blame` is `git blame`, `ip-route` is `ip
+    route`; a hint spelled as the page is named would teach `git-blame` as a program."""
+    program, _, sub = name.partition("-")
+    parent = docs.programs.get(program)
+    return f"{program} {sub}" if sub and parent is not None and sub in parent.subcommands else name
