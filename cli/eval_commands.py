@@ -71,16 +71,17 @@ def checkpoint_of(adapter: Path) -> Path:
     return adapter / best
 
 
-def doc_hints(backend, k: int):
-    """--hints docs: the index's programs that best match each task, under it in the prompt."""
-    from inversion_tui.docs.hints import DocHints
-    from inversion_tui.docs.index import default_docs
+def hints_index(opts: EvalSettings):
+    """--hints docs's index, checked before the model loads; None without --hints docs."""
+    from inversion_tui.docs.index import default_docs, index_path
 
+    if opts.hints != "docs":
+        return None
     docs = default_docs()
     if docs is None:
-        raise SettingsError("--hints docs: no documentation index; build it with `make setup` "
+        raise SettingsError(f"--hints docs: no documentation index at {index_path()}; build it with `make setup` "
                             "(or `inversion-tui docs --build`)")
-    return DocHints(docs, backend.embed, k)
+    return docs
 
 
 @with_options(*(setting_option(EvalSettings, name) for name in EvalSettings.model_fields),
@@ -126,6 +127,7 @@ def evaluate(**values: Any) -> None:
         if earlier is not None and not {(r["index"], r["task"]) for r in earlier} & set(enumerate(t.task for t in tasks)):
             raise SettingsError(f"--paired-with {opts.paired_with}: none of its rows are these tasks (same source, "
                                 "--limit and --seed?)")
+        docs = hints_index(opts)
         pack = values.pop("prompt_pack")
         weights = command_line_weights(values.pop("weights"), False, values.pop("mask_literals"))
         settings = build_settings(EVAL_FLAGS, **values, pack=pack, weights=weights, output=Path("."),
@@ -135,11 +137,15 @@ def evaluate(**values: Any) -> None:
         backend = load_backend(settings, log=lambda m: typer.echo(m, err=True))
         if adapter is not None:
             backend.load_adapter(adapter)
-        hints = doc_hints(backend, opts.hints_k) if opts.hints == "docs" else None
+        hints = None
+        if docs is not None:
+            from inversion_tui.docs.hints import DocHints
+
+            hints = DocHints(docs, backend.embed, opts.hints_k)
         summary, rows = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,
                                        batch_size=settings.gen_batch_size, max_new_tokens=settings.max_new_tokens,
                                        verifier=settings.verifier, placeholders=settings.placeholders, hints=hints)
-        records = [row.record(index) for index, row in enumerate(rows)]
+        records = [row.record(index, **({"hints": opts.hints} if hints else {})) for index, row in enumerate(rows)]
         if opts.save_rows is not None:
             append_jsonl(opts.save_rows, records)
         gap = {}
@@ -154,7 +160,8 @@ def evaluate(**values: Any) -> None:
             gap = verification_gap(records, sampled, components=component_names(), seed=seed)
     summary = {"model": settings.model, "adapter": str(adapter) if adapter else None, "source": opts.sources[0],
                "verifier": settings.verifier, "placeholders": settings.placeholders,
-               "hints": f"docs ({opts.hints_k} programs a task)" if hints else None, **summary, **gap}
+               "hints": f"docs ({opts.hints_k} a task; index {docs.description})" if hints else None,
+               **summary, **gap}
     if earlier is not None:
         summary["paired"] = {"with": str(opts.paired_with), **paired_difference(earlier, records)}
     if as_json:

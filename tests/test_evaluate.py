@@ -140,7 +140,7 @@ def invoke(*args):
     (["--suite", "intercode", "--limit", "0"], "--limit must be at least 1"),
     (["--suite", "intercode", "--adapter", "/nonexistent"], "neither a LoRA checkpoint"),
     (["--suite", "intercode", "--hints-k", "5"], "--hints-k needs --hints docs"),
-    (["--suite", "intercode", "--hints", "man"], "--hints"),
+    (["--suite", "intercode", "--hints", "man"], "--hints: Input should be 'none' or 'docs'"),
 ])
 def test_bad_eval_input_is_one_line_and_exit_2(args, expected):
     result = invoke(*args)

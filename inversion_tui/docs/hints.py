@@ -17,33 +17,43 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from inversion_tui.docs.index import CommandDocs
+from inversion_tui.docs.index import CommandDocs, subcommand_page
 
 HINT_HEADER = "Manual pages that may help:"
+NAMES_A_LINE = 4
+"""Names shown for one NAME line: `ls, dir, vdir`, `grep, egrep, fgrep, rgrep`."""
+NOT_TYPED = (".service", ".socket", ".timer", ".path", ".target", ".mount", ".automount", ".slice", ".scope")
+"""systemd units have pages in section 8 but are not programs anyone types."""
+SHARED_BY_MANY = 12
+"""A NAME line more pages share says nothing of any one (openssl's 49 old alias pages all read
+"OpenSSL application commands"): it is left out."""
 
 
 class DocHints:
-    """`k` programs a task, by cosine between the task and each program's NAME line. The lines
-    are embedded once, on first use (about 1,300 for the bundled index: seconds on a CPU)."""
+    """`k` NAME lines a task, by cosine between the task and each line. The lines are
+    embedded once, on first use (about 1,000 for the bundled index: seconds on a CPU)."""
 
     def __init__(self, docs: CommandDocs, embed: Callable[[Sequence[str]], list[list[float]]], k: int = 3):
         if k < 1:
             raise ValueError("hints need k >= 1")
         self.embed, self.k = embed, k
-        # One entry per program (the index also maps aliases to the same page), and one per
-        # distinct line: two names of one program would fill two of the k places with one fact.
-        seen: set[str] = set()
-        self.entries: list[tuple[str, str]] = []
-        for name in sorted(docs.programs):
-            doc = docs.programs[name]
-            if doc.name == name and doc.description and doc.description not in seen:
-                seen.add(doc.description)
-                self.entries.append((typed_as(name, docs), doc.description))
+        # One place per NAME line, with every program that has it: pages of one program under
+        # several names (ls, dir, vdir; grep, egrep) share a line, and any one name alone may be
+        # the rare one (`dir` for ls). Shortest names first: the usual name is the short one
+        # more often than not (ls, grep, gzip, ssh), and all of them are shown.
+        by_line: dict[str, list[str]] = {}
+        for name, doc in docs.programs.items():
+            if doc.name == name and doc.description and not name.endswith(NOT_TYPED):
+                by_line.setdefault(doc.description, []).append(typed_as(name))
+        self.entries: list[tuple[str, str]] = [
+            (", ".join(sorted(names, key=lambda n: (len(n), n))[:NAMES_A_LINE]), line)
+            for line, names in sorted(by_line.items(), key=lambda item: min(item[1]))
+            if len(names) <= SHARED_BY_MANY]
         self._lines: np.ndarray | None = None
         self._memo: dict[str, list[tuple[str, str]]] = {}
 
     def programs_for(self, tasks: Sequence[str]) -> list[list[tuple[str, str]]]:
-        """The k best (program, NAME line) pairs of each task, best first."""
+        """The k best (names, NAME line) pairs of each task, best first."""
         if self._lines is None:
             self._lines = np.asarray(self.embed([line for _, line in self.entries]), dtype=np.float32)
         todo = sorted({t for t in tasks if t not in self._memo})
@@ -55,14 +65,13 @@ class DocHints:
         return [self._memo[t] for t in tasks]
 
     def query(self, task: str) -> str:
-        """The user turn of the forward prompt: the task, then its hints, one program a line."""
+        """The user turn of the forward prompt: the task, then its hints, one line a hint."""
         (programs,) = self.programs_for([task])
-        return "\n".join([task, "", HINT_HEADER, *(f"- {name}: {line}" for name, line in programs)])
+        return "\n".join([task, "", HINT_HEADER, *(f"- {names}: {line}" for names, line in programs)])
 
 
-def typed_as(name: str, docs: CommandDocs) -> str:
-    """A subcommand's page as a user types it: `git-blame` is `git blame`, `ip-route` is `ip
-    route`; a hint spelled as the page is named would teach `git-blame` as a program."""
-    program, _, sub = name.partition("-")
-    parent = docs.programs.get(program)
-    return f"{program} {sub}" if sub and parent is not None and sub in parent.subcommands else name
+def typed_as(name: str) -> str:
+    """A subcommand's page as a user types it: `git-blame` is `git blame`. A hint spelled as the
+    page is named would teach `git-blame` as a program."""
+    split = subcommand_page(name)
+    return " ".join(split) if split else name

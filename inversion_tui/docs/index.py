@@ -311,10 +311,17 @@ def build_index(package_root: Path | None, system_dirs: list[Path] = (), log=pri
     return CommandDocs(programs, provenance)
 
 
+def subcommand_page(name: str) -> tuple[str, str] | None:
+    """(program, subcommand) where a page's name is a subcommand's (`git-blame` is git's
+    `blame`), else None: how the index attaches those pages, and how a user types them."""
+    program, _, sub = name.partition("-")
+    return (program, sub) if sub and program in SUBCOMMAND_PAGES else None
+
+
 def _attach_subcommand_pages(programs: dict[str, ProgramDoc]) -> None:
     for name in list(programs):
-        program, _, sub = name.partition("-")
-        if sub and program in SUBCOMMAND_PAGES and program in programs and programs[name].name == name:
+        program, sub = subcommand_page(name) or ("", "")
+        if sub and program in programs and programs[name].name == name:
             doc = programs[name]
             programs[program].subcommands.setdefault(sub, ProgramDoc(
                 sub, doc.description, doc.source, doc.page, doc.options, doc.subcommands))

@@ -6,12 +6,15 @@ With samples, N sampled commands per task too: the rows the verification gap is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from inversion_tui.loop.generate import generate_commands
 from inversion_tui.loop.metrics import Judgement, judge, summarize
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.components import REGISTRY
+
+if TYPE_CHECKING:
+    from inversion_tui.docs.hints import DocHints
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class EvalRow:
 
 def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dict[str, float],
                    batch_size: int, max_new_tokens: int, verifier: str = "base", placeholders: bool = False,
-                   hints=None, between_batches=lambda: None) -> tuple[dict, list[EvalRow]]:
+                   hints: DocHints | None = None, between_batches=lambda: None) -> tuple[dict, list[EvalRow]]:
     """Greedy, batched: one command per task, its reconstruction and intrinsic score, judged
     against the references (which never reach a prompt). `hints` (docs/hints.py) ground the
     forward prompt only: the score judges the command against the task as written."""
@@ -66,7 +69,8 @@ def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dic
 
 def sample_records(backend, tasks: Sequence[EvalTask], *, samples: int, temperature: float, examples,
                    weights: dict[str, float], batch_size: int, max_new_tokens: int, verifier: str = "base",
-                   placeholders: bool = False, hints=None, between_batches=lambda: None, **context) -> list[dict]:
+                   placeholders: bool = False, hints: DocHints | None = None, between_batches=lambda: None,
+                   **context) -> list[dict]:
     """`samples` sampled commands per task, each scored through the pipeline with every
     component that needs no decoding (so each one's AUROC can be read off) and judged against
     the references: the rows the verification gap (gap.py) is computed from. `context` (cycle,
