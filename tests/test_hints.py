@@ -35,8 +35,13 @@ def test_every_turn_of_a_hinted_prompt_carries_its_own_hints_and_no_reference(do
     messages = forward_messages("Count the lines in data.csv", pack.examples[:2], hints)
     asked = [m["content"] for m in messages if m["role"] == "user"]
     assert len(asked) == 3 and all(HINT_HEADER in text for text in asked)
-    assert asked[-1].startswith("Count the lines in data.csv\n") and "- wc: " in asked[-1]
-    assert all(text.count("\n- ") == 2 for text in asked)  # k programs a task
+    # the hints on one line, as `whatis` prints them, then the task itself last
+    hinted, task = asked[-1].split("\n")
+    assert task == "Count the lines in data.csv" and hinted.startswith(HINT_HEADER) and "wc - print" in hinted
+    for text, example in zip(asked, pack.examples[:2]):
+        assert text.endswith("\n" + example.task)
+    (own,) = hints.programs_for(["Count the lines in data.csv"])
+    assert len(own) == 2 and all(f"{names} - {line}" in hinted for names, line in own)  # k hints a task
     # the demonstrations' answers are unchanged; a plain prompt has no hints at all
     assert [m["content"] for m in messages if m["role"] == "assistant"] == [e.command for e in pack.examples[:2]]
     assert HINT_HEADER not in forward_prompt(real_backend, "Count the lines in data.csv", pack.examples[:2])

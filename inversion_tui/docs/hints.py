@@ -19,7 +19,11 @@ import numpy as np
 
 from inversion_tui.docs.index import CommandDocs, subcommand_page
 
-HINT_HEADER = "Manual pages that may help:"
+HINT_HEADER = "(from the manual: "
+"""Hints come first, on one line, as `whatis` prints them (`wc - print newline, ...`), and the
+task last, as in a prompt without hints: under the task, as a list of `- wc: print ...`, the
+bundled model answered with a hint line instead of a command for 57 of 100 pack tasks
+(docs/RESULTS.md, "Manual hints in the prompt")."""
 NAMES_A_LINE = 4
 """Names shown for one NAME line: `ls, dir, vdir`, `grep, egrep, fgrep, rgrep`."""
 NOT_TYPED = (".service", ".socket", ".timer", ".path", ".target", ".mount", ".automount", ".slice", ".scope")
@@ -65,9 +69,9 @@ class DocHints:
         return [self._memo[t] for t in tasks]
 
     def query(self, task: str) -> str:
-        """The user turn of the forward prompt: the task, then its hints, one line a hint."""
+        """The user turn of the forward prompt: its hints on one line, then the task."""
         (programs,) = self.programs_for([task])
-        return "\n".join([task, "", HINT_HEADER, *(f"- {names}: {line}" for names, line in programs)])
+        return HINT_HEADER + "; ".join(f"{names} - {line}" for names, line in programs) + ")\n" + task
 
 
 def typed_as(name: str) -> str:
