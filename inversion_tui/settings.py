@@ -269,7 +269,7 @@ class EvalSettings(BaseModel):
     save_samples: Path | None = Field(None, json_schema_extra=OUTPUT)
     """Write one JSONL row per sample (components, flags, metrics); needs --samples."""
     hints: Literal["none", "docs"] = "none"
-    """docs: put under each task the programs whose manual NAME lines match it best (needs the
+    """docs: put before each task the programs whose manual NAME lines match it best (needs the
     index `make setup` builds); measured in docs/RESULTS.md, not a default."""
     hints_k: int = Field(3, ge=1, le=10)
     """How many programs --hints docs names a task."""
