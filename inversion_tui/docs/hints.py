@@ -1,11 +1,11 @@
 """Manual hints for the forward prompt (issue 24, point 7): the few programs whose NAME lines
-best match a task, put under the task so the model sees what the documented programs do.
+best match a task, put before the task so the model sees what the documented programs do.
 
 The same signal as the `doc` component (the task against a program's NAME line, by the
 embedder), turned from a judge of a command into a grounding of its generation. It is an
-option of `inversion-tui eval` (`--hints docs`) to be measured, not a default: the pages
-never say which program is right, and a small model may copy a wrong hint it would not have
-thought of (docs/RESULTS.md has the measurement).
+option of `inversion-tui eval` (`--hints docs`), not a default: the bundled model answers
+with a hint line instead of a command in more than half of the tasks, and the right program
+did not rise on the packs (docs/RESULTS.md, "Manual hints in the prompt").
 
 Hints read the task's text only, like the rest of the forward prompt: a reference never
 reaches them.
