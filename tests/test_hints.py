@@ -1,4 +1,4 @@
-"""--hints docs (issue 24, point 7): the manual's best-matching programs under each task in the
+"""--hints docs (issue 24, point 7): the manual's best-matching programs with each task in the
 forward prompt, read from the real index with the real embedder."""
 
 import json
