@@ -26,8 +26,7 @@ from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary, Progress, TrainingSummary
 from inversion_tui.loop.resume import ResumePoint
 from inversion_tui.loop.runlog import DROPPED_CANDIDATES, PROGRESS, RunLog, now, read_candidates, read_eval_rows
-from inversion_tui.loop.components import component_names
-from inversion_tui.loop.components import Components
+from inversion_tui.loop.components import Components, component_names
 from inversion_tui.loop.score import combine, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed

@@ -25,7 +25,6 @@ from inversion_tui.loop.literals import as_read, mask_literals
 from inversion_tui.loop.shell import program_name
 
 
-
 @dataclass(frozen=True)
 class ScoringContext:
     """Everything a scorer may need beside the task and its reconstruction, in one object, so

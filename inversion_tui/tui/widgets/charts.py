@@ -3,7 +3,6 @@ threshold, and the training loss over steps."""
 
 from __future__ import annotations
 
-
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
