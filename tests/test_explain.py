@@ -40,6 +40,33 @@ def test_an_option_its_page_does_not_know(docs_index):
     assert ls.reason == "ls: --frobnicate not in its page"
 
 
+def test_single_dash_words_are_read_as_the_program_reads_them(docs_index):
+    """find takes single-dash words: `-name` and `-newer` are find's options, `-nmae` one misspelt
+    option, not -n -m -a -e (a letter that happens to be documented must not explain it)."""
+    [find] = explain('find . -name "*.c" -newer x', docs_index).programs
+    assert [(o.option, o.documented) for o in find.options] == [("-name", True), ("-newer", True)]
+    assert all(o.description for o in find.options)
+    [find] = explain('find . -nmae "*.c"', docs_index).programs
+    assert [(o.option, o.documented) for o in find.options] == [("-nmae", False)]
+    assert find.reason == "find: -nmae not in its page"
+    [find] = explain("find . -include x", docs_index).programs
+    assert [o.option for o in find.options] == ["-include"]
+
+
+def test_bundles_of_documented_letters_still_split(docs_index):
+    for command, letters in [("tar -xzvf a.tgz", ["-x", "-z", "-v", "-f"]), ("grep -rn x .", ["-r", "-n"]),
+                             ("curl -sSL http://x", ["-s", "-S", "-L"]), ("ps -ef", ["-e", "-f"]),
+                             ("tcpdump -nnvv", ["-n", "-n", "-v", "-v"]), ("nmap -p80 host", ["-p"])]:
+        [program] = explain(command, docs_index).programs
+        assert [o.option for o in program.options] == letters, command
+        assert all(o.documented for o in program.options), command
+
+
+def test_a_bundle_with_one_undocumented_letter_is_one_option(docs_index):
+    [ls] = explain("ls -lQz", docs_index).programs
+    assert [(o.option, o.documented) for o in ls.options] == [("-lQz", False)]
+
+
 def test_subcommands(docs_index):
     [git] = explain('git commit -am "fix"', docs_index).programs
     assert git.subcommand == "commit" and git.subcommand_description
@@ -107,6 +134,14 @@ def test_explain_json_on_the_command_line(docs_index):
         "option": "-x", "documented": True, "description": data["programs"][0]["options"][0]["description"],
         "takes_argument": False}
     assert data["programs"][1]["documented"] is False
+
+
+def test_an_unterminated_quote_is_not_valid_shell(docs_index):
+    result = runner.invoke(app, ["explain", "--json", 'echo "unterminated'])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["parsed"] is False and [p["program"] for p in data["programs"]] == ["echo"]
+    assert json.loads(runner.invoke(app, ["explain", "--json", 'echo "terminated"']).stdout)["parsed"] is True
 
 
 def test_explain_without_an_index_is_one_line(tmp_path):

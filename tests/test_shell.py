@@ -92,7 +92,7 @@ def test_options_and_quoted_words_as_parsed():
 def test_what_does_not_parse_is_kept_and_marked():
     from inversion_tui.loop.shell import parse
     closed = parse("echo 'unbalanced")
-    assert closed.complete and closed.programs == ["echo"]
+    assert not closed.complete and closed.programs == ["echo"]  # read as if closed; not valid as written
     assert [w.text for w in closed.commands[0].arguments] == ["unbalanced"]
     junk = parse("{% x %} ) (")
     assert not junk.complete and junk.commands

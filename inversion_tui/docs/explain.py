@@ -22,7 +22,8 @@ command's options are its program's, not theirs (`timeout 5 ping -c 3`: ping's -
 
 @dataclass(frozen=True)
 class OptionExplanation:
-    option: str  # as on the command line, one letter of a bundle at a time (`-xzf`: -x, -z, -f)
+    option: str  # as on the command line, one letter of a bundle at a time (`-xzf`: -x, -z, -f); a word that
+    # is no bundle of documented letters is one option (`-nmae`)
     documented: bool
     description: str | None  # its page's line; None where undocumented
     takes_argument: bool
@@ -130,14 +131,20 @@ def _options_of(word: Word, table: dict[str, OptionDoc]) -> tuple[list[OptionExp
         return [OptionExplanation(name, True, found.description, takes)], found.argument == "required" and not has_value
     if name.startswith("--") or name[0] == "+":
         return [OptionExplanation(name, False, None, bool(has_value))], False
-    # -xzf: -x, -z, -f; a letter that takes an argument takes the rest of the word (`-p80`,
-    # `-i.bak`), or, when the argument is required, the next word
+    return _bundle(text, table) or ([OptionExplanation(name, False, None, bool(has_value))], False)
+
+
+def _bundle(text: str, table: dict[str, OptionDoc]) -> tuple[list[OptionExplanation], bool] | None:
+    """`-xzf` as -x, -z, -f, when it reads as a bundle: every letter up to one that takes an
+    argument is a documented short option of the program (that letter takes the rest of the word,
+    `-p80`, `-i.bak`, or when its argument is required and the word ends there, the next word).
+    None otherwise: find's `-nmae` is one misspelt option, not -n -m -a -e, and a letter that
+    happens to be documented must not count as explaining it."""
     explained = []
     for i, letter in enumerate(text[1:], 1):
         option = table.get(f"-{letter}")
         if option is None:
-            explained.append(OptionExplanation(f"-{letter}", False, None, False))
-            continue
+            return None
         explained.append(OptionExplanation(f"-{letter}", True, option.description, option.argument != ""))
         if option.argument:
             return explained, option.argument == "required" and i == len(text) - 1

@@ -91,7 +91,7 @@ class ParsedCommand:
     commands: tuple[SimpleCommand, ...]  # in the order they appear, nested ones ($(...)) included
     comments: tuple[tuple[int, int], ...]  # character spans of the comments
     quoted: tuple[Word, ...]  # every quoted string, as a word of its own
-    complete: bool  # parsed as shell with no error (after closing an unbalanced quote)
+    complete: bool  # valid shell as written (False where an unbalanced quote had to be closed to read it)
 
     @property
     def programs(self) -> list[str]:
@@ -206,7 +206,8 @@ def parse(command: str) -> ParsedCommand:
         quoted = [_clip_word(w, len(command), command) for w in quoted]
     if not commands and not complete and command.strip():
         commands = [_fallback(command)]  # valid shell with no command (`> file`, a comment) has none
-    return ParsedCommand(command, tuple(commands), tuple(comments), tuple(quoted), complete)
+    # A line that needed its quote closed is read as if closed, but it is not valid shell as written
+    return ParsedCommand(command, tuple(commands), tuple(comments), tuple(quoted), complete and parsed_text == command)
 
 
 def _clip_word(word: Word, limit: int, text: str) -> Word:
