@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from inversion_tui.errors import TaskPackError
+from inversion_tui.loop.shell import program_name
 
 PACKS_DIR = Path(__file__).resolve().parent.parent / "sample_tasks"
 
@@ -189,7 +190,7 @@ class _PackReader:
             extra = sorted(set(slot_names(ref)) - set(task_slots))
             if extra:
                 raise self.fail(ref_node, f"reference uses slot {{{extra[0]}}} that the task does not mention")
-        tool = self.text(fields["tool"]) if "tool" in fields else (references[0].split()[0] if references else "")
+        tool = self.text(fields["tool"]) if "tool" in fields else (program_name(references[0]) if references else "")
         used = {s: slots[s] for s in task_slots}
         template_id = self.text(fields["id"]) if "id" in fields else f"{pack_name}-{index + 1}"
         return Template(template_id, task, tuple(references), tool, used, node.start_mark.line + 1)

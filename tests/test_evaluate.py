@@ -15,6 +15,22 @@ def test_token_f1():
     assert token_f1("ls /tmp", "ls -la /tmp") == pytest.approx(2 * (1.0 * 2 / 3) / (1.0 + 2 / 3))
     assert token_f1("pwd", "ls") == 0.0
     assert token_f1("grep 'a b' f", 'grep "a b" f') == 1.0  # quoting does not matter
+    assert token_f1("ls|wc -l", "ls | wc -l") == 1.0  # one parser: shlex made `ls|wc` one token
+
+
+def test_a_command_is_one_thing_to_every_reader(tmp_path):
+    """The metrics, the selector's duplicates and a pack's tool read a command through the parser."""
+    from types import SimpleNamespace
+
+    from inversion_tui.loop.select import Selector
+    from inversion_tui.tasks import load_pack
+
+    twice = [SimpleNamespace(task="t", command=c, score=0.9, flags=()) for c in ("ls -la", "ls  -al")]
+    assert Selector(0.4).decide(twice) == [None, "duplicate of an accepted candidate"]
+    pack = tmp_path / "p.yaml"
+    pack.write_text("name: p\ndescription: d\ntemplates:\n  - id: syn\n    task: SYN scan 10.0.0.1\n"
+                    "    references: [\"sudo nmap -sS 10.0.0.1\"]\n")
+    assert [t.tool for t in load_pack(pack).templates] == ["nmap"]  # the first word was `sudo`
 
 
 @pytest.mark.parametrize("a,b,equal", [
@@ -26,6 +42,13 @@ def test_token_f1():
     ("ls /tmp | wc -l", "ls /tmp | wc -l", True),
     ("ls /tmp | wc -l", "ls /tmp ; wc -l", False),
     ("rm -rf /tmp/x", "rm -fr /tmp/x", True),
+    # one parser: operators and redirections read alike however they are spaced
+    ("ls|wc -l", "ls | wc -l", True),
+    ("ls 2>/dev/null", "ls 2> /dev/null", True),
+    ("cat a>b", "cat a > b", True),
+    ("sudo ls -la", "sudo ls -al", True),  # the program past sudo is the one whose flags may reorder
+    ("ls\nwc", "ls wc", False),  # two statements are not one command with an argument
+    ("ls # list", "ls", True),  # a comment is not part of what the command does
 ])
 def test_normalized_exact_match(a, b, equal):
     assert exact_match(a, b) is equal

@@ -4,10 +4,9 @@ Standard library only.
 Metrics against any of a task's references (the best match counts):
 - utility accuracy: the same program (first word of the first simple command, past sudo,
   env assignments and paths);
-- token F1: overlap of shell tokens (quoting removed);
-- normalized exact match: equal after normalizing whitespace and quoting, and flag order
-  where it is unambiguous: for programs whose short flags take no argument (ls, df, wc, rm,
-  cat, free), clustered flags are split and all flags sorted (`ls -la` == `ls -a -l`).
+- token F1: overlap of the parser's tokens (shell.tokens: quoting removed, `ls|wc` as `ls | wc`);
+- normalized exact match: the same canonical form (shell.normalize_command: whitespace and
+  quoting, and flag order where it is unambiguous, `ls -la` == `ls -a -l`).
 Each comes with a 95% bootstrap interval. The intrinsic (inversion) score is computed for
 every output, and its AUROC as a predictor of utility correctness says whether the scorer
 tracks reality.
@@ -16,7 +15,6 @@ tracks reality.
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -24,14 +22,8 @@ from typing import Sequence
 from inversion_tui.loop import shell
 from inversion_tui.loop.shell import program_name
 
-# Programs whose usual short flags take no argument, so flag order and clustering carry no
-# meaning. Elsewhere (tar -f FILE, grep -e PAT, head -n N) reordering could change meaning.
-ORDER_FREE_FLAG_PROGRAMS = {"ls", "df", "wc", "rm", "cat", "free"}
-_SEPARATORS = {"|", "||", "&&", ";", "&"}
-
-
 def token_f1(prediction: str, reference: str) -> float:
-    predicted, wanted = Counter(shell.words(prediction)), Counter(shell.words(reference))
+    predicted, wanted = Counter(shell.tokens(prediction)), Counter(shell.tokens(reference))
     common = sum((predicted & wanted).values())
     if not common:
         return 0.0
@@ -39,39 +31,8 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def normalize_command(command: str) -> tuple:
-    """Canonical form: shell tokens, per simple command, clustered flags split for programs that
-    allow it, and each run of bare flags sorted."""
-    segments, current = [], []
-    for token in shell.words(command):
-        if token in _SEPARATORS:
-            segments.append(current)
-            segments.append([token])
-            current = []
-        else:
-            current.append(token)
-    segments.append(current)
-    return tuple(tuple(_normalize_segment(segment)) for segment in segments if segment)
-
-
-def _normalize_segment(tokens: list[str]) -> list[str]:
-    program = tokens[0].rsplit("/", 1)[-1]
-    rest = tokens[1:]
-    if program not in ORDER_FREE_FLAG_PROGRAMS:
-        return [program, *rest]
-    flags, operands = set(), []
-    for token in rest:
-        if re.fullmatch(r"-[A-Za-z0-9]+", token):
-            flags.update(f"-{letter}" for letter in token[1:])
-        elif token.startswith("--") and len(token) > 2:
-            flags.add(token)
-        else:
-            operands.append(token)
-    return [program, *sorted(flags), *operands]
-
-
 def exact_match(prediction: str, reference: str) -> bool:
-    return normalize_command(prediction) == normalize_command(reference)
+    return shell.normalize_command(prediction) == shell.normalize_command(reference)
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
+from inversion_tui.loop.shell import normalize_command
+
 
 class Selectable(Protocol):
     task: str
     command: str
     score: float
     flags: tuple[str, ...]
-
-
-def normalize_command(command: str) -> str:
-    return " ".join(command.split())
 
 
 RULES = ("threshold", "best-per-task", "top-k")
@@ -35,8 +33,9 @@ class Selector:
     Built from the settings and the threshold in force (it changes live), and used by the
     engine, the workbench's re-deciding, `score` and the reports. Under every rule a candidate
     needs score >= threshold, no guard flag (unless `allow_flagged`; an empty command never),
-    and to be the first of its (task, normalized command) pair in the pass: training on the
-    same pair twice would only weight it double. The rules:
+    and to be the first of its (task, command) pair in the pass (the same command as
+    shell.normalize_command reads it, `ls -la` as `ls -al`): training on the same pair twice would
+    only weight it double. The rules:
 
     - threshold: that is all (one absolute cut for every task);
     - best-per-task: also the highest-scoring of its task's candidates that pass the above, so

@@ -227,14 +227,105 @@ def _fallback(text: str) -> SimpleCommand:
     return SimpleCommand(words, program_index([w.text for w in words]), text[start:end], start, end)
 
 
+_WORDS = {"word", "number", "string", "raw_string", "ansi_c_string", "translated_string", "concatenation",
+          "simple_expansion", "expansion", "variable_assignment"}
+"""Nodes read as one token, by their value: a quoted string is one token however many words it holds."""
+
+OPERATORS = frozenset({"|", "|&", "||", "&&", ";", "&"})
+"""The tokens that end a simple command."""
+
+
+def tokens(command: str) -> list[str]:
+    """The command line as the parser reads it, one token a word (quotes removed) or an operator
+    or redirection (`|`, `&&`, `>`, `2`, `$(`), comments left out: `ls|wc` and `ls | wc`, `ls
+    2>/dev/null` and `ls 2> /dev/null` read alike, and statements on lines of their own are
+    separated by `;`. What exact match and token F1 compare (the metrics once split shlex tokens
+    at separators of their own, so `ls|wc` and `ls | wc` differed)."""
+    if not command.strip():
+        return []
+    parsed_text, tree, _ = _tree(command)
+    source = parsed_text.encode("utf-8", "surrogatepass")
+    out: list[str] = []
+    stack = [(tree.root_node, False)]
+    while stack:
+        node, separate = stack.pop()
+        if separate and out and out[-1] not in OPERATORS:
+            out.append(";")  # a newline between statements
+        if node.type in _WORDS:
+            out.append(_value(node, source))
+        elif node.type == "comment":
+            continue
+        elif not node.children:
+            text = source[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass")
+            if text.strip():
+                out.append(text.strip())
+        else:
+            stack.extend(reversed(_statements_apart(node)))
+    return out
+
+
+def _statements_apart(node: Node) -> list[tuple[Node, bool]]:
+    """A node's children, each with whether it is a statement that follows another with only a
+    newline between them (`ls` and `wc` in "ls\nwc"), which `tokens` separates with `;`."""
+    out, previous = [], None
+    for child in node.children:
+        if child.type == "comment":
+            out.append((child, False))
+            continue
+        out.append((child, node.type in ("program", "do_group", "compound_statement") and child.is_named
+                    and previous is not None and previous.is_named))
+        previous = child
+    return out
+
+
 def words(text: str) -> list[str]:
     """The shell words of a command line (quotes removed; an operator with spaces around it is a
-    word of its own, `ls|wc` one word); whitespace split if it does not tokenize (an unbalanced quote, common in a model's output). A tokenizer for
-    comparing texts (token F1), not the command's structure: that is `parse`."""
+    word of its own, `ls|wc` one word); whitespace split if it does not tokenize. For comparing
+    prose-like texts; a command's tokens are `tokens`, its structure `parse`."""
     try:
         return shlex.split(text, comments=False)
     except ValueError:
         return text.split()
+
+
+ORDER_FREE_FLAG_PROGRAMS = frozenset({"ls", "df", "wc", "rm", "cat", "free"})
+"""Programs whose usual short flags take no argument, so flag order and clustering carry no
+meaning. Elsewhere (tar -f FILE, grep -e PAT, head -n N) reordering could change meaning."""
+
+
+@functools.lru_cache(maxsize=4096)
+def normalize_command(command: str) -> tuple[tuple[str, ...], ...]:
+    """A command's canonical form, the one sameness of two commands in the project (exact match,
+    a pass's duplicates, DPO's rejected side): its tokens per simple command, the operators
+    between them, the program without its path, and for programs whose flags may be reordered
+    (`ls -la` == `ls -a -l`) clustered flags split and sorted."""
+    segments, current = [], []
+    for token in tokens(command):
+        if token in OPERATORS:
+            segments += [current, [token]]
+            current = []
+        else:
+            current.append(token)
+    segments.append(current)
+    return tuple(tuple(_normalize_segment(segment)) for segment in segments if segment)
+
+
+def _normalize_segment(segment: list[str]) -> list[str]:
+    at = program_index(segment)
+    if at == len(segment):
+        return segment
+    head, program, rest = segment[:at], segment[at].rsplit("/", 1)[-1], segment[at + 1:]
+    if program not in ORDER_FREE_FLAG_PROGRAMS:
+        return [*head, program, *rest]
+    flags, operands = set(), []
+    for token in rest:
+        if re.fullmatch(r"-[A-Za-z0-9]+", token):
+            flags.update(f"-{letter}" for letter in token[1:])
+        elif token.startswith("--") and len(token) > 2:
+            flags.add(token)
+        else:
+            operands.append(token)
+    return [*head, program, *sorted(flags), *operands]
 
 
 def segments(command: str) -> list[str]:
