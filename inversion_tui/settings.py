@@ -15,7 +15,7 @@ from inversion_tui.backends import GENERATORS
 from inversion_tui.errors import SettingsError
 from inversion_tui.loop.components import component_names, default_weights, mask_weights
 from inversion_tui.loop.objectives import OBJECTIVES
-from inversion_tui.loop.select import DEFAULT_K, RULES
+from inversion_tui.loop.select import DEFAULT_K, DEFAULT_KEEP_TOP, RULES
 
 # Score components, their default weights and what they measure: loop/components.py's REGISTRY.
 
@@ -59,12 +59,17 @@ class RunSettings(BaseModel):
     """Candidate commands generated per task."""
     threshold: float = Field(0.4, ge=0.0, le=1.0, json_schema_extra=SCORING)
     """A candidate is accepted when its score is at least this (and no guard flagged it); under
-    a per-task selection rule it is the floor."""
+    best-per-task and top-k it is the floor; keep-top does not use it."""
     select: str = Field("threshold", json_schema_extra={**SCORING, "choices": RULES})
     """Which candidates join the training pool (loop/select.py): all above the threshold, or
-    only the best (best-per-task) or the `select_k` best (top-k) of each task's above it."""
+    only the best (best-per-task) or the `select_k` best (top-k) of each task's above it, or
+    (keep-top) each task's best for the `keep_top` fraction of tasks whose best scores highest,
+    by rank alone, with no threshold."""
     select_k: int = Field(DEFAULT_K, ge=1, json_schema_extra=SCORING)
     """How many of a task's candidates top-k keeps."""
+    keep_top: float = Field(DEFAULT_KEEP_TOP, gt=0.0, le=1.0, json_schema_extra=SCORING)
+    """The fraction of a pass's tasks keep-top trains on, in (0, 1]: those whose best candidate
+    scores highest, max(1, round(Q x tasks)) of them; the threshold does not apply."""
     temperature: float = Field(0.7, ge=0.0, le=5.0, json_schema_extra=LOOP)
     """Sampling temperature of the forward pass; 0 means greedy."""
     inverse_temperature: float = Field(0.0, ge=0.0, le=5.0, json_schema_extra=LOOP)

@@ -134,7 +134,7 @@ def test_sort_values_put_missing_components_last():
 
 
 def test_reweight_rescores_every_row_from_stored_components_and_redecides():
-    state = RunState(RunControl(0.5, {"embed": 1.0}), cycles=2)
+    state = RunState(build_settings(output="x", cycles=2), RunControl(0.5, {"embed": 1.0}))
     rows = [row(0, "a", 0.9, True, components={"embed": 0.9, "overlap": 0.0}),
             row(1, "b", 0.4, False, components={"embed": 0.4, "overlap": 1.0}, cycle=2)]
     state.rows = rows
@@ -301,7 +301,7 @@ def test_a_threshold_change_after_the_last_batch_still_selects_the_trained_pool(
 
 def test_a_weighted_component_no_candidate_has_is_told_as_none_not_some():
     """Issue 26: `coder was not computed for some candidates` when no candidate had it."""
-    state = RunState(RunControl(0.4, {"embed": 1.0, "coder": 1.0, "self_rating": 1.0}), 1)
+    state = RunState(build_settings(output="x", cycles=1), RunControl(0.4, {"embed": 1.0, "coder": 1.0, "self_rating": 1.0}))
     for index, rating in enumerate((0.7, None, None)):
         state.add_candidate(Candidate(1, "before", 0, index, "list files", "ls", "List files",
                                       {"embed": 0.5, "coder": None, "self_rating": rating}, 0.5, ()))

@@ -98,5 +98,80 @@ def test_top_k_has_one_default_k_everywhere():
     from inversion_tui.tui.state import RunState
 
     defaults = {Selector(0.3, rule="top-k").k, RunSettings.model_fields["select_k"].default,
-                RunState(RunControl(0.3, {}), 1).select_k}
+                RunState(build_settings(output="x"), RunControl(0.3, {}, "top-k")).selector().k}
     assert defaults == {2}
+
+
+# ---------------------------------------------------------------- keep-top: by rank, no floor
+
+def test_keep_top_keeps_each_tasks_best_then_the_top_fraction_of_tasks():
+    # bests: a 0.70 (the flagged 0.90 is not its best), b 0.35, c 0.65: with Q=0.5, round(1.5) = 2 tasks
+    reasons = Selector(0.99, rule="keep-top", keep_top=0.5).decide(PASS)
+    assert [r is None for r in reasons] == [False, True, False, False, False, False, False, True, False]
+    assert reasons[2] == "flagged: copies_task"
+    assert reasons[3] == "not the best of its task (0.700 < 0.700)"  # the same score: the earlier one is kept
+    assert reasons[0] == "not the best of its task (0.400 < 0.700)"
+    assert reasons[5] == "its task's best ranks 3 of 3 tasks (0.350); keep-top keeps 2"
+    # no absolute floor: the threshold 0.99 keeps nothing out; every task's best at Q=1
+    assert [r is None for r in Selector(0.99, rule="keep-top", keep_top=1.0).decide(PASS)] == [
+        False, True, False, False, False, True, False, True, False]
+
+
+def test_keep_top_keeps_at_least_one_task_and_breaks_ties_by_order():
+    tied = [candidate("a", "ls", 0.5), candidate("b", "wc", 0.5), candidate("c", "df", 0.2)]
+    assert Selector(0.0, rule="keep-top", keep_top=0.1).decide(tied)[:2] == [
+        None, "its task's best ranks 2 of 3 tasks (0.500); keep-top keeps 1"]  # max(1, round(0.3))
+    assert Selector(0.0, rule="keep-top", keep_top=0.5).kept_tasks(3) == 2  # 1.5 rounds half up
+    assert Selector(0.0, rule="keep-top", keep_top=0.5).kept_tasks(5) == 3  # 2.5 too (not to even)
+    one = [candidate("a", "ls", 0.01), candidate("a", "ls -l", 0.02)]
+    assert Selector(0.9, rule="keep-top", keep_top=0.2).decide(one) == ["not the best of its task (0.010 < 0.020)",
+                                                                          None]
+    flagged = [candidate("a", "x", 0.9, ["copies_task"])]
+    assert Selector(0.0, rule="keep-top").decide(flagged) == ["flagged: copies_task"]
+    assert Selector(0.0, rule="keep-top").decide([]) == []
+
+
+@pytest.mark.parametrize("value", [0, -0.5, 1.01, 2])
+def test_keep_top_outside_zero_to_one_is_refused(value):
+    with pytest.raises(ValueError, match="keep-top"):
+        Selector(0.0, rule="keep-top", keep_top=value)
+    with pytest.raises(Exception, match="--keep-top: Input should be"):
+        build_settings(output="x", select="keep-top", keep_top=value)
+
+
+@pytest.mark.parametrize("rule", ["threshold", "best-per-task", "top-k", "keep-top"])
+@pytest.mark.parametrize("parameters", [{}, {"select_k": 3, "allow_flagged": True}, {"keep_top": 0.25},
+                                        {"threshold": 0.7, "keep_top": 1.0, "select_k": 1}])
+def test_the_engine_and_the_workbench_decide_with_one_selector(tmp_path, rule, parameters):
+    """Issue 33: the workbench's live re-decision and the engine's decision come from one builder,
+    whatever the rule and its parameters, before and after a live change of rule and threshold."""
+    from inversion_tui.tui.state import RunState
+
+    engine, _ = make_engine(tmp_path, FakeBackend(), cycles=1, tasks=2, candidates=2, select=rule, **parameters)
+    state = RunState(engine.settings, engine.control)
+    assert state.selector() == engine.selector()
+    assert engine.selector() == Selector.from_settings(engine.settings)
+    engine.control.set_select("keep-top" if rule != "keep-top" else "top-k")
+    engine.control.set_threshold(0.123)
+    assert state.selector() == engine.selector() and state.selector().threshold == 0.123
+
+
+async def test_keep_top_is_live_under_r_with_its_parameter(tmp_path):
+    from tests.test_tui import header_text, make_app, wait_for
+
+    app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=10, candidates=3, threshold=0.9, keep_top=0.25)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.state.pass_rows()) >= 12, what="four tasks' candidates")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.run_state == "PAUSED", what="PAUSED")
+        for _ in range(3):  # threshold -> best-per-task -> top-k -> keep-top
+            await pilot.press("r")
+        assert app.control.select == "keep-top" and "keep-top (Q=0.25)" in header_text(app)
+        rows = app.state.pass_rows()
+        expected = Selector(0.9, rule="keep-top", keep_top=0.25).decide(rows)
+        assert [r.reason for r in rows] == expected and [r.accepted for r in rows] == [e is None for e in expected]
+        tasks = len({r.task for r in rows})
+        assert sum(r.accepted for r in rows) == max(1, int(0.25 * tasks + 0.5))  # no floor at 0.9
+        assert any("keep-top (Q=0.25)" in line for line in app.log_history)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.finished_status, what="the run to finish")

@@ -41,6 +41,13 @@ class RunControl:
                  "to": change["to"], "on_resume": True})
         return control
 
+    @classmethod
+    def from_progress(cls, settings, progress, weights: dict[str, float]) -> "RunControl":
+        """A finished or stopped run's control as it last stood (`inspect`): the threshold, the
+        (checked) weights and the rule last in force, else the settings'."""
+        threshold = progress.threshold if progress.threshold is not None else settings.threshold
+        return cls(threshold, weights, progress.select or settings.select)
+
     def __init__(self, threshold: float, weights: dict[str, float], select: str = "threshold"):
         self._lock = threading.Lock()
         self._resume = threading.Event()

@@ -98,8 +98,8 @@ class Engine:
     history: list[CycleRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.control is None:
-            self.control = RunControl(self.settings.threshold, self.settings.weights, self.settings.select)
+        if self.control is None:  # a run with no UI steering it (the tests, scripts): as the CLI seeds one
+            self.control = RunControl.for_run(self.settings, self.resume)
         self.examples = self.pack.examples[: self.settings.few_shot]
         self.stopping = EarlyStopping(self.settings.patience, self.settings.patience_on)
         self.started_at = time.time()

@@ -48,7 +48,7 @@ COMMANDS: tuple[Command, ...] = (
             "Threshold -0.05: every verdict re-decided from stored scores", footer=False, key_display="-"),
     Command("t", "type_threshold", "Thr…", "Set threshold…", "Type a threshold in [0, 1]"),
     Command("r", "next_select", "Rule", "Next selection rule",
-            "threshold -> best-per-task -> top-k: every verdict re-decided from stored scores"),
+            "threshold -> best-per-task -> top-k -> keep-top: every verdict re-decided from stored scores"),
     Command("w", "weights", "Weights…", "Set weights…", "Re-score every candidate with new component weights"),
     Command("n", "train_now", "Train now", "Train now", "Train on the accepted pool so far, at the next boundary",
             needs_engine=True, replay_help=NO_ENGINE),

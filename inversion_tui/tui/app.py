@@ -76,16 +76,15 @@ class InversionApp(ScorerDebugging, App[None]):
     BINDINGS = [*bindings(), Binding("escape", "leave_filter", "Leave filter", show=False)]
 
     def __init__(self, settings: RunSettings, engine_factory: EngineFactory,
-                 clock: Callable[[], float] = time.monotonic, control: RunControl | None = None,
+                 control: RunControl, clock: Callable[[], float] = time.monotonic,
                  marks: MarkBook | None = None, replay: bool = False):
         super().__init__()
         self.settings = settings
         self.engine_factory = engine_factory
-        self.control = control or RunControl(settings.threshold, settings.weights, settings.select)
+        self.control = control
         self.replay = replay  # no engine: pause and train now have nothing to act on
         self.marks = marks
-        self.state = RunState(self.control, settings.cycles, allow_flagged=settings.allow_flagged,
-                              select_k=settings.select_k, marks=dict(marks.marks) if marks else {})
+        self.state = RunState(settings, self.control, marks=dict(marks.marks) if marks else {})
         self.clock = clock
         self.started = clock()
         self.backend = {"model": settings.model, "quant": settings.quant, "device": "…"}
@@ -498,7 +497,7 @@ class InversionApp(ScorerDebugging, App[None]):
     def action_next_select(self) -> None:
         rule = RULES[(RULES.index(self.control.select) + 1) % len(RULES)]
         self.control.set_select(rule)  # the engine uses it from its next batch
-        self.redecide(f"selection rule {rule}" + (f" (k={self.state.select_k})" if rule == "top-k" else ""))
+        self.redecide(f"selection rule {self.state.selector().describe()}")
 
     def redecide(self, change: str) -> None:
         """A threshold or rule change shown at once, from stored scores (no model call), and
@@ -680,7 +679,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.query_one(RunHeader).show(
             model=self.backend["model"], quant=self.backend["quant"], device=self.backend["device"],
             cycle=self.state.cycle, cycles=self.settings.cycles, phase=self.state.activity, progress=progress,
-            threshold=self.control.threshold, select=self.control.select,
+            threshold=self.control.threshold, selector=self.state.selector(),
             elapsed=None if self.replay else now - self.started, state=self.run_state,
             detail=self.header_detail(now), weights=self.header_weights(),
         )
@@ -746,7 +745,6 @@ def create_replay_app(run: RunRecord, clock: Callable[[], float] = time.monotoni
         weights = check_weights(run.progress.weights or settings.weights)
     except (SettingsError, ValueError) as error:
         raise RunDirectoryError(f"{run.directory}: its settings cannot be read ({first_line(error)})") from None
-    threshold = run.progress.threshold if run.progress.threshold is not None else settings.threshold
-    control = RunControl(threshold, weights, run.progress.select or settings.select)
+    control = RunControl.from_progress(settings, run.progress, weights)
     return InversionApp(settings, lambda emit, _control: ReplaySource(run, emit), clock=clock, control=control,
                         marks=MarkBook(run.directory), replay=True)

@@ -18,7 +18,8 @@ from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
-from inversion_tui.loop.select import DEFAULT_K, Selector
+from inversion_tui.loop.select import Selector
+from inversion_tui.settings import RunSettings
 
 
 @dataclass
@@ -51,10 +52,8 @@ class CandidateRow:
 
 @dataclass
 class RunState:
+    settings: RunSettings  # the run's: the selection's parameters, the number of cycles
     control: RunControl  # the live threshold, weights and selection rule: their one source
-    cycles: int
-    allow_flagged: bool = False
-    select_k: int = DEFAULT_K  # top-k's k
     rows: list[CandidateRow] = field(default_factory=list)
     history: list[CycleRecord] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)  # held-out, cycle 0 = base
@@ -68,6 +67,10 @@ class RunState:
     losses: list[tuple[int, float]] = field(default_factory=list)  # (cycle, loss) per training step
 
     @property
+    def cycles(self) -> int:
+        return self.settings.cycles
+
+    @property
     def threshold(self) -> float:
         return self.control.threshold
 
@@ -78,6 +81,10 @@ class RunState:
     @property
     def select(self) -> str:
         return self.control.select
+
+    def selector(self) -> Selector:
+        """The selection on screen, from the one builder the engine uses too."""
+        return Selector.from_settings(self.settings, self.control.threshold, self.control.select)
 
     def add(self, event: ev.CandidateScored) -> CandidateRow:
         return self.add_candidate(event.candidate)
@@ -106,10 +113,10 @@ class RunState:
         """Acceptance of every pass under the threshold and rule on screen, in the engine's order.
         Returns the rows whose verdict changed."""
         changed = []
+        selector = self.selector()
         for cycle, phase in self.passes():
             rows = self.pass_rows(cycle, phase)
-            for row, reason in zip(rows, Selector(self.threshold, self.allow_flagged, self.select,
-                                                             self.select_k).decide(rows)):
+            for row, reason in zip(rows, selector.decide(rows)):
                 accepted = reason is None
                 if (accepted, reason) != (row.accepted, row.reason):
                     row.accepted, row.reason = accepted, reason

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from inversion_tui.loop.select import Selector
 from inversion_tui.plain_text import visible
 
 
@@ -22,7 +23,7 @@ class RunHeader(Static):
 
     def show(self, *, model: str, quant: str, device: str, cycle: int, cycles: int, phase: str,
              progress: str, threshold: float, elapsed: float | None, state: str, detail: str = "",
-             weights: str = "", select: str = "threshold") -> None:
+             weights: str = "", selector: Selector | None = None) -> None:
         """`elapsed` None: no clock (a replay: its clock would count the replay, not the run)."""
         style = {"PAUSED": "bold white on dark_orange3", "FAILED": "bold white on red",
                  "STOPPING…": "bold white on dark_red"}.get(state, "bold reverse")
@@ -36,10 +37,12 @@ class RunHeader(Static):
         else:
             parts.append((f" {cycles} cycle(s)", "", 0))
         # What the controls change comes early, so it stays visible at 80 columns.
-        if select == "threshold":
+        if selector is None or selector.rule == "threshold":
             parts.append((f"  threshold {threshold:.2f}", "bold yellow", 0))
+        elif not selector.floored:  # by rank alone: the threshold does not apply
+            parts.append((f"  {selector.describe()}", "bold yellow", 0))
         else:  # a per-task rule: the threshold is its floor
-            parts.append((f"  {select} ≥{threshold:.2f}", "bold yellow", 0))
+            parts.append((f"  {selector.rule} ≥{threshold:.2f}", "bold yellow", 0))
         if weights:
             parts.append((f"  {weights}", "yellow", 3))
         if detail:
