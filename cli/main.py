@@ -43,6 +43,17 @@ def counted(names) -> str:
     return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in Counter(names).items())
 
 
+def held_out_line(training, heldout) -> str:
+    """What --holdout kept out of training, in a line: the templates or programs by name, a
+    file's or InterCode's tasks (each its own group) by count alone."""
+    total = len(training.templates) + len(heldout.templates)
+    groups = Counter(t.id for t in heldout.templates)
+    if len(groups) == len(heldout.templates) and not any(t.slots for t in heldout.templates):
+        return f"holding out {len(heldout.templates)} of {total} tasks from training (fixed by task, whatever the seed)"
+    return f"holding out {len(heldout.templates)} of {total} templates from training: " + counted(
+        t.id for t in heldout.templates)
+
+
 @contextlib.contextmanager
 def _stop_on_ctrl_c(control, say):
     """First Ctrl-C: stop at the next batch boundary (work is saved). Second: stop now."""
@@ -105,10 +116,8 @@ def run(ctx: typer.Context, **values: Any) -> None:
         pools = run_pools(settings)  # fail on a bad pack or pool before minutes of model loading
         task_pack, heldout_pack, replay_pack = pools.training, pools.heldout, pools.replay
         if heldout_pack is not None:
-            typer.echo(f"holding out {len(heldout_pack.templates)} of "
-                       f"{len(task_pack.templates) + len(heldout_pack.templates)} templates from training: "
-                       + counted(t.id for t in heldout_pack.templates), err=True)
-        eval_sets = eval_sets_for(settings, heldout_pack)  # and on a bad held-out file
+            typer.echo(held_out_line(task_pack, heldout_pack), err=True)
+        eval_sets = eval_sets_for(settings, heldout_pack, task_pack)  # and on a bad held-out file
         check_names(settings.model, settings.embedder)
         if resume is None:
             runlog = RunLog.create(settings.output)

@@ -13,7 +13,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 from rich.text import Text
 
-from inversion_tui.loop.metrics import by_set, describe_change, describe_evaluation
+from inversion_tui.loop.metrics import by_set, describe_change, describe_evaluation, set_label
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.loop.stopping import describe_best
@@ -57,7 +57,7 @@ def closing_lines(status: str, directory: str, history: list[CycleRecord],
                      f"acceptance {first.before.acceptance_rate:.0%} -> {last.after.acceptance_rate:.0%}")
     for name, ordered in by_set(evaluations).items():
         base, latest = ordered[0], ordered[-1]
-        label = f"held-out {name}" if name else "held-out"
+        label = set_label(name)
         line = (f"  {label} accuracy {base.utility_accuracy:.3f} (base) -> "
                 f"{latest.utility_accuracy:.3f} (cycle {latest.cycle})")
         paired = latest.vs_base

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from inversion_tui.errors import TaskPackError
 from inversion_tui.loop.evaluation import EvalTask
 from inversion_tui.loop.metrics import METRIC_FIELDS
+from inversion_tui.loop.seeding import derive_seed
+from inversion_tui.tasks import render
 
 
 def _jsonl(path: Path):
@@ -67,32 +70,55 @@ def load_eval_rows(path: Path) -> list[dict]:
     return rows
 
 
-def load_intercode() -> list[EvalTask]:
+def load_intercode(flag: str = "--suite intercode") -> list[EvalTask]:
     """InterCode-ALFA's 300 NL->bash tasks, two gold commands each, from the icalfa package's
-    files (found, not imported: its __init__ pulls in docker and more)."""
+    files (found, not imported: its __init__ pulls in docker and more). `flag` names the option
+    that asked for them, for the error message."""
+    return [task for _, task in _intercode_with_ids(flag)]
+
+
+def _intercode_with_ids(flag: str) -> list[tuple[str, EvalTask]]:
+    """Each task with its id: its file's name and its position in the file (`nl2bash_fs_1/17`)."""
     import importlib.util
 
     spec = importlib.util.find_spec("icalfa")
     folder = Path(next(iter(spec.submodule_search_locations))) / "assets" / "datasets" if spec else None
     files = sorted(folder.glob("nl2bash_fs_*.json")) if folder and folder.is_dir() else []
     if not files:
-        raise TaskPackError("--suite intercode needs the icalfa package: pip install --no-deps icalfa")
+        raise TaskPackError(f"{flag} needs InterCode-ALFA's tasks, from the icalfa package: "
+                            "pip install --no-deps icalfa==0.3.6 (make setup does)")
     tasks = []
     for file in files:
-        for item in json.loads(file.read_text(encoding="utf-8")):
+        for position, item in enumerate(json.loads(file.read_text(encoding="utf-8"))):
             references = tuple(r for r in (item.get("gold"), item.get("gold2")) if r)
-            tasks.append(EvalTask(item["query"], references))
+            tasks.append((f"{file.stem}/{position}", EvalTask(item["query"], references)))
     return tasks
 
 
+INTERCODE_HALVES = ("intercode:a", "intercode:b")
+"""InterCode-ALFA in two fixed halves of 150 tasks: one to learn on (or choose settings on), the
+other to report, and the other way round."""
+
+
+def load_intercode_half(name: str, flag: str) -> list[EvalTask]:
+    """`intercode:a` or `intercode:b`, in the suite's order: the tasks ranked by a hash of their
+    id, the first half `a`, the rest `b`. Fixed once: independent of any seed or setting, so a
+    pool on one half and an evaluation on the other never share a task, in any run."""
+    tasks = _intercode_with_ids(flag)
+    ranked = sorted(range(len(tasks)), key=lambda i: hashlib.sha256(tasks[i][0].encode()).hexdigest())
+    half = set(ranked[: len(ranked) // 2] if name == "intercode:a" else ranked[len(ranked) // 2:])
+    return [task for i, (_, task) in enumerate(tasks) if i in half]
+
+
 HOLDOUT_TASKS = 100
-"""Tasks sampled from the held-out templates when --eval-limit does not say."""
+"""Tasks sampled from held-out templates with slots (the packs') when --eval-limit does not say."""
 
 
-def eval_sets_for(settings, heldout_pack=None) -> dict[str, list[EvalTask]]:
+def eval_sets_for(settings, heldout_pack=None, training_pack=None) -> dict[str, list[EvalTask]]:
     """The fixed held-out sets a run evaluates on, by name: the --eval-file (named by its file
     stem), then each --eval-suite, each cut to --eval-limit. `heldout_pack` holds the templates
-    --holdout keeps out of training. Empty when the run evaluates nothing."""
+    --holdout keeps out of training, `training_pack` the pool the run trains on (`pool`: the
+    test-time set). Empty when the run evaluates nothing."""
     sets: dict[str, list[EvalTask]] = {}
     limit = settings.eval_limit
     if settings.eval_file is not None:
@@ -101,15 +127,35 @@ def eval_sets_for(settings, heldout_pack=None) -> dict[str, list[EvalTask]]:
         sets[f"file:{name}" if name in settings.eval_suite else name] = tasks[:limit] if limit else tasks
     for suite in settings.eval_suite:
         if suite == "intercode":
-            tasks = load_intercode()
+            tasks = load_intercode("--eval-suite intercode")
+            sets[suite] = tasks[:limit] if limit else tasks
+        elif suite in INTERCODE_HALVES:
+            tasks = load_intercode_half(suite, f"--eval-suite {suite}")
             sets[suite] = tasks[:limit] if limit else tasks
         elif suite == "holdout":
-            from inversion_tui.loop.seeding import derive_seed
-
-            # A fixed sample: the same tasks at every cycle and on resume.
-            rng = random.Random(derive_seed(settings.seed, "holdout-eval"))
-            sets[suite] = [EvalTask(i.task, i.references, i.template_id)
-                           for i in heldout_pack.sample(limit or HOLDOUT_TASKS, rng)]
+            sets[suite] = _pool_set(heldout_pack, settings, "holdout", "--eval-suite holdout")
+        elif suite == "pool":
+            sets[suite] = _pool_set(training_pack, settings, "pool", "--eval-suite pool")
     return sets
 
 
+def _pool_set(pack, settings, name: str, flag: str) -> list[EvalTask]:
+    """A fixed evaluation set from a pack's templates. A pool (tasks without slots): every task
+    once, in a fixed shuffle cut to --eval-limit, so 150 held-out tasks are 150 distinct tasks.
+    Templates with slots (the packs'): a fixed sample of --eval-limit (100) rendered tasks. Each
+    task keeps its template as its group. A task without references cannot be judged: refused."""
+    unjudged = [t for t in pack.templates if not t.references]
+    if unjudged:
+        raise TaskPackError(f"{flag}: {len(unjudged)} of {len(pack.templates)} tasks of {pack.name} have no "
+                            "reference command to judge them by (a plain line has none: give the tasks to "
+                            'measure as JSONL, {"task": ..., "references": [...]})')
+    # A fixed sample: the same tasks at every cycle and on resume.
+    rng = random.Random(derive_seed(settings.seed, f"{name}-eval"))
+    limit = settings.eval_limit
+    if any(t.slots for t in pack.templates):
+        instances = pack.sample(limit or HOLDOUT_TASKS, rng)
+    else:
+        order = list(range(len(pack.templates)))
+        rng.shuffle(order)
+        instances = [render(pack.templates[i], rng) for i in order[:limit]]
+    return [EvalTask(i.task, i.references, i.template_id) for i in instances]

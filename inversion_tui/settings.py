@@ -22,11 +22,13 @@ from inversion_tui.loop.select import DEFAULT_K, DEFAULT_KEEP_TOP, RULES
 SELF_RATING_ON_WEIGHT = 1.0
 """Weight given to self_rating when it is switched on with a flag but no weight was named."""
 
-BUNDLED_SUITES = ("intercode",)
-"""Held-out suites shipped as data (eval_sets.py): `eval --suite` takes these."""
-EVAL_SUITES = (*BUNDLED_SUITES, "holdout")
-"""Held-out suites a run can evaluate on besides a task file: the bundled ones and the
-templates the run holds out of training (see eval_sets.py)."""
+BUNDLED_SUITES = ("intercode", "intercode:a", "intercode:b")
+"""Held-out suites shipped as data (eval_sets.py): `eval --suite` takes these (InterCode-ALFA's
+300 tasks, or one of its two fixed halves)."""
+EVAL_SUITES = (*BUNDLED_SUITES, "holdout", "pool")
+"""Held-out suites a run can evaluate on besides a task file: the bundled ones, the tasks the
+run holds out of training (`holdout`), and the pool's own tasks (`pool`: test-time training,
+not a held-out measure; see eval_sets.py)."""
 
 BUNDLED_GENERATOR = "smollm2-135m-instruct"
 BUNDLED_EMBEDDER = "all-minilm-l6-v2"
@@ -146,13 +148,17 @@ class RunSettings(BaseModel):
     """JSONL held-out tasks evaluated before cycle 1 and after every cycle."""
     # Runs saved before several suites were allowed hold one name or null.
     eval_suite: tuple[str, ...] = Field((), json_schema_extra=EVALUATION)
-    """Held-out suites evaluated before cycle 1 and after every cycle, each on its own: intercode,
-    and/or holdout (tasks from the templates `holdout` keeps out of training), comma-separated."""
+    """Sets evaluated before cycle 1 and after every cycle, each on its own, comma-separated:
+    intercode (all 300), intercode:a or intercode:b (its fixed halves), holdout (the tasks
+    `holdout` keeps out of training), pool (the pool's own tasks: test-time training, not a
+    held-out gain; needs references)."""
     holdout: float = Field(0.0, ge=0.0, lt=1.0, json_schema_extra=EVALUATION)
-    """Fraction of the training pool's templates kept out of training, for `eval_suite` holdout
-    (in a cheat pool a template is a whole program's tasks)."""
+    """Fraction of the training pool kept out of training, for `eval_suite` holdout, fixed by
+    id whatever the seed: of a file's tasks (each its own unless it gives a group), a cheat
+    pool's programs, the packs' templates."""
     eval_limit: int | None = Field(None, ge=1, json_schema_extra=EVALUATION)
-    """Evaluate only the first N held-out tasks (each evaluation is a greedy pass over them)."""
+    """Evaluate only N tasks of each set: a suite's or file's first N, a pool's (holdout, pool)
+    fixed N; without it every task (the packs' templates: 100 samples)."""
     verifier: Literal["base", "policy"] = Field("base", json_schema_extra=SCORING)
     """Which weights score: base = the inversion and the likelihood components come from the
     base model (the adapter switched off while scoring), so the scorer cannot drift with the
@@ -208,6 +214,9 @@ class RunSettings(BaseModel):
     def _eval_sources(self) -> "RunSettings":
         if "holdout" in self.eval_suite and self.holdout <= 0:
             raise ValueError("--eval-suite holdout needs --holdout F (the fraction of templates held out)")
+        if "pool" in self.eval_suite and self.tasks_from in (None, "packs"):
+            raise ValueError("--eval-suite pool measures a pool of tasks (--tasks-from FILE or a pool), "
+                             "not the packs' templates")
         sets = list(self.eval_suite) + ([Path(self.eval_file).stem] if self.eval_file else [])
         if self.patience_on not in ("score", "consensus", *sets):
             raise ValueError(f"--patience-on {self.patience_on!r}: score, consensus or a held-out set of this run "

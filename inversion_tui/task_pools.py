@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from inversion_tui.errors import TaskPackError
+from inversion_tui.loop.shell import program_name
 from inversion_tui.tasks import Example, Template, TaskPack
 
 BASICS = frozenset(
@@ -39,7 +40,7 @@ BASICS = frozenset(
 evaluation set's references; those with a cheat sheet make the pool."""
 
 
-def cheat_sheet_files() -> list[Path]:
+def cheat_sheet_files(flag: str = "--tasks-from") -> list[Path]:
     """The installed `cheat` package's sheets. Its setup.py installs them as data files (under
     the environment's usr/share/cheat), not inside the package, so they are found through the
     distribution's file list; the package itself is never imported."""
@@ -52,9 +53,9 @@ def cheat_sheet_files() -> list[Path]:
     sheets = sorted((Path(f.locate()) for f in files if "share/cheat/" in str(f)), key=lambda p: p.name)
     sheets = [p for p in sheets if p.is_file()]
     if not sheets:
-        raise TaskPackError("the task pools cheat and cheat-basics (the default --tasks-from) need the cheat "
-                            "package's sheets: pip install --no-deps cheat==2.5.1 (make setup does), or run on the "
-                            "packs' templates: --tasks-from packs")
+        raise TaskPackError(f"{flag}: the task pools cheat and cheat-basics (the default --tasks-from) need the "
+                            "cheat package's sheets: pip install --no-deps cheat==2.5.1 (make setup does), or run on "
+                            "the packs' templates: --tasks-from packs")
     return sheets
 
 
@@ -100,22 +101,38 @@ _VERBS = ("list", "show", "create", "display", "add", "install", "set", "remove"
           "run", "search", "copy", "move", "compress", "extract", "mount", "kill", "send", "edit", "make")
 
 
-def load_cheat_pool() -> list[Template]:
+def load_cheat_pool(flag: str = "--tasks-from") -> list[Template]:
     templates = []
-    for sheet in cheat_sheet_files():
+    for sheet in cheat_sheet_files(flag):
         templates.extend(parse_sheet(sheet.name, sheet.read_text(encoding="utf-8", errors="replace")))
     return templates
 
 
-def load_basics_pool() -> list[Template]:
+def load_basics_pool(flag: str = "--tasks-from") -> list[Template]:
     """`cheat-basics`. A task's id is its program alone (`tar`, not `cheat/tar`): the pool was
     first screened as a task file grouped by program (experiments/core_pool.py, since
     replaced by this), and TaskPack.split holds out by a hash of the id, so the same ids keep
     the same held-out programs and the screened runs reproducible."""
-    return [replace(t, id=t.tool) for t in load_cheat_pool() if t.tool in BASICS]
+    return [replace(t, id=t.tool) for t in load_cheat_pool(flag) if t.tool in BASICS]
 
 
-POOLS: dict[str, Callable[[], list[Template]]] = {"cheat": load_cheat_pool, "cheat-basics": load_basics_pool}
+def load_intercode_pool(half: str, flag: str) -> list[Template]:
+    """`intercode:a` or `intercode:b` as a pool: its task descriptions, each task its own group
+    (held out alone, resampled alone). The references ride along as every pool's do, for the
+    evaluation and the scorer check only: no prompt and no training example reads them."""
+    from inversion_tui.eval_sets import load_intercode_half
+
+    return [Template(id=f"{half}/{number}", task=task.task, references=task.references,
+                     tool=program_name(task.references[0]) if task.references else "", slots={}, line=number)
+            for number, task in enumerate(load_intercode_half(half, f"{flag} {half}"), 1)]
+
+
+POOLS: dict[str, Callable[[str], list[Template]]] = {
+    "cheat": load_cheat_pool, "cheat-basics": load_basics_pool,
+    "intercode:a": lambda flag: load_intercode_pool("intercode:a", flag),
+    "intercode:b": lambda flag: load_intercode_pool("intercode:b", flag),
+}
+"""The named pools: each a loader given the option that named it (its errors say which)."""
 PACKS = "packs"
 """--tasks-from's name for the --pack templates themselves."""
 
@@ -154,7 +171,7 @@ def load_task_pool(spec: str, examples: list[Example], flag: str = "--tasks-from
     """The pool as a TaskPack (tasks without slots), carrying the packs' few-shot examples.
     `flag` is the option that named it, for the error messages."""
     if spec in POOLS:
-        templates, name = POOLS[spec](), spec
+        templates, name = POOLS[spec](flag), spec
     else:
         path = Path(spec).expanduser()
         if not path.is_file():
@@ -209,4 +226,7 @@ def run_pools(settings) -> RunPools:
     training, heldout = training_tasks(settings), None
     if settings.holdout > 0:
         training, heldout = training.split(settings.holdout)
+        if not training.templates:
+            raise TaskPackError(f"--holdout {settings.holdout:g}: every task of {training.name} would be held out "
+                                "(its tasks share one group); nothing is left to train on")
     return RunPools(training, heldout, replay_tasks(settings, training, heldout))

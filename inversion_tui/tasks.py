@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from inversion_tui.errors import TaskPackError
+from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.loop.shell import program_name
 
 PACKS_DIR = Path(__file__).resolve().parent.parent / "sample_tasks"
@@ -57,7 +58,29 @@ class TaskPack:
     examples: list[Example] = field(default_factory=list)
 
     def sample(self, n: int, rng: random.Random) -> list[TaskInstance]:
+        """n tasks drawn with replacement (replay's draws, a pack's evaluation sample)."""
         return [render(rng.choice(self.templates), rng) for _ in range(n)]
+
+    def draw_pass(self, n: int, pass_number: int, seed: int) -> list[TaskInstance]:
+        """The n tasks of a run's pass `pass_number` (0, 1, 2, ...): the templates without
+        replacement over the whole run, every one once before any twice. The run's passes take
+        consecutive stretches of one sequence, shuffle after shuffle of the templates, each
+        shuffle seeded by the run's seed and its number, so a pool of 150 tasks gives 150
+        distinct tasks before one repeats, and a resumed pass draws what it drew before. A
+        template's slots are filled from a seed of the pass's own."""
+        count = len(self.templates)
+        start = pass_number * n
+        shuffles = {}
+        chosen = []
+        for position in range(start, start + n):
+            number, at = divmod(position, count)
+            if number not in shuffles:
+                order = list(range(count))
+                random.Random(derive_seed(seed, "task-order", number)).shuffle(order)
+                shuffles[number] = order
+            chosen.append(self.templates[shuffles[number][at]])
+        rng = random.Random(derive_seed(seed, "task-slots", pass_number))
+        return [render(template, rng) for template in chosen]
 
     def split(self, fraction: float) -> tuple["TaskPack", "TaskPack"]:
         """(training, held out): round(fraction x templates) templates, at least one, are held

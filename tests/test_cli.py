@@ -348,7 +348,7 @@ def test_every_setting_is_a_flag_of_run_with_its_default_and_help():
     (["--dpo-beta", "0.5"], "error: --dpo-beta is a setting of --objective dpo (this run's is sft)"),
     (["--objective", "ipo"], "error: --objective: unknown objective 'ipo' (known: sft, dpo)"),
     (["--engine", "vllm"], "error: --engine: unknown engine 'vllm' (known: hf)"),
-    (["--select", "best"], "error: --select: unknown selection rule 'best' (known: threshold, best-per-task, top-k)"),
+    (["--select", "best"], "error: --select: unknown selection rule 'best' (known: threshold, best-per-task, top-k, keep-top)"),
 ])
 def test_a_registry_names_what_a_setting_may_be(args, expected, tmp_path):
     """Objectives, engines and selection rules are registries; a name they lack is one line."""

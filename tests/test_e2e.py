@@ -77,3 +77,43 @@ def test_one_cycle_headless_run(tmp_path, quant):
     assert "held-out intercode (base model, n=4): utility accuracy" in result.stderr
     check_run_directory(run, tasks=4, candidates=2, quant=quant)
     check_adapter_reloads_and_was_trained(run)
+
+
+def test_the_loop_learns_an_intercode_half_measured_on_the_other(tmp_path):
+    """Issue 32: InterCode's half A as the pool (its descriptions), half B the held-out suite."""
+    run = tmp_path / "run"
+    result = run_cli("run", "--headless", "--cycles", "1", "--tasks", "2", "--candidates", "2",
+                     "--select", "keep-top", "--keep-top", "0.5", "--max-new-tokens", "24",
+                     "--tasks-from", "intercode:a", "--eval-suite", "intercode:b", "--eval-limit", "2",
+                     "--output", str(run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "held-out intercode:b (base model, n=2)" in result.stderr
+    from inversion_tui.eval_sets import load_intercode_half
+
+    half_a = {t.task for t in load_intercode_half("intercode:a", "x")}
+    half_b = [t.task for t in load_intercode_half("intercode:b", "x")][:2]
+    drawn = [json.loads(line)["task"] for line in (run / "candidates.jsonl").read_text().splitlines()]
+    assert drawn and all(task in half_a for task in drawn)
+    rows = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
+    assert [r["task"] for r in rows if r["cycle"] == 1] == half_b
+    progress = json.loads((run / "progress.json").read_text())
+    [cycle] = progress["history"]["cycles"]
+    assert cycle["train_examples"] == 1  # keep-top 0.5 of 2 tasks: one task's best, whatever its score
+
+
+def test_the_loop_learns_a_users_file_and_proves_it_on_the_half_it_held_back(tmp_path):
+    tasks = tmp_path / "mine.jsonl"
+    tasks.write_text("".join(json.dumps({"task": t, "references": [r]}) + "\n" for t, r in [
+        ("Count the lines in notes.txt", "wc -l notes.txt"), ("Show disk usage of /var", "du -sh /var"),
+        ("Print the current date", "date"), ("List the files in /tmp", "ls /tmp")]))
+    run = tmp_path / "run"
+    result = run_cli("run", "--headless", "--cycles", "1", "--tasks", "2", "--candidates", "2", "--threshold", "0",
+                     "--max-new-tokens", "24", "--tasks-from", str(tasks), "--holdout", "0.5",
+                     "--eval-suite", "holdout", "--output", str(run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "holding out 2 of 4 tasks from training" in result.stderr
+    assert "held-out holdout (base model, n=2 in 2 groups)" in result.stderr  # each task its own group
+    rows = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
+    held = {r["task"] for r in rows}
+    drawn = {json.loads(line)["task"] for line in (run / "candidates.jsonl").read_text().splitlines()}
+    assert len(held) == 2 and len(drawn) == 2 and not held & drawn  # trained and held out never meet

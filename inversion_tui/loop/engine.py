@@ -6,7 +6,6 @@ boundaries. Everything it learns goes to the run directory as it goes.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -21,7 +20,7 @@ from inversion_tui.loop.gap import verification_gap
 from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.literals import as_read
-from inversion_tui.loop.metrics import paired_difference, unpaired_difference_ci
+from inversion_tui.loop.metrics import paired_difference, set_label, unpaired_difference_ci
 from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary, Progress, TrainingSummary
 from inversion_tui.loop.resume import ResumePoint
@@ -29,7 +28,7 @@ from inversion_tui.loop.runlog import DROPPED_CANDIDATES, PROGRESS, RunLog, now,
 from inversion_tui.loop.components import Components, component_names
 from inversion_tui.loop.score import combine, rating_prompt
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
-from inversion_tui.loop.seeding import derive_seed
+from inversion_tui.loop.seeding import derive_seed, pass_number
 from inversion_tui.loop import training_set
 from inversion_tui.loop.select import Selector
 from inversion_tui.loop.stopping import EarlyStopping, pass_consensus
@@ -259,8 +258,8 @@ class Engine:
     def run_pass(self, cycle: int, phase: ev.Phase, candidates: list[Candidate]) -> list[Candidate]:
         """Score a pass into `candidates`, which may already hold its first batches (resume)."""
         s = self.settings
-        # A fresh sample for every pass, from a seed of its own (see seeding.py).
-        instances = self.pack.sample(s.tasks, random.Random(derive_seed(s.seed, "tasks", cycle, phase)))
+        # Fresh tasks for every pass, without replacement over the run (TaskPack.draw_pass).
+        instances = self.pack.draw_pass(s.tasks, pass_number(cycle, phase), s.seed)
         done_batches = {c.batch for c in candidates}
         done_tasks = sum(len(instances[b * s.gen_batch_size : (b + 1) * s.gen_batch_size]) for b in done_batches)
         self.emit(ev.PhaseStarted(cycle, phase, len(instances), done_tasks))
@@ -331,7 +330,7 @@ class Engine:
                 results[name] = done[(name, cycle)]
                 continue
             self.emit(ev.Log("info", f"evaluating {'the base model' if cycle == 0 else f'cycle {cycle}'} on "
-                                     f"{len(tasks)} held-out tasks ({name})"))
+                                     f"{len(tasks)} tasks: {set_label(name)}"))
             summary, rows = evaluate_model(
                 self.backend, tasks, examples=self.examples, weights=self.control.weights,
                 batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,

@@ -184,6 +184,19 @@ def by_set(evaluations: Sequence) -> dict[str, list]:
     return groups
 
 
+TEST_TIME_SET = "pool"
+"""The set of the pool's own tasks (`--eval-suite pool`): the tasks the run trains on, so its
+change is test-time training, never a held-out gain; every label says so."""
+
+
+def set_label(name: str) -> str:
+    """What a screen, a log and a report call an evaluation set: `held-out intercode:b`, and the
+    pool's own tasks `test-time pool (trained on)`."""
+    if name == TEST_TIME_SET:
+        return "test-time pool (trained on)"
+    return f"held-out {name}" if name else "held-out"
+
+
 def describe_change(improvement: float, interval: Sequence[float] | None) -> str:
     """`+0.10 [-0.02,+0.22]`: the AFTER pass's mean score less the BEFORE pass's, with its 95%
     interval over tasks (the passes score different tasks, so a cycle that trained nothing
@@ -199,7 +212,7 @@ def describe_evaluation(cycle: int, summary) -> str:
     low, high = summary.ci95["utility_accuracy"]
     who = "base model" if cycle == 0 else f"cycle {cycle}"
     auroc_text = "-" if summary.auroc is None else f"{summary.auroc:.3f}"
-    name = f"held-out {summary.set}" if summary.set else "held-out"
+    name = set_label(summary.set)
     grouped = f" in {summary.groups} groups" if summary.groups else ""
     line = (f"{name} ({who}, n={summary.n}{grouped}): utility accuracy {summary.utility_accuracy:.3f} "
             f"[{low:.3f}, {high:.3f}], exact {summary.exact_match:.3f}, token F1 {summary.token_f1:.3f}, "

@@ -13,3 +13,8 @@ import hashlib
 def derive_seed(seed: int, *position: object) -> int:
     key = "/".join(str(part) for part in (seed, *position))
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def pass_number(cycle: int, phase: str) -> int:
+    """A pass's place in the run, counting from 0: cycle 1's BEFORE, its AFTER, cycle 2's BEFORE..."""
+    return 2 * (cycle - 1) + (phase == "after")

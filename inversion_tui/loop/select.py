@@ -10,8 +10,6 @@ import math
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from inversion_tui.loop.shell import normalize_command
-
 
 class Selectable(Protocol):
     task: str
@@ -106,6 +104,9 @@ class Selector:
         """For each candidate, in the pass's order: None if accepted, else why not."""
         if self.rule == "keep-top":
             return self._keep_top(candidates)
+        # Here, not at the top: the settings read RULES from this module and load no parser
+        from inversion_tui.loop.shell import normalize_command
+
         reasons: list[str | None] = [None] * len(candidates)
         # Under a per-task rule a task's candidates are considered best first.
         order = sorted(range(len(candidates)), key=lambda i: -candidates[i].score) if self.per_task else \

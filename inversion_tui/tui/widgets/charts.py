@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from inversion_tui.loop.metrics import by_set
+from inversion_tui.loop.metrics import TEST_TIME_SET, by_set
 from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.plain_text import visible
 
@@ -34,7 +34,8 @@ class CycleChart(PlotextPlot):
                        ("score after", cycles, [e.after.mean_score for e in history]),
                        ("accept after", cycles, [e.after.acceptance_rate for e in history])]
         for name, ordered in by_set(evaluations).items():
-            series.append((f"acc {name}" if name else "held-out acc", [e.cycle for e in ordered],
+            label = "acc pool (test-time)" if name == TEST_TIME_SET else f"acc {name}" if name else "held-out acc"
+            series.append((label, [e.cycle for e in ordered],
                            [e.utility_accuracy for e in ordered]))
         legend = Text()
         if not series:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from inversion_tui.loop.metrics import by_set
+from inversion_tui.loop.metrics import TEST_TIME_SET, by_set
 from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary
 from inversion_tui.loop.scorer_check import DIVERSITY_ALARM
 
@@ -43,7 +43,8 @@ class StatsPanel(Static):
         now.append(f"threshold {threshold:.2f}   last loss {'-' if last_loss is None else f'{last_loss:.4f}'}")
         for name, ordered in by_set(evaluations).items():
             base, latest = ordered[0], ordered[-1]
-            now.append(f"\n{name or 'held-out'} acc {latest.utility_accuracy:.3f} "
+            now.append(f"\n{name or 'held-out'}{' (test-time)' if name == TEST_TIME_SET else ''} acc "
+                       f"{latest.utility_accuracy:.3f} "
                        f"(base {base.utility_accuracy:.3f}, n={latest.n})")
             paired = latest.vs_base
             if paired and paired["n"]:
