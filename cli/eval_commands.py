@@ -103,7 +103,7 @@ def evaluate(**values: Any) -> None:
     from inversion_tui.hf.models import check_names
     from inversion_tui.loop.components import component_names
     from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
-    from inversion_tui.loop.gap import verification_gap
+    from inversion_tui.loop.gap import pick_table, verification_gap
     from inversion_tui.loop.metrics import paired_difference
     from inversion_tui.loop.runlog import append_jsonl
     from inversion_tui.loop.seeding import derive_seed
@@ -158,6 +158,7 @@ def evaluate(**values: Any) -> None:
             if opts.save_samples is not None:
                 append_jsonl(opts.save_samples, sampled)
             gap = verification_gap(records, sampled, components=component_names(), seed=seed)
+            gap["pick_table"] = pick_table(sampled)  # what each selection rule would train on
     summary = {"model": settings.model, "adapter": str(adapter) if adapter else None, "source": opts.sources[0],
                "verifier": settings.verifier, "placeholders": settings.placeholders,
                "hints": f"docs ({opts.hints_k} a task; index {docs.description})" if hints else None,

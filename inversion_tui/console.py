@@ -241,4 +241,11 @@ def gap_tables(gap: dict[str, Any]) -> list[Table]:
         signals.add_column(column, justify="left" if column == "component" else "right")
     for name, values in gap["components"].items():
         signals.add_row(name, _fmt(values["auroc"]), f"{values['pick_utility']:.3f}")
-    return [picks, signals]
+    if not gap.get("pick_table"):
+        return [picks, signals]
+    rules = Table(title="what each selection rule would train on (the samples as one pass)", title_justify="left")
+    for column in ("rule", "tasks kept", "samples kept", "kept right program"):
+        rules.add_column(column, justify="left" if column == "rule" else "right")
+    for row in gap["pick_table"]:
+        rules.add_row(row["rule"], f"{row['tasks']} of {row['of_tasks']}", str(row["samples"]), _fmt(row["right"]))
+    return [picks, signals, rules]

@@ -105,9 +105,16 @@ def load_intercode_half(name: str, flag: str) -> list[EvalTask]:
     id, the first half `a`, the rest `b`. Fixed once: independent of any seed or setting, so a
     pool on one half and an evaluation on the other never share a task, in any run."""
     tasks = _intercode_with_ids(flag)
-    ranked = sorted(range(len(tasks)), key=lambda i: hashlib.sha256(tasks[i][0].encode()).hexdigest())
-    half = set(ranked[: len(ranked) // 2] if name == "intercode:a" else ranked[len(ranked) // 2:])
+    half = set(intercode_half_positions(name, [task_id for task_id, _ in tasks]))
     return [task for i, (_, task) in enumerate(tasks) if i in half]
+
+
+def intercode_half_positions(name: str, ids: list[str] | None = None) -> list[int]:
+    """The positions in the whole suite (0-299, the `index` of its evaluation rows) of the tasks
+    of `intercode:a` or `intercode:b`, ascending: how rows of all 300 are cut in the two halves."""
+    ids = ids if ids is not None else [task_id for task_id, _ in _intercode_with_ids(f"--suite {name}")]
+    ranked = sorted(range(len(ids)), key=lambda i: hashlib.sha256(ids[i].encode()).hexdigest())
+    return sorted(ranked[: len(ranked) // 2] if name == "intercode:a" else ranked[len(ranked) // 2:])
 
 
 HOLDOUT_TASKS = 100

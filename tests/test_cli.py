@@ -42,7 +42,7 @@ BAD_RUN_INPUT = [
     (["--weights", "embed"], "expected name=value"),
     (["--weights", "reviewer=0,consensus=0,doc=0,doc_options=0"], "at least one weight must be > 0"),
     (["--pack", "nope"], "unknown task pack 'nope'"),
-    (["--eval-suite", "nope"], "--eval-suite: unknown suite 'nope' (known: intercode, holdout)"),
+    (["--eval-suite", "nope"], "--eval-suite: unknown suite 'nope' (known: intercode, intercode:a, intercode:b, holdout, pool)"),
     (["--eval-suite", "intercode,intercode"], "--eval-suite: a suite is named twice"),
     (["--eval-suite", "intercode,holdout"], "--eval-suite holdout needs --holdout F"),
     (["--eval-limit", "0"], "--eval-limit"),

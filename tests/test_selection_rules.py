@@ -59,9 +59,9 @@ def test_a_run_trains_on_one_candidate_per_task_under_best_per_task(tmp_path):
     assert len(trained) == len({pair.prompt for pair in trained})  # one pair per task
     records = [r for r in read_candidates(tmp_path / "run") if r["phase"] == "before"]
     accepted = [r for r in records if r["accepted"]]
-    assert len(accepted) == len({r["task"] for r in records})
-    for r in accepted:  # the best of its task
-        assert r["score"] == max(o["score"] for o in records if o["task"] == r["task"])
+    assert len(accepted) == len({r["task"] for r in records if not r["flags"]})  # every task a guard left a candidate
+    for r in accepted:  # the best of its task that no guard flagged
+        assert r["score"] == max(o["score"] for o in records if o["task"] == r["task"] and not o["flags"])
 
 
 async def test_the_rule_changes_live_like_the_threshold_and_is_recorded(tmp_path):
@@ -80,7 +80,7 @@ async def test_the_rule_changes_live_like_the_threshold_and_is_recorded(tmp_path
         rows = app.state.pass_rows()
         expected = [reason is None for reason in Selector(0.0, rule="best-per-task").decide(rows)]
         assert [r.accepted for r in rows] == expected  # re-decided from stored scores, no model call
-        assert sum(expected) == len({r.task for r in rows})  # one per task
+        assert sum(expected) == len({r.task for r in rows if not r.flags})  # one per task with an unflagged one
         await wait_for(pilot, lambda: json.loads((tmp_path / "run" / PROGRESS).read_text())
                        .get("select_changes"), what="the change on disk")
         await pilot.press("p")
@@ -175,3 +175,24 @@ async def test_keep_top_is_live_under_r_with_its_parameter(tmp_path):
         assert any("keep-top (Q=0.25)" in line for line in app.log_history)
         await pilot.press("p")
         await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
+
+
+def test_the_pick_table_runs_each_rule_over_a_sets_samples_as_one_pass():
+    from inversion_tui.loop.gap import pick_table
+
+    def sample(index, command, score, utility, flags=()):
+        return {"index": index, "task": f"task {index}", "command": command, "score": score, "utility": utility,
+                "flags": list(flags)}
+
+    samples = [sample(0, "ls -l", 0.9, True), sample(0, "cat x", 0.5, False),
+               sample(1, "wc -l f", 0.3, True), sample(1, "wc -l f", 0.3, True), sample(1, "nl f", 0.28, False),
+               sample(2, "rm x", 0.6, False, ["destructive"]), sample(2, "du -h", 0.1, False)]
+    table = {row["rule"]: row for row in pick_table(samples, rules=(
+        "threshold 0.40", "best-per-task", "keep-top 0.34", "margin 0.05", "margin 0.3"))}
+    assert table["threshold 0.40"] == {"rule": "threshold 0.40", "tasks": 1, "of_tasks": 3, "samples": 2,
+                                       "right": 0.5}
+    assert (table["best-per-task"]["tasks"], table["best-per-task"]["right"]) == (3, 2 / 3)  # no floor
+    assert (table["keep-top 0.34"]["tasks"], table["keep-top 0.34"]["right"]) == (1, 1.0)  # round(1.02) = 1
+    # task 0 beats cat by 0.4, task 1 beats nl by 0.02, task 2's only unflagged sample has no rival
+    assert (table["margin 0.05"]["tasks"], table["margin 0.05"]["right"]) == (2, 0.5)
+    assert (table["margin 0.3"]["tasks"], table["margin 0.3"]["right"]) == (2, 0.5)

@@ -103,3 +103,56 @@ def verification_gap(greedy: Sequence[dict], samples: Sequence[dict], *, score_o
     result["sample_auroc"] = auroc([score_of(r) for r in samples], [bool(r["utility"]) for r in samples])
     result["components"] = component_signals(samples, components)
     return result
+
+
+PICK_RULES = ("threshold 0.40", "best-per-task", "keep-top 0.5", "keep-top 0.33", "keep-top 0.1",
+              "margin 0.05", "margin 0.15")
+"""The rules of the pick table: the loop's selection rules (loop/select.py) over a set's samples
+as one pass, and the margin rule (measured, not a rule of the loop)."""
+
+
+def pick_table(samples: Sequence[dict], score_of: ScoreOf = lambda r: r["score"],
+               rules: Sequence[str] = PICK_RULES) -> list[dict]:
+    """What each rule would train on if a set's N samples per task were one pass: how many tasks
+    and samples it keeps and how often the kept ones name a right program (`right`). The judge
+    ranks well within a task while its absolute level differs by domain: this says how much of
+    that ranking each rule turns into training data, and how clean."""
+    from types import SimpleNamespace
+
+    from inversion_tui.loop.select import Selector
+
+    tasks = by_task(samples)
+    candidates = [SimpleNamespace(task=f"{index}\0{task}", command=row["command"], score=score_of(row),
+                                  flags=tuple(row.get("flags", ())), row=row)
+                  for (index, task), rows in tasks.items() for row in rows]
+    table = []
+    for rule in rules:
+        name, _, value = rule.partition(" ")
+        if name == "margin":
+            kept = [c.row for c in _margin_picks(candidates, float(value))]
+        else:
+            selector = Selector(float(value) if name == "threshold" else 0.0, rule=name,
+                                keep_top=float(value) if name == "keep-top" else 0.5)
+            kept = [c.row for c, reason in zip(candidates, selector.decide(candidates)) if reason is None]
+        kept_tasks = {(r["index"], r["task"]) for r in kept}
+        table.append({"rule": rule, "tasks": len(kept_tasks), "of_tasks": len(tasks), "samples": len(kept),
+                      "right": sum(bool(r["utility"]) for r in kept) / len(kept) if kept else None})
+    return table
+
+
+def _margin_picks(candidates: Sequence, margin: float) -> list:
+    """Each task's best unflagged candidate, kept when it beats the best candidate of every other
+    program of its task by at least `margin` (a task whose samples all name one program: kept)."""
+    from inversion_tui.loop.shell import program_name
+
+    picked = []
+    for task in dict.fromkeys(c.task for c in candidates):
+        mine = [c for c in candidates if c.task == task and not c.flags]
+        if not mine:
+            continue
+        best = max(mine, key=lambda c: c.score)
+        program = program_name(best.command)
+        others = [c.score for c in mine if program_name(c.command) != program]
+        if not others or best.score - max(others) >= margin:
+            picked.append(best)
+    return picked
