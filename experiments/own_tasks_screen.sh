@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Issue 32's screen, stage (b): does the loop learn the tasks it is given? InterCode-ALFA in two
+# fixed halves: half A (`intercode:a`) is the pool and the only place settings are chosen, half
+# B (`intercode:b`, all 150 tasks) is evaluated greedy before cycle 1 and after every cycle,
+# paired with the base model task by task, and never used to choose.
+#
+#   bash experiments/own_tasks_screen.sh OUT_DIR CELL [CELL ...]
+#   python experiments/matrix_report.py OUT_DIR/*        (or run_report.py on one run)
+#   python experiments/uptake.py OUT_DIR/CELL OUT_DIR/CELL.uptake   (then the two eval commands it prints)
+#
+# Cells (fixed before any number; 2 cycles from the base, --train-from base, SFT, seed 0):
+#   thr-core   today's default recipe: cheat-basics, --select threshold 0.40, 16 tasks x 4 a pass
+#   thr-A      the pool intercode:a, --select threshold 0.40, 32 tasks x 4 a pass
+#   keep-A     the pool intercode:a, --select keep-top --keep-top 0.5 (Q chosen on half A's
+#              committed samples: experiments/pick_table.py), 32 tasks x 4 a pass
+# Extras after the name: -s1 (--seed 1), -n8 (--candidates 8), -e4 (--epochs 4).
+# Cells run one after another, never side by side (2 cores). Each leaves OUT_DIR/CELL (the run),
+# OUT_DIR/CELL.log, OUT_DIR/CELL.command and OUT_DIR/CELL.time (wall time, peak RSS).
+set -euo pipefail
+out=${1:?usage: own_tasks_screen.sh OUT_DIR CELL [CELL ...]}
+shift
+mkdir -p "$out"
+export HF_HUB_OFFLINE=1
+cli=(${INVERSION_TUI:-.venv/bin/inversion-tui})
+common=(run --headless --cycles "${CYCLES:-2}" --candidates 4 --pack pentest,shell --train-from base
+        --eval-suite intercode:b --seed 0)
+
+flags_of() {
+    local -a parts
+    IFS=- read -r -a parts <<< "$1"
+    case ${parts[0]}-${parts[1]} in
+        thr-core) echo --tasks-from cheat-basics --select threshold --threshold 0.4 --tasks 16 ;;
+        thr-A) echo --tasks-from intercode:a --select threshold --threshold 0.4 --tasks 32 ;;
+        keep-A) echo --tasks-from intercode:a --select keep-top --keep-top 0.5 --tasks 32 ;;
+        *) echo "unknown cell $1" >&2; return 1 ;;
+    esac
+    for extra in "${parts[@]:2}"; do
+        case $extra in
+            s[0-9]*) echo --seed "${extra#s}" ;;
+            n[0-9]*) echo --candidates "${extra#n}" ;;
+            e[0-9]*) echo --epochs "${extra#e}" ;;
+            *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
+        esac
+    done
+}
+
+for cell in "$@"; do
+    spec=$(flags_of "$cell") || exit 2
+    read -r -a flags <<< "$(tr '\n' ' ' <<< "$spec")"
+    if [[ -e "$out/$cell/progress.json" ]]; then
+        run=("${cli[@]}" run --headless --resume "$out/$cell")
+    else
+        run=("${cli[@]}" "${common[@]}" "${flags[@]}" --output "$out/$cell")
+    fi
+    echo "$cell: ${run[*]}" | tee "$out/$cell.command"
+    /usr/bin/time -f "wall_s=%e peak_rss_kb=%M" -o "$out/$cell.time" "${run[@]}" > "$out/$cell.log" 2>&1 \
+        || echo "$cell: exit $?" | tee -a "$out/$cell.time"
+done
