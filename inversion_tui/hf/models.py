@@ -276,6 +276,10 @@ def quiet_library_noise() -> None:
     # bitsandbytes tries to fetch a CPU kernel from the hub at import and warns when it cannot;
     # offline it never can, and the built-in CPU path it falls back to is the one we test.
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    # The same fetch goes through the `kernels` package (a transformers dependency since 5.x),
+    # which warns at every load that offline it cannot check the kernel's publisher; a failure
+    # to load still raises.
+    logging.getLogger("kernels").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*(is_gradient_checkpointing|gradient_checkpointing_enable).*",
                             category=FutureWarning)
 
