@@ -45,7 +45,8 @@ class RunRecord:
 def load_run(directory: Path) -> RunRecord:
     directory = Path(directory)
     if not directory.is_dir():
-        raise RunDirectoryError(f"{directory}: no such run directory")
+        what = "a file, not a run directory" if directory.exists() else "no such run directory"
+        raise RunDirectoryError(f"{directory}: {what}")
     if not (directory / SETTINGS).is_file():
         raise RunDirectoryError(f"{directory} is not a run directory (no {SETTINGS})")
     settings = as_saved(read_json_object(directory / SETTINGS))  # every setting, as the run had it

@@ -296,7 +296,7 @@ class EvalSettings(BaseModel):
     @model_validator(mode="after")
     def _one_source_and_new_files(self) -> "EvalSettings":
         if len(self.sources) != 1:
-            raise ValueError("give exactly one of --tasks-file, --suite, --pack")
+            raise ValueError("give exactly one task source: --tasks-file, --suite or --pack (with --adapter too)")
         if self.limit is not None and self.limit < 1:
             raise ValueError("--limit must be at least 1")
         for flag, path in (("--save-rows", self.save_rows), ("--save-samples", self.save_samples)):

@@ -157,8 +157,8 @@ def invoke(*args):
 
 
 @pytest.mark.parametrize("args,expected", [
-    ([], "give exactly one of --tasks-file, --suite, --pack"),
-    (["--suite", "intercode", "--pack", "shell"], "give exactly one of"),
+    ([], "give exactly one task source: --tasks-file, --suite or --pack (with --adapter too)"),
+    (["--suite", "intercode", "--pack", "shell"], "give exactly one task source"),
     (["--suite", "nope"], "unknown suite"),
     (["--suite", "intercode", "--limit", "0"], "--limit must be at least 1"),
     (["--suite", "intercode", "--adapter", "/nonexistent"], "neither a LoRA checkpoint"),

@@ -146,6 +146,7 @@ def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(tmp_path):
 
 @pytest.mark.parametrize("args,expected", [
     (["--resume", "{tmp}/nowhere"], "no such run directory"),
+    (["--resume", "{cut}/settings.json"], "settings.json: a file, not a run directory"),  # it exists
     (["--resume", "{tmp}"], "is not a run directory (no settings.json)"),
     (["--resume", "{cut}", "--lr", "0.001"], "--lr cannot change on resume"),
     (["--resume", "{cut}", "--output", "{tmp}/x"], "--output and --resume do not go together"),
@@ -352,3 +353,40 @@ def test_a_resumed_pass_says_how_many_of_its_tasks_were_done_before(tmp_path):
     first = recorder.of(ev.PhaseStarted)[0]
     assert (first.cycle, first.phase, first.total, first.done) == (1, "before", 5, 4)  # 2 batches of 2
     assert recorder.of(ev.BatchDone)[0].tasks_done == 5
+
+
+def test_times_count_every_session_of_a_resumed_run(tmp_path):
+    """Issue 34 item 4: a run stopped in cycle 2's BEFORE pass and resumed: the results' elapsed
+    time is both sessions' work, and cycle 2's duration includes its BEFORE pass before the stop
+    (not the time the run stood stopped)."""
+    import time
+
+    directory = tmp_path / "run"
+    settings = build_settings(**{**SETTINGS, "output": directory})
+    control = RunControl(settings.threshold, settings.weights)
+
+    def stop_in_cycle_2(event):
+        if isinstance(event, ev.BatchDone) and event.cycle == 2 and event.phase == "before":
+            control.request_stop()
+
+    started = time.monotonic()
+    Engine(settings, FakeBackend(delay=0.05), load_packs(settings.pack), RunLog.create(directory),
+           emit=stop_in_cycle_2, control=control).run()
+    first_session = time.monotonic() - started
+    stopped = json.loads((directory / PROGRESS).read_text())
+    assert stopped["current"]["cycle"] == 2 and stopped["current"]["started_s"] > 0
+    cycle_2_began = stopped["current"]["started_s"]
+    time.sleep(0.5)  # stopped: not working time
+    settings, runlog, point = open_resume(directory, {})
+    started = time.monotonic()
+    Engine(settings, FakeBackend(delay=0.05), load_packs(settings.pack), runlog, resume=point,
+           control=RunControl.for_run(settings, point)).run()
+    second_session = time.monotonic() - started
+    results = json.loads((directory / "self_improvement_results.json").read_text())
+    elapsed = results["summary"]["elapsed_s"]
+    assert first_session + second_session - 0.3 <= elapsed <= first_session + second_session + 0.1
+    cycle_2 = results["cycles"][1]
+    assert cycle_2["duration_s"] == pytest.approx(elapsed - cycle_2_began, abs=0.05)
+    before_the_stop = stopped["elapsed_s"] - cycle_2_began  # its first batch, before the stop, counts too
+    assert before_the_stop > 0.05
+    assert cycle_2["duration_s"] == pytest.approx(before_the_stop + second_session, abs=0.3)

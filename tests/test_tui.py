@@ -642,3 +642,137 @@ async def test_the_decoding_rate_and_bound_come_from_the_engines_clock(tmp_path)
         app.on_engine_Decoding(ev.Decoding(1, "before", "generating", 1, 48, at=10.0))
         app.on_engine_Decoding(ev.Decoding(1, "before", "generating", 17, 48, at=15.0))  # 16 steps in 5 s
         assert app.decoding_text() == " token 17/48 3.2/s ≤0:00:09"  # 31 steps left at 3.2/s, at most
+
+
+async def test_a_pass_of_one_batch_shows_its_time_left_from_the_pass_before(tmp_path):
+    """Issue 34 item 1: with one batch a pass (the README's first example) the header never showed
+    a time left; a pass now starts from the pace of the pass before it, and the figure falls."""
+    clock = [0.0]
+    settings = build_settings(cycles=1, tasks=2, candidates=2, threshold=0.3, gen_batch_size=8,
+                              output=tmp_path / "run", pack="pentest,shell")
+    app = create_app(settings, load_packs(settings.pack), RunLog.create(settings.output),
+                     load_backend=lambda s, log: FakeBackend(delay=2.0), clock=lambda: clock[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.run_state == "RUNNING" and app.state.activity == "before",
+                       what="the BEFORE pass")
+        # no await below: the engine's own events wait until the checks are done
+        app.on_engine_PhaseStarted(ev.PhaseStarted(1, "before", 2, 0))
+        assert "left" not in app.header_detail(5.0)  # the run's first batch: nothing measured yet
+        clock[0] = 30.0
+        app.on_engine_BatchDone(ev.BatchDone(1, "before", 2, 2))  # 15 s a task
+        clock[0] = 40.0
+        app.on_engine_PhaseStarted(ev.PhaseStarted(1, "after", 2, 0))
+        lefts = [app.header_detail(now) for now in (45.0, 55.0, 69.0)]
+        assert lefts[0].endswith("~0:00:25 left") and lefts[1].endswith("~0:00:15 left")
+        assert lefts[2].endswith("~0:00:01 left")
+        assert "left" not in app.header_detail(71.0)  # slower than the last pass: no figure rather than a wrong one
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+async def test_a_resumed_pass_shows_its_rows_newest_first_at_once(tmp_path):
+    """Issue 34 item 3: a resumed pass's restored rows came in at the bottom, oldest first under
+    `sort newest ↓`, until the next batch ended."""
+    from inversion_tui.loop.control import RunControl
+    from inversion_tui.loop.engine import Engine
+    from inversion_tui.loop.resume import open_resume
+
+    settings = build_settings(cycles=2, tasks=6, candidates=2, threshold=0.3, gen_batch_size=2,
+                              output=tmp_path / "run", pack="pentest,shell")
+    control = RunControl.for_run(settings)
+
+    def stop_in_cycle_2(event):
+        if isinstance(event, ev.BatchDone) and event.cycle == 2 and event.tasks_done == 4:
+            control.request_stop()
+
+    Engine(settings, FakeBackend(), load_packs(settings.pack), RunLog.create(settings.output), emit=stop_in_cycle_2,
+           control=control).run()
+    settings, runlog, point = open_resume(tmp_path / "run", {})
+    app = create_app(settings, load_packs(settings.pack), runlog, load_backend=lambda s, log: FakeBackend(delay=3.0),
+                     clock=lambda: 0.0, resume=point)
+    async with app.run_test(size=(160, 48)) as pilot:
+        restored = 2 * 6 * 2 + 4 * 2  # cycle 1's two passes, then cycle 2's first two batches
+        await wait_for(pilot, lambda: len(app.state.rows) == restored, what="the restored rows")
+        await pilot.pause()
+        shown = [row.number for row in app.query_one(CandidatesTable).visible_rows()]
+        assert shown == sorted(shown, reverse=True) and len(shown) == restored  # newest first, before any batch
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+async def test_train_now_is_on_the_header_until_taken_and_says_truly_why_nothing_trained(tmp_path):
+    """Issue 34 item 7: `n` showed nothing on screen, and in a BEFORE pass that had accepted
+    nothing the log said "the AFTER pass only measures"."""
+    app = make_app(tmp_path, FakeBackend(delay=0.3), tasks=6, candidates=2, threshold=1.0)  # accepts nothing
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.run_state == "RUNNING" and app.state.activity == "before",
+                       what="the BEFORE pass")
+        await pilot.press("n")
+        assert "train now: at the next batch boundary" in header_text(app)
+        await wait_for(pilot, lambda: any("train now: the BEFORE pass has accepted nothing untrained yet" in line
+                                          for line in app.log_history), what="the engine to take the request")
+        assert not any("only measures" in line for line in app.log_history)
+        await wait_for(pilot, lambda: "train now" not in header_text(app), what="the header to drop it")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (80, 16), (160, 48)])
+async def test_the_weights_dialog_fits_the_screen_with_its_keys(tmp_path, size):
+    """Issue 34 item 6: at 80x24 the dialog ran off the screen, its bottom border and "Esc
+    cancels" cut; where the fields cannot all fit they scroll, the focused one in view."""
+    app = make_app(tmp_path, FakeBackend(delay=0.3), tasks=2)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.pause()
+        dialog = app.screen.query_one("#weights-dialog")
+        keys = app.screen.query_one(".dialog-keys")
+        assert dialog.region.y >= 0 and dialog.region.bottom <= size[1]
+        assert keys.region.height == 1 and dialog.region.y < keys.region.y < dialog.region.bottom
+        from inversion_tui.loop.components import component_names
+
+        names = component_names()
+        for _ in range(len(names) - 1):  # to the last field: it is scrolled into view
+            await pilot.press("tab")
+        await pilot.pause()
+        last = app.screen.focused
+        assert last.id == f"weight-{names[-1]}"
+        assert app.screen.query_one("#weight-fields").region.contains_region(last.region)
+        await pilot.press("escape")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+
+
+def test_the_help_names_every_key_the_readme_gives_the_threshold():
+    """Issue 34: `?` did not list `=` `]` `[` (the README's other threshold keys)."""
+    from inversion_tui.tui.widgets.help import keys_table
+
+    console = Console(width=120, file=io.StringIO())
+    console.print(keys_table())
+    text = console.file.getvalue()
+    assert "+ = ]" in text and "- [" in text
+
+
+async def test_the_clock_stops_when_the_run_finishes(tmp_path):
+    """Issue 34: the elapsed clock kept ticking after FINISHED."""
+    clock = [0.0]
+    app = make_app(tmp_path, FakeBackend(), tasks=2, clock=lambda: clock[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        clock[0] = 65.0
+        await wait_for(pilot, lambda: app.finished_status == "finished", what="the run to finish")
+        clock[0] = 4000.0
+        app.refresh_header()
+        assert "0:01:05" in header_text(app) and "1:06:40" not in header_text(app)
+
+
+def test_the_live_pane_draws_a_bar_per_weighted_component_only():
+    """Issue 34: bars were drawn for `emb` and `ovm` at weight 0, though the README says a bar
+    per weighted component."""
+    from types import SimpleNamespace
+
+    from inversion_tui.tui.widgets.live import component_bars
+
+    row = SimpleNamespace(components={"embed": 0.9, "overlap": 0.5, "doc": 0.4, "consensus": 1.0})
+    text = component_bars(row, {"embed": 0.0, "overlap": 0.0, "doc": 1.0, "consensus": 1.0}).plain
+    assert "doc" in text and "cons" in text and "emb" not in text and "ovm" not in text

@@ -143,6 +143,11 @@ class RunControl:
         with self._lock:
             return list(self._weight_changes)
 
+    @property
+    def train_now_pending(self) -> bool:
+        """A train-now request the engine has not taken up yet (the header says so)."""
+        return self._train_now.is_set()
+
     def take_train_now(self) -> bool:
         """True once per request: the engine consumes it when it acts on it."""
         if self._train_now.is_set():

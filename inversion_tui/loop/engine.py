@@ -102,6 +102,8 @@ class Engine:
         self.examples = self.pack.examples[: self.settings.few_shot]
         self.stopping = EarlyStopping(self.settings.patience, self.settings.patience_on)
         self.started_at = time.time()
+        self.elapsed_before = 0.0  # the time a resumed run worked before this session
+        self._cycle_started_s: float | None = None  # when the cycle under way began, in working time
         self.manual_trainings: list[TrainingSummary] = []
         self._threshold_changes_seen = len(self.control.threshold_changes)
         self._select_changes_seen = len(self.control.select_changes)
@@ -183,6 +185,7 @@ class Engine:
         """Take up a resumed run's state; returns the cycle to continue."""
         point = self.resume
         self.history = list(point.history)
+        self.elapsed_before = point.elapsed_s
         self.manual_trainings = list(point.manual_trainings)
         self.resumes = list(point.resumes)
         # Summaries saved before a run could evaluate several sets carry no set name: their one set.
@@ -204,9 +207,15 @@ class Engine:
                                  f"adapter {point.latest_adapter or '(fresh)'}"))
         return point.cycle
 
+    def elapsed(self) -> float:
+        """The time the run has worked, over every session of it (a resume goes on from the time
+        its last write recorded; the time it stood stopped is not counted)."""
+        return self.elapsed_before + time.time() - self.started_at
+
     def run_cycle(self, cycle: int, resume: ResumePoint | None = None) -> CycleRecord:
-        started = time.time()
-        self._cycle = cycle
+        # A resumed cycle began before the stop: its BEFORE pass so far counts in its duration.
+        started = resume.cycle_started_s if resume and resume.cycle_started_s is not None else self.elapsed()
+        self._cycle, self._cycle_started_s = cycle, started
         # Trained by a train-now step or by the end-of-pass step done before the interruption.
         trained = self.trained_positions(resume.training) if resume else set()
         done = [Candidate.from_record(r, trained) for r in (resume.records if resume else [])]
@@ -245,7 +254,7 @@ class Engine:
             weights=self.control.weights,
             checkpoint=checkpoint.name,
             eval=evaluation,
-            duration_s=round(time.time() - started, 2),
+            duration_s=round(self.elapsed() - started, 2),
         )
         self.history.append(entry)
         self.current_training = None
@@ -313,9 +322,12 @@ class Engine:
             pool = self.untrained_pool()
             if pool:
                 self.train(cycle, pool, manual=True)
+            elif phase == "after":
+                self.emit(ev.Log("warning", "train now: nothing to train in the AFTER pass: it only measures, and "
+                                            "this cycle's BEFORE pass had no untrained accepted candidate left"))
             else:
-                self.emit(ev.Log("warning", "train now: no untrained accepted candidates in this cycle's "
-                                            "BEFORE pass yet (the AFTER pass only measures)"))
+                self.emit(ev.Log("warning", "train now: the BEFORE pass has accepted nothing untrained yet; "
+                                            "press n again once it has"))
 
     def evaluate(self, cycle: int) -> dict[str, Evaluation]:
         """Every held-out set, greedy, with the adapter as it is now; a set this cycle already
@@ -591,8 +603,10 @@ class Engine:
             select_changes=self.control.select_changes,
             latest_adapter=self.latest_adapter,
             best_adapter=self.best_adapter(),
+            elapsed_s=round(self.elapsed(), 2),
             current_cycle=self._cycle,
             current_training=self.current_training,
+            current_started_s=None if self._cycle_started_s is None else round(self._cycle_started_s, 2),
             manual_trainings=self.manual_trainings,
             resumes=self.resumes,
             evaluations=self.evaluations,
@@ -620,6 +634,6 @@ class Engine:
                 "final_acceptance_rate": last.after.acceptance_rate,
                 "mean_train_loss": sum(losses) / len(losses) if losses else None,
                 "evaluations": [e.to_json() for e in self.evaluations],
-                "elapsed_s": round(time.time() - self.started_at, 2),
+                "elapsed_s": round(self.elapsed(), 2),
             },
         }

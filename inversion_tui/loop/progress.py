@@ -179,7 +179,7 @@ class CycleRecord(JsonRecord):
         return [*self.manual_trainings, *([self.training] if self.training else [])]
 
 
-UNSET_LEFT_OUT = ("select", "select_changes", "best_adapter")
+UNSET_LEFT_OUT = ("select", "select_changes", "best_adapter", "elapsed_s")
 """Keys added after runs were kept (experiments 5-7): written only once they hold something."""
 
 
@@ -197,17 +197,22 @@ class Progress:
     select_changes: list[dict[str, Any]] = field(default_factory=list)
     latest_adapter: str | None = None  # run-directory name of the newest saved adapter
     best_adapter: str | None = None  # the best cycle's by --patience-on (None: the base model is best)
-    # The cycle under way and its end-of-pass step once done (stored as current.cycle/.training).
+    # The time the run has worked, over all its sessions, as of this write (time stopped between
+    # a stop and a resume is not counted); None in runs from before it was kept.
+    elapsed_s: float | None = None
+    # The cycle under way, its end-of-pass step once done, and when it began in the run's working
+    # time (stored as current.cycle/.training/.started_s).
     current_cycle: int | None = None
     current_training: TrainingSummary | None = None
+    current_started_s: float | None = None
     manual_trainings: list[TrainingSummary] = field(default_factory=list)  # train-now steps, every cycle's
     resumes: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)  # held-out summaries; cycle 0 = base
     cycles: list[CycleRecord] = field(default_factory=list)  # stored as history.cycles, one per cycle done
     extra: dict[str, Any] = field(default_factory=dict)  # keys kept as found
 
-    STORED_APART: ClassVar[tuple[str, ...]] = ("current_cycle", "current_training", "manual_trainings",
-                                               "evaluations", "cycles", "extra")
+    STORED_APART: ClassVar[tuple[str, ...]] = ("current_cycle", "current_training", "current_started_s",
+                                               "manual_trainings", "evaluations", "cycles", "extra")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Progress":
@@ -217,6 +222,7 @@ class Progress:
         training = current.get("training")
         return cls(**values, current_cycle=current.get("cycle"),
                    current_training=TrainingSummary.from_json(training) if training else None,
+                   current_started_s=current.get("started_s"),
                    manual_trainings=[TrainingSummary.from_json(m) for m in data.get("manual_trainings") or ()],
                    evaluations=[Evaluation.from_json(e) for e in data.get("evaluations") or ()],
                    cycles=[CycleRecord.from_json(c) for c in (data.get("history") or {}).get("cycles", [])],
@@ -226,10 +232,11 @@ class Progress:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for f in fields(self):
-            if f.name == "current_cycle":  # the two current_ fields are one object, here in the file
+            if f.name == "current_cycle":  # the current_ fields are one object, here in the file
                 data["current"] = {} if self.current_cycle is None else {
                     "cycle": self.current_cycle,
-                    "training": self.current_training.to_json() if self.current_training else None}
+                    "training": self.current_training.to_json() if self.current_training else None,
+                    **({"started_s": self.current_started_s} if self.current_started_s is not None else {})}
             elif f.name in ("manual_trainings", "evaluations"):
                 data[f.name] = [record.to_json() for record in getattr(self, f.name)]
             elif f.name not in self.STORED_APART:

@@ -37,6 +37,8 @@ class ResumePoint:
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
     select_changes: list[dict[str, Any]] = field(default_factory=list)
     past_records: list[dict[str, Any]] = field(default_factory=list)  # the cycles before `cycle`, to show
+    elapsed_s: float = 0.0  # the time the run worked before this resume (as of its last write)
+    cycle_started_s: float | None = None  # when `cycle` began, in that working time; None: not begun
 
 
 def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
@@ -92,6 +94,8 @@ def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
         weight_changes=progress.weight_changes,
         select_changes=progress.select_changes,
         past_records=[r for r in kept if r["cycle"] < cycle],
+        elapsed_s=progress.elapsed_s or 0.0,
+        cycle_started_s=progress.current_started_s if progress.current_cycle == cycle else None,
     )
 
 

@@ -137,7 +137,8 @@ class RunLog:
         """An existing run, to resume. Refused if it is not a run or another process is in it."""
         directory = Path(directory)
         if not directory.is_dir():
-            raise RunDirectoryError(f"{directory}: no such run directory")
+            what = "a file, not a run directory" if directory.exists() else "no such run directory"
+            raise RunDirectoryError(f"{directory}: {what}")
         missing = [name for name in (SETTINGS, PROGRESS) if not (directory / name).is_file()]
         if missing:
             raise RunDirectoryError(f"{directory} is not a run directory (no {missing[0]})")

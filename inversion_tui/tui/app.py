@@ -92,6 +92,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.stop_requested = False
         self.forced = False
         self.finished_status: str | None = None
+        self.finished_at: float | None = None
         self.finished_best: tuple[str | None, str | None] = (None, None)  # RunFinished's best adapter, by what
         self.failure: str | None = None
         self.log_history: list[str] = []  # the RichLog renders lazily while its tab is hidden
@@ -99,6 +100,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.engine: Engine | None = None  # set in the engine thread once the model has loaded
         self._engine_handlers = self.engine_handlers()
         self.pass_pace = Pace(self.started)  # the pass's tasks: its time left
+        self._resort_scheduled = False  # a sort of the table waits for the next refresh
         self.train_pace = Pace(self.started)  # the running training step's optimizer steps
         self.stage: tuple[ev.StageStarted, float] | None = None  # inside a batch: what, since when
         self.decoding: tuple[ev.Decoding, float] | None = None  # the stage's newest step, and when its call began
@@ -309,7 +311,7 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_PhaseStarted(self, e: ev.PhaseStarted) -> None:
         self.state.cycle, self.state.phase, self.state.activity = e.cycle, e.phase, e.phase
         self.state.tasks_done, self.state.tasks_total = e.done, e.total
-        self.pass_pace = Pace(self.clock(), e.total, base=e.done)
+        self.pass_pace = Pace(self.clock(), e.total, base=e.done, prior=self.pass_pace.per_unit())
         self.stage, self.decoding, self.pending = None, None, []
         self.refresh_all()
 
@@ -337,10 +339,20 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
         row = self.state.add(e)
-        self.query_one(CandidatesTable).add_candidate(row)
+        table = self.query_one(CandidatesTable)
+        table.add_candidate(row)
+        if not self._resort_scheduled:  # one sort for every row of a burst (a resumed pass's), not one each
+            self._resort_scheduled = True
+            self.call_after_refresh(self._resort)
         self.update_table_title()  # `N of M` counts this row now, not at the batch's end
         self.pending = []  # the batch's rows now come scored
         self.show_live()
+
+    def _resort(self) -> None:
+        """Rows in the table's order as soon as they arrive: a resumed pass's restored rows came
+        in at the bottom, oldest first under `sort newest ↓`, until the next batch ended."""
+        self._resort_scheduled = False
+        self.query_one(CandidatesTable).resort()
 
     def on_engine_BatchDone(self, e: ev.BatchDone) -> None:
         self.state.tasks_done = e.tasks_done
@@ -354,7 +366,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_TrainingStarted(self, e: ev.TrainingStarted) -> None:
         self.state.activity = "training"
-        self.train_pace, self.stage, self.decoding = Pace(self.clock()), None, None
+        self.train_pace, self.stage, self.decoding = Pace(self.clock(), prior=self.train_pace.per_unit()), None, None
         self.pass_pace.hold(self.clock())  # a train-now step inside a pass is not the pass's pace
         kind = "train now" if e.manual else "training"
         self.log_line(f"cycle {e.cycle}: {kind} on {e.examples} accepted pairs")
@@ -437,6 +449,7 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def on_engine_RunFinished(self, e: ev.RunFinished) -> None:
         self.finished_status = e.status
+        self.finished_at = self.clock()  # the header's clock stops with the run
         self.pending, self.stage, self.decoding = [], None, None  # a run that stopped mid-batch
         self.finished_best = (e.best_adapter, e.best_by)  # for the closing lines
         self.refresh_bindings()  # pause and train now leave the footer
@@ -514,6 +527,7 @@ class InversionApp(ScorerDebugging, App[None]):
             return
         self.control.request_train_now()
         self.log_line("train now requested: it runs at the next batch boundary")
+        self.refresh_header()
 
     TAB_FOCUS = {"candidates": CandidatesTable, "scorer": "#scorer-scroll", "log": "#log-pane"}
     """What keys go to on each tab (the charts take none)."""
@@ -624,11 +638,13 @@ class InversionApp(ScorerDebugging, App[None]):
         pass's time left; while stopping, what q does now."""
         if self.run_state == "STOPPING…":
             return f"stops after this batch{self.batch_progress(now)}, then saves; q again leaves at once"
+        # `n` is taken at the next batch boundary: until then the header says it is coming
+        pending = ["train now: at the next batch boundary"] if self.control.train_now_pending else []
         if self.run_state == "PAUSING…" and self.stage is not None:
-            return f"pauses after this batch{self.batch_progress(now)}; p again keeps going"
+            return " · ".join(pending + [f"pauses after this batch{self.batch_progress(now)}; p again keeps going"])
         if self.run_state != "RUNNING":
-            return ""
-        parts = []
+            return " · ".join(pending)
+        parts = pending
         if self.stage is not None and self.state.activity in ("before", "after"):
             stage, since = self.stage
             # The decoding's progress first: at 80 columns the rest is what gets cut.
@@ -680,7 +696,8 @@ class InversionApp(ScorerDebugging, App[None]):
             model=self.backend["model"], quant=self.backend["quant"], device=self.backend["device"],
             cycle=self.state.cycle, cycles=self.settings.cycles, phase=self.state.activity, progress=progress,
             threshold=self.control.threshold, selector=self.state.selector(),
-            elapsed=None if self.replay else now - self.started, state=self.run_state,
+            elapsed=None if self.replay else (now if self.finished_at is None else self.finished_at) - self.started,
+            state=self.run_state,
             detail=self.header_detail(now), weights=self.header_weights(),
         )
         if not self.state.pass_rows() and not self.pending:

@@ -6,7 +6,8 @@ The old estimate, elapsed / done * left, grew between two units: the elapsed tim
 count of units done stood still, so the header counted up. Here the pace is measured only when a
 unit ends, and the estimate made then counts down with the clock until the next unit ends. Time
 the work stands still (paused, a train-now step inside a pass) counts neither as pace nor as
-time spent.
+time spent. A pass starts from the pace of the pass before it, so a pass of one batch (the
+README's first example) shows its time left from its start, once the run's first batch is done.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class Pace:
     done: int = 0
     marked: float = 0.0  # when `done` last changed
     held_at: float | None = None  # the work stands still since then
+    prior: float | None = None  # seconds a unit took in the work before (the last pass), used until
+    # one of this one's units ends: a pass of one batch has no unit of its own to measure
 
     def __post_init__(self) -> None:
         self.done, self.marked = max(self.done, self.base), self.started
@@ -41,9 +44,10 @@ class Pace:
             self.started, self.marked, self.held_at = self.started + stood, self.marked + stood, None
 
     def per_unit(self) -> float | None:
-        """Seconds per unit measured so far; None before the first unit ends."""
+        """Seconds per unit measured so far; before the first unit ends, the prior pace (None
+        without one)."""
         if self.done <= self.base:
-            return None
+            return self.prior
         return (self.marked - self.started) / (self.done - self.base)
 
     def left(self, now: float) -> float | None:

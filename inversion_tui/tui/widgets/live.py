@@ -30,8 +30,8 @@ def component_bars(row: CandidateRow, weights: dict[str, float]) -> Text:
         if spec.label is None:
             continue
         label, value = spec.label, row.components.get(name)
-        if weights.get(name, 0) <= 0 and not (spec.column and value is not None):
-            continue  # unweighted and not one of the table's columns: noise here
+        if weights.get(name, 0) <= 0:
+            continue  # a bar per weighted component: what makes the score (the inspector has them all)
         line.append(f"{label} ")
         line.append_text(bar(value, 4))
         line.append(" -     " if value is None else f" {value:.2f}  ")

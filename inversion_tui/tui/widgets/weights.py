@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
@@ -45,17 +45,34 @@ class WeightsScreen(ModalScreen[dict[str, float] | None]):
         with Vertical(id="weights-dialog"):
             yield Label("Score = weighted mean of the components present. Enter re-scores every "
                         "stored candidate at once; new batches use the weights too.")
-            for name in component_names():
-                with Horizontal(classes="weight-row"):
-                    yield Label(f"{name:<15}", classes="weight-name")
-                    yield OrderedInput(value=f"{self.current.get(name, 0.0):g}", id=f"weight-{name}", classes="weight-input")
+            with VerticalScroll(id="weight-fields"):
+                for name in component_names():
+                    with Horizontal(classes="weight-row"):
+                        yield Label(f"{name:<15}", classes="weight-name")
+                        yield OrderedInput(value=f"{self.current.get(name, 0.0):g}", id=f"weight-{name}",
+                                           classes="weight-input")
             yield Label("self_rating is computed only while weighted (earlier candidates lack it). "
                         "*_masked: overlap/difflib with IPs, ports, paths masked.", id="weights-note")
             yield Label("", id="weights-error")
-            yield Label("Tab / shift+Tab: next / previous field · Enter applies · Esc cancels", classes="dialog-keys")
+            yield Label("Tab / shift+Tab: next / previous · Enter applies · Esc cancels", classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.set_focus(self.fields()[0])
+        self.call_after_refresh(self.fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit)
+
+    def fit(self) -> None:
+        """The dialog within the screen, its keys line included: where the fields do not all fit
+        (80x24 holds 14 of them and the text around them only just), they scroll, and the focused
+        one is scrolled into view."""
+        dialog, fields = self.query_one("#weights-dialog"), self.query_one("#weight-fields")
+        around = dialog.styles.gutter.height + sum(child.outer_size.height for child in dialog.children
+                                                   if child is not fields)
+        room = max(3, self.size.height - around)
+        if fields.styles.max_height is None or fields.styles.max_height.value != room:
+            fields.styles.max_height = room
 
     def fields(self) -> list[Input]:
         return list(self.query(".weight-input").results(Input))
