@@ -40,24 +40,23 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
-from inversion_tui.backends import load_backend  # noqa: E402
-from inversion_tui.loop.backend import TrainingPair  # noqa: E402
-from inversion_tui.loop.generate import forward_prompt, generate_commands  # noqa: E402
-from inversion_tui.loop.extract import extract_command  # noqa: E402
-from inversion_tui.loop.invert import clean_reconstruction, inverse_prompt, invert_commands  # noqa: E402
-from inversion_tui.loop.score import (  # noqa: E402
+from inversion_tui.backends import load_backend
+from inversion_tui.loop.backend import TrainingPair
+from inversion_tui.loop.generate import forward_prompt, generate_commands
+from inversion_tui.loop.extract import extract_command
+from inversion_tui.loop.invert import clean_reconstruction, inverse_prompt, invert_commands
+from inversion_tui.loop.score import (
     combine, compute_components, difflib_ratio, parse_rating, rating_prompt, token_overlap,
 )
-from inversion_tui.hf.objectives import encode_pair  # noqa: E402
-from inversion_tui.hf.train import train_lora  # noqa: E402
-from inversion_tui.settings import build_settings  # noqa: E402
-from inversion_tui.tasks import load_packs  # noqa: E402
+from inversion_tui.hf.objectives import encode_pair
+from inversion_tui.hf.train import train_lora
+from inversion_tui.settings import build_settings
+from inversion_tui.tasks import load_packs
 
 SEED_MAX_LENGTH = 512
 WEIGHTS = {"embed": 0.5, "overlap": 0.1, "difflib": 0.1, "self_rating": 0.3}  # every stage does work

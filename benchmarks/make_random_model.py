@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import torch  # noqa: E402
+import torch
 
 SHAPES = {
     # Mistral-7B-Instruct-v0.2's config.json (the published architecture)

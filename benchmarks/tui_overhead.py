@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from inversion_tui.loop.progress import Progress  # noqa: E402
-from inversion_tui.loop.runlog import PROGRESS  # noqa: E402
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.runlog import PROGRESS
 
 SESSION = "inversion-tui-overhead"
 CLI = str(ROOT / ".venv" / "bin" / "inversion-tui")

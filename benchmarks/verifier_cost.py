@@ -18,22 +18,20 @@ import os
 import platform
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
-from inversion_tui.backends import load_backend  # noqa: E402
-from inversion_tui.loop.generate import generate_commands  # noqa: E402
-from inversion_tui.loop.invert import invert_commands  # noqa: E402
-from inversion_tui.loop.components import REGISTRY  # noqa: E402
-from inversion_tui.loop.score import ScoringContext  # noqa: E402
-from inversion_tui.settings import build_settings  # noqa: E402
-from inversion_tui.tasks import load_packs  # noqa: E402
+from inversion_tui.backends import load_backend
+from inversion_tui.loop.generate import generate_commands
+from inversion_tui.loop.invert import invert_commands
+from inversion_tui.loop.components import REGISTRY
+from inversion_tui.loop.score import ScoringContext
+from inversion_tui.settings import build_settings
+from inversion_tui.tasks import load_packs
 
 
 def main() -> None:

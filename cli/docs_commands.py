@@ -21,10 +21,10 @@ def explain(
     index: Optional[Path] = typer.Option(None, help="An index file other than the one `make setup` built."),
 ) -> None:
     """Explain a command from the manual pages: each program and option with its documentation line."""
-    from rich.console import Console
 
     from cli.errors import user_errors
     from inversion_tui.docs.explain import explain as explain_command
+    from inversion_tui.console import report_console
     from inversion_tui.manual_view import render
 
     with user_errors():
@@ -33,7 +33,7 @@ def explain(
     if as_json:  # JSON escapes control characters itself
         typer.echo(json.dumps({**explanation.to_json(), "index": docs.description}, ensure_ascii=False))
         return
-    Console(highlight=False).print(render(explanation))
+    report_console().print(render(explanation))
 
 
 def docs(

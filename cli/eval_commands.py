@@ -168,11 +168,9 @@ def evaluate(**values: Any) -> None:
     if as_json:
         typer.echo(json.dumps(summary))
         return
-    from rich.console import Console
+    from inversion_tui.console import eval_table, gap_tables, report_console
 
-    from inversion_tui.console import eval_table, gap_tables
-
-    console = Console()
+    console = report_console()
     console.print(eval_table(summary))
     for table in gap_tables(gap) if opts.samples else ():
         console.print(table)

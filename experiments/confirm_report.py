@@ -12,14 +12,11 @@ evaluation of the first 100 tasks: the loop is deterministic, so they must agree
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.eval_sets import load_eval_rows  # noqa: E402
-from inversion_tui.loop.metrics import METRIC_FIELDS, paired_difference  # noqa: E402
-from inversion_tui.loop.runlog import read_eval_rows  # noqa: E402
+from inversion_tui.eval_sets import load_eval_rows
+from inversion_tui.loop.metrics import METRIC_FIELDS, paired_difference
+from inversion_tui.loop.runlog import read_eval_rows
 
 SCREENED = 100  # the screen's --eval-limit: the first 100 tasks
 

@@ -1,7 +1,9 @@
 """How wrong LoRA gradients on the 4-bit CPU path were after one generate call, and are now.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python experiments/cpu_4bit_gradients.py without-fix
-    HF_HUB_OFFLINE=1 .venv/bin/python experiments/cpu_4bit_gradients.py with-fix
+    HF_HUB_OFFLINE=1 .venv/bin/python -m experiments.cpu_4bit_gradients without-fix
+    HF_HUB_OFFLINE=1 .venv/bin/python -m experiments.cpu_4bit_gradients with-fix
+
+(As a module from the repository root: it borrows the gradient probe of tests/test_quantized.py.)
 
 bitsandbytes repacks 4-bit weights for its CPU inference kernel on the first no-grad call
 (on CPUs with AVX512-BF16); hf/models.keep_4bit_weights_trainable_on_cpu turns that off.
@@ -12,15 +14,11 @@ of their norm ratios. tests/test_quantized.py checks the fixed path.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
-
-import inversion_tui.hf.models as models  # noqa: E402
-from tests.test_quantized import lora_gradients  # noqa: E402
+import inversion_tui.hf.models as models
+from tests.test_quantized import lora_gradients
 
 
 def main() -> None:

@@ -22,13 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.docs.index import default_docs, index_path  # noqa: E402
-from inversion_tui.hf.backend import HFEmbedder  # noqa: E402
-from inversion_tui.hf.models import load_embedder  # noqa: E402
-from inversion_tui.loop import doc_scores  # noqa: E402
-from inversion_tui.loop.score import ScoringContext, embedding_cosine  # noqa: E402
+from inversion_tui.docs.index import default_docs, index_path
+from inversion_tui.hf.backend import HFEmbedder
+from inversion_tui.hf.models import load_embedder
+from inversion_tui.loop import doc_scores
+from inversion_tui.loop.score import ScoringContext, embedding_cosine
 
 DOC_COMPONENTS = ("documented", "doc", "doc_options", "options_known")
 

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.loop import shell  # noqa: E402
-from inversion_tui.loop.progress import Progress  # noqa: E402
-from inversion_tui.loop.runlog import read_candidates  # noqa: E402
-from inversion_tui.task_pools import load_cheat_pool  # noqa: E402
-from inversion_tui.tasks import load_packs  # noqa: E402
+from inversion_tui.loop import shell
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.runlog import read_candidates
+from inversion_tui.task_pools import load_cheat_pool
+from inversion_tui.tasks import load_packs
 
 
 def options(command: str) -> tuple[str, list[str]]:

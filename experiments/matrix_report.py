@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from experiments.run_report import signed  # noqa: E402
-from inversion_tui.loop.metrics import paired_difference  # noqa: E402
-from inversion_tui.loop.progress import Progress  # noqa: E402
-from inversion_tui.loop.runlog import SETTINGS, read_eval_rows, read_json_object  # noqa: E402
-from inversion_tui.settings import as_saved  # noqa: E402
-from inversion_tui.loop.shell import program_name  # noqa: E402
-from inversion_tui.loop.stopping import best_of_run  # noqa: E402
+from run_report import signed  # the script's own folder is on sys.path
+from inversion_tui.loop.metrics import paired_difference
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.runlog import SETTINGS, read_eval_rows, read_json_object
+from inversion_tui.settings import as_saved
+from inversion_tui.loop.shell import program_name
+from inversion_tui.loop.stopping import best_of_run
 
 OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay", "replay_from")
 

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.backends import load_backend  # noqa: E402
-from inversion_tui.loop import training_set  # noqa: E402
-from inversion_tui.loop.progress import Progress  # noqa: E402
-from inversion_tui.loop.shell import program_name  # noqa: E402
-from inversion_tui.settings import saved_settings  # noqa: E402
-from inversion_tui.task_pools import run_pools  # noqa: E402
+from inversion_tui.backends import load_backend
+from inversion_tui.loop import training_set
+from inversion_tui.loop.progress import Progress
+from inversion_tui.loop.shell import program_name
+from inversion_tui.settings import saved_settings
+from inversion_tui.task_pools import run_pools
 
 
 def main() -> None:

@@ -28,18 +28,16 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.eval_sets import eval_sets_for  # noqa: E402
-from inversion_tui.loop.guards import guard_flags  # noqa: E402
-from inversion_tui.loop.metrics import (  # noqa: E402
+from inversion_tui.eval_sets import eval_sets_for
+from inversion_tui.loop.guards import guard_flags
+from inversion_tui.loop.metrics import (
     METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, judge, paired_difference,
 )
-from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress  # noqa: E402
-from inversion_tui.loop.runlog import SETTINGS, read_candidates, read_eval_rows, read_json_object  # noqa: E402
-from inversion_tui.loop.select import Selector  # noqa: E402
-from inversion_tui.settings import as_saved, saved_settings  # noqa: E402
-from inversion_tui.task_pools import run_pools  # noqa: E402
+from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress
+from inversion_tui.loop.runlog import SETTINGS, read_candidates, read_eval_rows, read_json_object
+from inversion_tui.loop.select import Selector
+from inversion_tui.settings import as_saved, saved_settings
+from inversion_tui.task_pools import run_pools
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 

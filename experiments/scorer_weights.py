@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.loop.metrics import auroc, judge  # noqa: E402
-from inversion_tui.loop.guards import guard_flags  # noqa: E402
-from inversion_tui.loop.score import combine  # noqa: E402
-from inversion_tui.replay import load_run, rescore_text  # noqa: E402
+from inversion_tui.loop.metrics import auroc, judge
+from inversion_tui.loop.guards import guard_flags
+from inversion_tui.loop.score import combine
+from inversion_tui.replay import load_run, rescore_text
 
 WEIGHTINGS = {
     "default (embed .6, overlap .2, difflib .2)": {"embed": 0.6, "overlap": 0.2, "difflib": 0.2},

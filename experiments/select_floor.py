@@ -25,10 +25,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.loop.score import combine  # noqa: E402
-from inversion_tui.settings import RunSettings  # noqa: E402
+from inversion_tui.loop.score import combine
+from inversion_tui.settings import RunSettings
 
 FLOORS = (0.0, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45)
 

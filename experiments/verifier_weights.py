@@ -21,15 +21,12 @@ import argparse
 import itertools
 import json
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from inversion_tui.loop.gap import by_task, best_of, verification_gap  # noqa: E402
-from inversion_tui.loop.metrics import auroc  # noqa: E402
-from inversion_tui.loop.components import default_weights  # noqa: E402
-from inversion_tui.loop.score import combine  # noqa: E402
+from inversion_tui.loop.gap import by_task, best_of, verification_gap
+from inversion_tui.loop.metrics import auroc
+from inversion_tui.loop.components import default_weights
+from inversion_tui.loop.score import combine
 
 GRID_COMPONENTS = ("embed", "overlap_masked", "difflib", "coder", "reviewer", "reviewer_pmi", "consensus")
 """The plain overlap is left out for its masked twin (they agree closely, and masking guards

@@ -72,6 +72,15 @@ def closing_lines(status: str, directory: str, history: list[CycleRecord],
     return lines
 
 
+def report_console() -> Console:
+    """stdout for a report (explain, score, eval): on a terminal rich wraps at its width; piped
+    or redirected, a line stays whole (rich would break it at 80 columns mid-sentence, and a
+    grep or a reader would get the pieces)."""
+    console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal
+    return console
+
+
 class HeadlessConsole:
     """An EventSink that draws progress while the engine runs (on the same thread)."""
 
@@ -158,6 +167,8 @@ class HeadlessConsole:
 
     def on_BatchDone(self, e: ev.BatchDone) -> None:
         self.progress.update(self.task_id, completed=e.tasks_done, note="")
+        if not self.console.is_terminal:  # redirected, the bar draws nothing: a line a batch instead
+            self.log(f"cycle {e.cycle} {e.phase}: {e.tasks_done}/{e.tasks_total} tasks done")
 
     def on_CandidateScored(self, e: ev.CandidateScored) -> None:
         if self.verbose:

@@ -20,6 +20,7 @@ from inversion_tui.loop.components import component_names
 from inversion_tui.loop.score import contributions
 from inversion_tui.loop.select import Selector
 from inversion_tui.manual_view import TITLE as MANUAL_TITLE, explanation_of, manual_text
+from inversion_tui.console import report_console
 from inversion_tui.plain_text import plain, visible
 from inversion_tui.settings import RunSettings
 from inversion_tui.tasks import Example
@@ -53,7 +54,7 @@ def score_one(
 
 
 def render_score(result: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or report_console()
     for label, value in (("task", result["task"]), ("command", result["command"]),
                          ("reconstruction", result["reconstruction"])):
         line = Text(f"{label:<16}", style="bold")

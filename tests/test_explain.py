@@ -144,6 +144,18 @@ def test_an_unterminated_quote_is_not_valid_shell(docs_index):
     assert json.loads(runner.invoke(app, ["explain", "--json", 'echo "terminated"']).stdout)["parsed"] is True
 
 
+def test_piped_explain_keeps_each_line_whole(docs_index):
+    """Issue 34: piped, `explain` broke its lines at 80 columns mid-sentence."""
+    command = "find . -newer x -name '*.c' -printf '%p'"
+    options = json.loads(runner.invoke(app, ["explain", "--json", command]).stdout)["programs"][0]["options"]
+    long = max((o for o in options if o["documented"]), key=lambda o: len(o["description"]))
+    assert len(long["description"]) > 80  # else the test shows nothing
+    result = runner.invoke(app, ["explain", command])  # CliRunner's output is not a terminal
+    assert result.exit_code == 0, result.output
+    assert any(line.lstrip().startswith(long["option"]) and line.rstrip().endswith(long["description"])
+               for line in result.stdout.splitlines())
+
+
 def test_explain_without_an_index_is_one_line(tmp_path):
     result = runner.invoke(app, ["explain", "ls", "--index", str(tmp_path / "none.json")])
     assert result.exit_code == 2 and "Traceback" not in result.output

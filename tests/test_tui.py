@@ -260,6 +260,10 @@ async def test_the_palette_offers_one_quit_and_it_stops_the_run(tmp_path):
     async with app.run_test() as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert [t for t in titles if "quit" in t.lower()] == ["Quit the run"]
+        # One way to enlarge a pane (z), not Textual's Maximize beside it (issue 34).
+        app.set_focus(app.query_one(CandidatesTable))
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Maximize" not in titles and any(t.lower().startswith("zoom") for t in titles)
         await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
 
 
@@ -453,6 +457,19 @@ def test_every_engine_event_has_a_handler_by_type(tmp_path):
     # headless says which it leaves out: a new event is a decision there too
     shown = set(HeadlessConsole(Console(file=io.StringIO())).handlers())
     assert shown | set(HeadlessConsole.SILENT) == set(ev.EVENT_TYPES) and not shown & set(HeadlessConsole.SILENT)
+
+
+def test_headless_redirected_prints_a_line_a_batch_and_a_terminal_draws_the_bar():
+    """Issue 34: headless with its output redirected printed nothing per batch for 18 minutes
+    (rich draws no bar where the output is not a terminal)."""
+    from inversion_tui.console import HeadlessConsole
+
+    for terminal in (False, True):
+        out = io.StringIO()
+        with HeadlessConsole(Console(file=out, width=100, color_system=None, force_terminal=terminal)) as console:
+            console(ev.PhaseStarted(cycle=1, phase="before", total=8))
+            console(ev.BatchDone(cycle=1, phase="before", tasks_done=4, tasks_total=8))
+        assert ("cycle 1 before: 4/8 tasks done" in out.getvalue()) is not terminal
 
 
 async def test_a_resumed_run_shows_its_earlier_cycles_and_marks(tmp_path):
@@ -776,3 +793,39 @@ def test_the_live_pane_draws_a_bar_per_weighted_component_only():
     row = SimpleNamespace(components={"embed": 0.9, "overlap": 0.5, "doc": 0.4, "consensus": 1.0})
     text = component_bars(row, {"embed": 0.0, "overlap": 0.0, "doc": 1.0, "consensus": 1.0}).plain
     assert "doc" in text and "cons" in text and "emb" not in text and "ovm" not in text
+
+
+async def test_a_one_batch_pass_shows_its_rows_pending_before_they_are_scored(tmp_path):
+    """Issue 34, still open from the round before: rows reached the table when a whole
+    generate/invert/score call ended, so with one-batch passes (the README's first example) the
+    table stayed empty for a whole pass. Now a batch's rows show as soon as generation returns,
+    the reconstruction once inversion does, and its scored candidates take their place."""
+    app = make_app(tmp_path, FakeBackend(delay=1.0), tasks=3, candidates=2, gen_batch_size=3)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.query_one(CandidatesTable)
+        await wait_for(pilot, lambda: table.pending_count == 6, what="the first batch's pending rows")
+        assert not app.state.rows and table.candidate_count == 0  # nothing scored yet
+        info = text_of(app.query_one("#table-info"))
+        assert "0 of 0 (+6 pending)" in info
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(6)]
+        command = table.get_column_index("command")
+        assert all("pending" in row for row in rows)
+        assert [row[command] for row in rows] == [entry[1] for entry in app.pending]  # in the order generated
+        # No candidate to inspect on a pending row; the inspector does not open.
+        await pilot.press("enter")
+        assert table.current_row() is None and len(app.screen_stack) == 1
+        await wait_for(pilot, lambda: all(entry[2] is not None for entry in app.pending) and table.pending_count == 6,
+                       what="the reconstructions")
+        column = table.get_column_index("reconstruction")
+        assert all(str(table.get_row_at(i)[column]) != "…" for i in range(6))
+        await wait_for(pilot, lambda: len(app.state.rows) == 6, what="the scored candidates")
+        await pilot.pause()
+        assert table.pending_count == 0 and table.candidate_count == 6  # replaced, not added beside
+        assert "6 of 6 ·" in text_of(app.query_one("#table-info"))
+        # With a filter in force pending rows stay out: a filter asks about scores and verdicts.
+        await pilot.press("f", *"accepted", "enter")
+        await wait_for(pilot, lambda: app.pending, what="the AFTER pass's batch")
+        await pilot.pause()
+        assert table.pending_count == 0
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")

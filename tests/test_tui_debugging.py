@@ -55,6 +55,27 @@ async def test_enter_inspects_a_candidate_and_steps_through_the_table(tmp_path):
     assert json.loads(line)["mark"] == "good"
 
 
+async def test_the_footer_offers_no_typed_key_while_the_filter_box_takes_them(tmp_path):
+    """Issue 34: the footer showed `+/- Thr` while typing in the filter box, where `+` types."""
+    app = make_app(tmp_path, FakeBackend(), cycles=1, tasks=2)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await finished(pilot, app)
+
+        def offered() -> set[str]:
+            return {active.binding.action for active in app.active_bindings.values() if active.enabled}
+
+        assert {"threshold_up", "filter", "quit_run"} <= offered()
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.focused is app.query_one("#filter", Input)
+        assert not {"threshold_up", "threshold_down", "filter", "quit_run"} & offered(), {"threshold_up", "threshold_down", "filter", "quit_run"} & offered()
+        await pilot.press("+")
+        assert app.query_one("#filter", Input).value == "+" and app.control.threshold == app.settings.threshold
+        await pilot.press("backspace", "escape")
+        await pilot.pause()
+        assert {"threshold_up", "filter", "quit_run"} <= offered()
+
+
 async def test_filter_and_sort_the_candidates_of_every_cycle(tmp_path):
     app = make_app(tmp_path, FakeBackend(), cycles=2, tasks=4)
     async with app.run_test(size=(160, 48)) as pilot:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.keys import key_to_character
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -96,6 +97,17 @@ def key_of(command: Command) -> str:
 def engine_actions() -> set[str]:
     """Actions that do nothing once the run is over: hidden from the footer then."""
     return {c.action for c in COMMANDS if c.needs_engine}
+
+
+def typed_actions() -> set[str]:
+    """Actions whose every key is a character: in a text box (the filter) those keys type, so
+    the footer does not offer the commands there."""
+    return {c.action for c in COMMANDS if all(_is_character(key) for key in c.keys.split(","))}
+
+
+def _is_character(key: str) -> bool:
+    # Textual finds "equals_sign" by its Unicode name, not "plus" or "minus" ("PLUS SIGN").
+    return bool(key_to_character(key) or key_to_character(f"{key}_sign"))
 
 
 def engine_keys() -> dict[str, Command]:

@@ -43,7 +43,7 @@ from inversion_tui.replay import ReplaySource, RunRecord
 from inversion_tui.loop.components import default_weights
 from inversion_tui.settings import RunSettings, check_weights, saved_settings
 from inversion_tui.tasks import TaskPack
-from inversion_tui.tui.actions import bindings, engine_actions, engine_keys, palette_commands
+from inversion_tui.tui.actions import bindings, engine_actions, engine_keys, palette_commands, typed_actions
 from inversion_tui.tui.debugging import ScorerDebugging
 from inversion_tui.tui.messages import EngineEvent
 from inversion_tui.tui.query import FILTER_HELP
@@ -151,16 +151,26 @@ class InversionApp(ScorerDebugging, App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own Quit, Keys and Screenshot are left out: ours stop the run first, list every
-        # key, and save into the run directory.
+        # key, and save into the run directory; its Maximize and Minimize too, beside our zoom (z).
         theirs = super().get_system_commands(screen)
-        yield from (command for command in theirs if command.title not in ("Quit", "Keys", "Screenshot"))
+        left_out = ("Quit", "Keys", "Screenshot", "Maximize", "Minimize")
+        yield from (command for command in theirs if command.title not in left_out)
         yield from palette_commands(self, engine=self.why_no_engine() is None, replay=self.replay)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """Pause and train now leave the footer once nothing runs that they could act on."""
+        """Pause and train now leave the footer once nothing runs that they could act on; the
+        commands typed with a character, while a text box takes the characters."""
         if action in engine_actions() and self.why_no_engine() is not None:
             return False
+        if action in typed_actions() and isinstance(self.focused, Input):  # its keys type into the box
+            return False
         return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()  # the footer follows the focus: into the filter box and out of it
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
 
     def why_no_engine(self) -> str | None:
         """Why pause and train now have nothing to act on, or None while they do."""
@@ -329,17 +339,25 @@ class InversionApp(ScorerDebugging, App[None]):
         if (e.cycle, e.phase, e.batch) != self.pending_batch:
             self.pending, self.pending_batch = [], (e.cycle, e.phase, e.batch)
         self.pending += [[task, command, None] for task, command in zip(e.tasks, e.commands)]  # a piece of it
-        self.show_live()
+        self.show_pending(e.cycle, e.phase)
 
     def on_engine_CommandsInverted(self, e: ev.CommandsInverted) -> None:
         waiting = [entry for entry in self.pending if entry[2] is None]  # the pieces come in order
         for entry, reconstruction in zip(waiting, e.reconstructions):
             entry[2] = reconstruction
+        self.show_pending(e.cycle, e.phase)
+
+    def show_pending(self, cycle: int, phase: str) -> None:
+        """The batch on its way, in the live pane and as pending rows of the table."""
+        self.query_one(CandidatesTable).show_pending(self.pending, f"{cycle} {phase}")
+        self.update_table_title()
         self.show_live()
 
     def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
         row = self.state.add(e)
         table = self.query_one(CandidatesTable)
+        if table.pending:  # the batch's scored rows take the place of its pending ones
+            table.show_pending([], "")
         table.add_candidate(row)
         if not self._resort_scheduled:  # one sort for every row of a burst (a resumed pass's), not one each
             self._resort_scheduled = True
@@ -451,6 +469,8 @@ class InversionApp(ScorerDebugging, App[None]):
         self.finished_status = e.status
         self.finished_at = self.clock()  # the header's clock stops with the run
         self.pending, self.stage, self.decoding = [], None, None  # a run that stopped mid-batch
+        self.query_one(CandidatesTable).show_pending([], "")  # ... never scores its pending rows
+        self.update_table_title()
         self.finished_best = (e.best_adapter, e.best_by)  # for the closing lines
         self.refresh_bindings()  # pause and train now leave the footer
         if self.replay:

@@ -90,7 +90,10 @@ class ScorerDebugging:
         """Shown beside the filter: how many candidates pass it, and the order."""
         table = self.query_one(CandidatesTable)
         arrow = "↓" if table.descending else "↑"
-        title = f"{table.row_count} of {len(self.state.rows)} · sort {table.sort_key} {arrow}"
+        title = f"{table.candidate_count} of {len(self.state.rows)}"
+        if table.pending_count:
+            title += f" (+{table.pending_count} pending)"
+        title += f" · sort {table.sort_key} {arrow}"
         if self.filter_text:
             title += f" · filter: {self.filter_text}"
         self.query_one("#table-info", Static).update(plain(title, single_line=True))  # the filter is typed text

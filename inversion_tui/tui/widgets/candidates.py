@@ -1,4 +1,10 @@
-"""The candidates table: every candidate of the run, filtered and sorted; Enter inspects one."""
+"""The candidates table: every candidate of the run, filtered and sorted; Enter inspects one.
+
+While a batch is on its way the table also shows its pending rows (task and command as soon as
+generation returns, the reconstruction once inversion does), at the top, until the batch's
+scored candidates replace them: with one-batch passes the table is otherwise empty for a whole
+pass. Pending rows are not candidates: not counted, not filtered, not inspected.
+"""
 
 from __future__ import annotations
 
@@ -46,8 +52,25 @@ def mark_cell(row: CandidateRow) -> Text:
     return Text("")
 
 
+PENDING_PREFIX = "pending-"  # a pending row's key; a candidate's key is its number
+
+
+def pending_cells(entry: list, pass_label: str) -> dict:
+    """A pending row's cells; entry is [task, command, reconstruction or None]."""
+    task, command, reconstruction = entry
+    return {"#": "", "pass": pass_label, "score": "", "verdict": Text("pending", style="dim italic"),
+            "tr": "", "mark": "", "command": plain(command, single_line=True),
+            "prog": plain(program_name(command), single_line=True),
+            "reconstruction": plain("…" if reconstruction is None else reconstruction, single_line=True),
+            "task": plain(task, single_line=True)}
+
+
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _show_all(row: CandidateRow) -> bool:
+    return True
 
 
 class CandidatesTable(DataTable):
@@ -55,9 +78,11 @@ class CandidatesTable(DataTable):
         super().__init__(**kwargs)
         self.weights = dict(weights)
         self.rows_by_number: dict[int, CandidateRow] = {}
-        self.predicate: Predicate = lambda row: True
+        self.predicate: Predicate = _show_all
         self.sort_key = "newest"
         self.descending = True
+        self.pending: list[list] = []  # [task, command, reconstruction or None] of the batch on its way
+        self.pending_pass = ""
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -105,13 +130,50 @@ class CandidatesTable(DataTable):
         for row in rows:
             if self.predicate(row):
                 self.add_row(*self._cells(row), key=str(row.number))
+        self._add_pending()
         self.resort()
         if current is not None and str(current.number) in self.rows:
             self.move_cursor(row=self.get_row_index(str(current.number)))
 
+    def show_pending(self, entries: list[list], pass_label: str) -> None:
+        """The batch on its way, as it is now (an empty list once its candidates are scored)."""
+        for index in range(len(self.pending)):
+            if f"{PENDING_PREFIX}{index}" in self.rows:
+                self.remove_row(f"{PENDING_PREFIX}{index}")
+        self.pending, self.pending_pass = [list(entry) for entry in entries], pass_label
+        self._add_pending()
+        self.resort()
+
+    def _add_pending(self) -> None:
+        if not self.filtered:  # a filter asks about scores and verdicts, which these rows lack yet
+            for index, entry in enumerate(self.pending):
+                cells = pending_cells(entry, self.pending_pass)
+                self.add_row(*[cells.get(column, "") for column in self.columns_shown], key=f"{PENDING_PREFIX}{index}")
+
+    @property
+    def filtered(self) -> bool:
+        return self.predicate is not _show_all
+
+    @property
+    def candidate_count(self) -> int:
+        """Candidates shown: the rows less the pending ones."""
+        return sum(not key.value.startswith(PENDING_PREFIX) for key in self.rows)
+
+    @property
+    def pending_count(self) -> int:
+        return self.row_count - self.candidate_count
+
     def resort(self) -> None:
-        rows, key = self.rows_by_number, self.sort_key
-        self.sort("#", key=lambda number: sort_value(key, rows[number]), reverse=self.descending)
+        rows, key, descending = self.rows_by_number, self.sort_key, self.descending
+
+        # The "#" cell is a candidate's number, empty on a pending row: pending rows come first
+        # whatever the order (they are what is happening now), in the order generated.
+        def order(number):
+            if number == "":
+                return (1 if descending else -1, 0)
+            return (0, sort_value(key, rows[number]))
+
+        self.sort("#", key=order, reverse=descending)
 
     def set_order(self, key: str, descending: bool) -> None:
         self.sort_key, self.descending = key, descending
@@ -130,11 +192,12 @@ class CandidatesTable(DataTable):
         if not self.row_count:
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return self.rows_by_number.get(int(key))
+        return None if key.startswith(PENDING_PREFIX) else self.rows_by_number.get(int(key))
 
     def visible_rows(self) -> list[CandidateRow]:
         """The rows in table order: what the inspector steps through."""
-        return [self.rows_by_number[int(row.key.value)] for row in self.ordered_rows]
+        return [self.rows_by_number[int(row.key.value)] for row in self.ordered_rows
+                if not row.key.value.startswith(PENDING_PREFIX)]
 
     def apply_filter(self, predicate: Predicate, rows: list[CandidateRow]) -> None:
         self.predicate = predicate
