@@ -20,9 +20,9 @@ setup:
 	# --tasks-from cheat: read as data files; its CLI's deps (docopt, pygments) are not needed.
 	$(PIP) install --no-deps cheat==2.5.1
 	# The documentation index of commands: the manual pages of a fixed list of Debian packages
-	# (inversion_tui/docs/debian_packages.txt), fetched without installing them, indexed in Python
+	# (inversion_tui/manuals/debian_packages.txt), fetched without installing them, indexed in Python
 	# into the user cache. Without apt-get it indexes this machine's own pages and says so.
-	bash scripts/fetch_manpages.sh "$$($(PY) -c 'from inversion_tui.docs.index import pages_dir; print(pages_dir())')"
+	bash scripts/fetch_manpages.sh "$$($(PY) -c 'from inversion_tui.manuals.index import pages_dir; print(pages_dir())')"
 	$(VENV)/bin/inversion-tui docs --build
 
 test:

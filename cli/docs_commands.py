@@ -10,7 +10,7 @@ import typer
 
 
 def _docs(index: Optional[Path]):
-    from inversion_tui.docs.index import CommandDocs, index_path
+    from inversion_tui.manuals.index import CommandDocs, index_path
 
     return CommandDocs.load(index or index_path())
 
@@ -23,7 +23,7 @@ def explain(
     """Explain a command from the manual pages: each program and option with its documentation line."""
 
     from cli.errors import user_errors
-    from inversion_tui.docs.explain import explain as explain_command
+    from inversion_tui.manuals.explain import explain as explain_command
     from inversion_tui.console import report_console
     from inversion_tui.manual_view import render
 
@@ -47,7 +47,7 @@ def docs(
 ) -> None:
     """The documentation index of commands: build it, say which it is, measure its coverage."""
     from cli.errors import user_errors
-    from inversion_tui.docs.index import build_index, index_path, pages_dir, system_manpath
+    from inversion_tui.manuals.index import build_index, index_path, pages_dir, system_manpath
     from inversion_tui.errors import SettingsError
 
     with user_errors():
@@ -70,11 +70,33 @@ def docs(
             typer.echo(f"documentation index: {docs_index.description}")
             typer.echo(f"  at {path}")
         if coverage:
-            from inversion_tui.docs.coverage import project_coverage
-
             for row in project_coverage(docs_index):
                 documented = len(row.programs) - len(row.missing)
                 typer.echo(f"{row.name}: {documented} of {len(row.programs)} programs documented "
                            f"({row.share:.1%}; {row.weighted_share:.1%} of their uses)")
                 if row.missing:
                     typer.echo("  no page: " + ", ".join(f"{p} ({row.programs[p]})" for p in row.missing))
+
+
+def project_coverage(docs) -> list:
+    """`docs --coverage`'s rows: the packs' reference commands, cheat-basics' programs and
+    InterCode-ALFA's reference commands (left out where its data is not installed)."""
+    from collections import Counter
+
+    from inversion_tui.errors import InversionError
+    from inversion_tui.manuals.coverage import Coverage, coverage_of
+    from inversion_tui.task_pools import BASICS
+    from inversion_tui.tasks import load_packs
+
+    pack = load_packs("pentest,shell")
+    rows = [coverage_of("the packs' reference commands", [r for t in pack.templates for r in t.references], docs),
+            Coverage("cheat-basics' programs", Counter({p: 1 for p in BASICS}),
+                     tuple(sorted(p for p in BASICS if docs.lookup(p) is None)))]
+    try:
+        from inversion_tui.eval_sets import load_intercode
+
+        intercode = load_intercode()
+    except InversionError:
+        return rows
+    rows.append(coverage_of("InterCode-ALFA's reference commands", [r for t in intercode for r in t.references], docs))
+    return rows

@@ -73,7 +73,7 @@ def checkpoint_of(adapter: Path) -> Path:
 
 def hints_index(opts: EvalSettings):
     """--hints docs's index, checked before the model loads; None without --hints docs."""
-    from inversion_tui.docs.index import default_docs, index_path
+    from inversion_tui.manuals.index import default_docs, index_path
 
     if opts.hints != "docs":
         return None
@@ -139,7 +139,7 @@ def evaluate(**values: Any) -> None:
             backend.load_adapter(adapter)
         hints = None
         if docs is not None:
-            from inversion_tui.docs.hints import DocHints
+            from inversion_tui.manuals.hints import DocHints
 
             hints = DocHints(docs, backend.embed, opts.hints_k)
         summary, rows = evaluate_model(backend, tasks, examples=examples, weights=settings.weights,

@@ -228,7 +228,7 @@ def inspect(
                                                           "code (no model; embed and self_rating kept)."),
 ) -> None:
     """Open a run in the workbench from its files alone: inspect, filter, re-weight, mark."""
-    from inversion_tui.replay import load_run, rescore_text
+    from inversion_tui.run_record import load_run, rescore_text
     from inversion_tui.tui.app import create_replay_app
 
     with user_errors():

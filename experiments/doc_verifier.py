@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from inversion_tui.docs.index import default_docs, index_path
+from inversion_tui.manuals.index import default_docs, index_path
 from inversion_tui.hf.backend import HFEmbedder
 from inversion_tui.hf.models import load_embedder
 from inversion_tui.loop import doc_scores

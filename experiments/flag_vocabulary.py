@@ -17,7 +17,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from inversion_tui.loop import shell
+from inversion_tui import shell
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import read_candidates
 from inversion_tui.task_pools import load_cheat_pool

@@ -16,7 +16,7 @@ from pathlib import Path
 from inversion_tui.backends import load_backend
 from inversion_tui.loop import training_set
 from inversion_tui.loop.progress import Progress
-from inversion_tui.loop.shell import program_name
+from inversion_tui.shell import program_name
 from inversion_tui.settings import saved_settings
 from inversion_tui.task_pools import run_pools
 

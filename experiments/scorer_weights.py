@@ -18,7 +18,7 @@ from pathlib import Path
 from inversion_tui.loop.metrics import auroc, judge
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.score import combine
-from inversion_tui.replay import load_run, rescore_text
+from inversion_tui.run_record import load_run, rescore_text
 
 WEIGHTINGS = {
     "default (embed .6, overlap .2, difflib .2)": {"embed": 0.6, "overlap": 0.2, "difflib": 0.2},

@@ -2,10 +2,10 @@
 workbench), `score`, `eval` and the benchmarks all call load_backend.
 
 Every model loads through the Hugging Face layer (inversion_tui/hf): its embedder and trainer
-always, and a generator on the engine `--engine` names (GENERATORS). A generator on another
-engine, vLLM for users who outgrow one GPU, is one new module implementing the Generator
+always, and a generator on the engine `--engine` names (loop/backend.GENERATORS). A generator
+on another engine, vLLM for users who outgrow one GPU, is one new module implementing the Generator
 protocol (loop/backend.py) over the loaded tokenizer and the adapter each step saves, and one
-entry here.
+entry in GENERATORS there.
 """
 
 from __future__ import annotations
@@ -17,13 +17,8 @@ from inversion_tui.loop.backend import Backend
 if TYPE_CHECKING:
     from inversion_tui.settings import RunSettings
 
-GENERATORS: dict[str, str] = {"hf": "inversion_tui.hf.backend:hf_generator"}
-"""Generator engines by name: "module:function"(hf.backend.LoadedModels, settings) -> a
-Generator. Settings read the names; the function is imported only when a run uses it."""
-
-
 def load_backend(settings: RunSettings, log: Callable[[str], None] = lambda _: None) -> Backend:
-    from inversion_tui.docs.index import default_docs
+    from inversion_tui.manuals.index import default_docs
     from inversion_tui.hf.backend import HFBackend  # torch and transformers load only when a model does
 
     backend = HFBackend.load(settings, log)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from inversion_tui.docs.explain import Explanation, explain
-from inversion_tui.docs.index import default_docs
+from inversion_tui.manuals.explain import Explanation, explain
+from inversion_tui.manuals.index import default_docs
 from inversion_tui.plain_text import visible
 
 TITLE = "explained by the manual"

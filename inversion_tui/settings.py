@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from inversion_tui.backends import GENERATORS
 from inversion_tui.errors import SettingsError
+from inversion_tui.loop.backend import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, GENERATORS
 from inversion_tui.loop.components import component_names, default_weights, mask_weights
 from inversion_tui.loop.objectives import OBJECTIVES
 from inversion_tui.loop.select import DEFAULT_K, DEFAULT_KEEP_TOP, RULES
@@ -30,8 +30,6 @@ EVAL_SUITES = (*BUNDLED_SUITES, "holdout", "pool")
 run holds out of training (`holdout`), and the pool's own tasks (`pool`: test-time training,
 not a held-out measure; see eval_sets.py)."""
 
-BUNDLED_GENERATOR = "smollm2-135m-instruct"
-BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 
 
 # Where each setting's flag is listed in `run --help` (cli/flags.py makes the flags from the fields);
@@ -80,7 +78,7 @@ class RunSettings(BaseModel):
     model: str = Field(BUNDLED_GENERATOR, json_schema_extra=MODEL)
     """Generator: the bundled name, a local directory, or a hub id."""
     engine: str = Field("hf", json_schema_extra={**MODEL, "choices": tuple(GENERATORS)})
-    """Where commands are generated (backends.GENERATORS): hf = transformers, on the model the
+    """Where commands are generated (loop/backend.GENERATORS): hf = transformers, on the model the
     trainer trains. The embedder and the trainer are Hugging Face's whatever the engine."""
     embedder: str = Field(BUNDLED_EMBEDDER, json_schema_extra=MODEL)
     """Sentence-transformers model for the embedding-cosine component."""

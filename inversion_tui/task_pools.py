@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from inversion_tui.errors import TaskPackError
-from inversion_tui.loop.shell import program_name
+from inversion_tui.shell import program_name
 from inversion_tui.tasks import Example, Template, TaskPack
 
 BASICS = frozenset(

@@ -17,7 +17,7 @@ import yaml
 
 from inversion_tui.errors import TaskPackError
 from inversion_tui.loop.seeding import derive_seed
-from inversion_tui.loop.shell import program_name
+from inversion_tui.shell import program_name
 
 PACKS_DIR = Path(__file__).resolve().parent.parent / "sample_tasks"
 

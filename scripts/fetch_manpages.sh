@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetch the manual pages of the documentation index: each Debian package of
-# inversion_tui/docs/debian_packages.txt is downloaded with `apt-get download` (no install, no
+# inversion_tui/manuals/debian_packages.txt is downloaded with `apt-get download` (no install, no
 # root needed) and only its English pages of sections 1 and 8 are kept, under
 # DEST/<package>/ with the package's version in DEST/<package>.version.
 # The project's Python never starts a process (tests/test_architecture.py): this step is here.
@@ -10,7 +10,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 dest="${1:?usage: fetch_manpages.sh DEST}"
-list="$here/inversion_tui/docs/debian_packages.txt"
+list="$here/inversion_tui/manuals/debian_packages.txt"
 if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
   echo "manual pages: apt-get or dpkg-deb not found; the documentation index is built from this machine's own pages (inversion-tui docs --build --system)"
   exit 0

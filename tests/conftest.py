@@ -44,7 +44,7 @@ def real_backend():
 def docs_index():
     """The documentation index `make setup` built in the user cache. In CI it must exist; on a
     machine where nothing built it, the tests that read it say why they are skipped."""
-    from inversion_tui.docs.index import default_docs, index_path
+    from inversion_tui.manuals.index import default_docs, index_path
 
     docs = default_docs()
     if docs is None:

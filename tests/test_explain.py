@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 from cli.main import app
-from inversion_tui.docs.explain import explain
+from inversion_tui.manuals.explain import explain
 from inversion_tui.manual_view import render
 from inversion_tui.loop.components import REGISTRY
 from inversion_tui.loop.score import ScoringContext

@@ -13,7 +13,7 @@ import pytest
 
 from inversion_tui.eval_sets import load_intercode
 from inversion_tui.loop.guards import GUARD_REASONS, explain_flags, guard_flags
-from inversion_tui.loop.shell import segments
+from inversion_tui.shell import segments
 from inversion_tui.loop.literals import find_literals, mask_literals
 from inversion_tui.loop.components import mask_weights
 from inversion_tui.loop.score import difflib_ratio, difflib_ratio_masked, token_overlap, token_overlap_masked

@@ -7,7 +7,7 @@ import random
 from typer.testing import CliRunner
 
 from cli.main import app
-from inversion_tui.docs.hints import HINT_HEADER, DocHints, typed_as
+from inversion_tui.manuals.hints import HINT_HEADER, DocHints, typed_as
 from inversion_tui.loop.generate import forward_messages, forward_prompt
 from inversion_tui.tasks import load_packs
 

@@ -5,8 +5,8 @@ import gzip
 
 import pytest
 
-from inversion_tui.docs.index import ProgramDoc, build_index, page_files, pages_dir
-from inversion_tui.docs.manpage import first_sentence, option_spellings, parse_page, read_source
+from inversion_tui.manuals.index import ProgramDoc, build_index, page_files, pages_dir
+from inversion_tui.manuals.manpage import first_sentence, option_spellings, parse_page, read_source
 
 MAN_STYLE = r""".TH FROB 1
 .SH NAME

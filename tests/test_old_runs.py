@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import PROGRESS, read_candidates
-from inversion_tui.replay import load_run
+from inversion_tui.run_record import load_run
 from inversion_tui.tasks import load_packs
 from inversion_tui.tui.app import create_replay_app
 from tests.fakes import FakeBackend

@@ -34,7 +34,7 @@ def test_the_wheel_holds_every_package_the_packs_and_the_stylesheet(tmp_path):
                 for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts}
     for package in packages:
         assert f"{package}/__init__.py" in names, package
-    assert "inversion_tui/docs/debian_packages.txt" in names  # what the index is built from
+    assert "inversion_tui/manuals/debian_packages.txt" in names  # what the index is built from
     sources = {str(p.relative_to(ROOT)) for top in ("inversion_tui", "cli") for p in (ROOT / top).rglob("*.py")
                if "__pycache__" not in p.parts}
     assert sources <= names, sorted(sources - names)

@@ -17,7 +17,7 @@ from inversion_tui.loop.score import combine
 from inversion_tui.loop.select import decide
 from inversion_tui.loop.scorer_check import check_cycles, check_pass, marks_agreement
 from inversion_tui.marks import MARKS, MarkBook
-from inversion_tui.replay import load_run, replay_events, rescore_text, trained_positions
+from inversion_tui.run_record import load_run, replay_events, rescore_text, trained_positions
 from inversion_tui.settings import build_settings
 from inversion_tui.tui.query import FilterError, parse_filter, sort_value
 from inversion_tui.tui.state import CandidateRow, RunState

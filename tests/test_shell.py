@@ -4,7 +4,7 @@ import pytest
 
 from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.guards import explain_flags
-from inversion_tui.loop.shell import parse, program_index, program_name, segments, words
+from inversion_tui.shell import parse, program_index, program_name, segments, words
 
 
 @pytest.mark.parametrize("command,program", [
@@ -44,7 +44,7 @@ def test_segments_split_at_operators_outside_quotes():
 
 def test_one_reading_of_free_text_for_the_guards_and_the_reviewer():
     from inversion_tui.loop.guards import prose_of
-    from inversion_tui.loop.shell import blank_prose
+    from inversion_tui.shell import blank_prose
     command = 'echo "stop; then scan the host now"'
     # the `;` inside the quotes is text: the whole printed string is free text to both
     assert prose_of(command) == "stop; then scan the host now"
@@ -53,7 +53,7 @@ def test_one_reading_of_free_text_for_the_guards_and_the_reviewer():
 
 def test_a_hash_inside_quotes_or_a_word_is_not_a_comment():
     # (split_comment, which cut `grep " #" notes.txt` inside its quotes, is gone: free_text reads comments)
-    from inversion_tui.loop.shell import blank_prose, free_text
+    from inversion_tui.shell import blank_prose, free_text
     assert free_text('grep " #" notes.txt') == [] and blank_prose('grep " #" notes.txt') == 'grep " #" notes.txt'
     assert free_text("nmap -p 80 10.0.0.1 # scan it") == [(20, 29, "scan it")]
     assert blank_prose("nmap -p 80 10.0.0.1 # scan it") == "nmap -p 80 10.0.0.1"
@@ -61,7 +61,7 @@ def test_a_hash_inside_quotes_or_a_word_is_not_a_comment():
 
 
 def test_deep_nesting_odd_characters_and_a_trailing_backslash():
-    from inversion_tui.loop.shell import blank_prose, parse
+    from inversion_tui.shell import blank_prose, parse
     parse("echo $(" * 300)  # a model's runaway output: no RecursionError
     parse('echo "' + "$(" * 600 + '"')
     assert blank_prose('a\ud800b c "x y"') == "a\ud800b c <TEXT>"  # a lone surrogate moves no offset
@@ -77,12 +77,12 @@ def test_deep_nesting_odd_characters_and_a_trailing_backslash():
     ("LC_ALL=C sort file > out 2>&1", ["sort"]),
 ])
 def test_programs_of_every_simple_command(command, programs):
-    from inversion_tui.loop.shell import parse
+    from inversion_tui.shell import parse
     assert parse(command).programs == programs
 
 
 def test_options_and_quoted_words_as_parsed():
-    from inversion_tui.loop.shell import parse
+    from inversion_tui.shell import parse
     (tar,) = parse("sudo -u root tar -xzf 'my archive.tgz' -C \"$HOME\"").commands
     assert tar.program == "tar"
     assert [w.text for w in tar.arguments] == ["-xzf", "my archive.tgz", "-C", "$HOME"]
@@ -90,7 +90,7 @@ def test_options_and_quoted_words_as_parsed():
 
 
 def test_what_does_not_parse_is_kept_and_marked():
-    from inversion_tui.loop.shell import parse
+    from inversion_tui.shell import parse
     closed = parse("echo 'unbalanced")
     assert not closed.complete and closed.programs == ["echo"]  # read as if closed; not valid as written
     assert [w.text for w in closed.commands[0].arguments] == ["unbalanced"]
@@ -109,7 +109,7 @@ def test_placeholders_read_a_commands_quotes_as_the_shell_does():
 
 @pytest.mark.parametrize("command", ["=|", "|", "&& ls", "$("])
 def test_error_recovery_invents_no_empty_word(command):
-    from inversion_tui.loop.shell import parse
+    from inversion_tui.shell import parse
     assert all(w.raw for c in parse(command).commands for w in c.words)
     explain_flags("a task", command)  # and the guards read it without crashing
 
@@ -121,7 +121,7 @@ def test_characters_past_the_basic_plane_never_crash_the_parser():
     import subprocess
     import sys
 
-    script = ("from inversion_tui.loop.shell import parse\n"
+    script = ("from inversion_tui.shell import parse\n"
               "for text in ['{\\U000f1561', '{\\U000e0001', '{\\U0010ffff', '{\\U00080000', 'a {\\ud800}']:\n"
               "    for _ in range(5000):\n"
               "        parse.cache_clear(); parse(text)\n")

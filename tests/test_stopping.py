@@ -119,6 +119,16 @@ def test_an_adapter_that_holds_no_training_is_the_base_model_not_the_best_adapte
     assert EarlyStopping(0).best_checkpoint(trained_later[:1], []) is None
 
 
+def test_the_best_is_named_by_the_cycle_whose_training_made_it():
+    """Issue 34: `best adapter by score: checkpoint_cycle_2` named a cycle that trained nothing
+    (its AFTER pass measured cycle 1's adapter again, and scored higher by chance)."""
+    history = [cycle(1, 0.2, 0.5, train_steps=3), cycle(2, 0.2, 0.6, train_steps=0), cycle(3, 0.2, 0.4, train_steps=2)]
+    stopping = EarlyStopping(patience=2)
+    assert stopping.best(history, []) == (1, 0.6)
+    assert stopping.best_checkpoint(history, []) == "checkpoint_cycle_1"
+    assert stopping.exhausted(history, [])  # no adapter better than cycle 1's in the two cycles since
+
+
 def test_the_closing_lines_name_the_adapter_to_keep():
     history = [CycleRecord.from_json({"cycle": 1, "before": {"mean_score": 0.2, "acceptance_rate": 0.4},
                                       "after": {"mean_score": 0.3, "acceptance_rate": 0.5},

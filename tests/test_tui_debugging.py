@@ -10,7 +10,7 @@ from inversion_tui.loop.runlog import PROGRESS, read_candidates
 from inversion_tui.loop.components import component_names
 from inversion_tui.loop.score import combine
 from inversion_tui.marks import MARKS
-from inversion_tui.replay import load_run
+from inversion_tui.run_record import load_run
 from inversion_tui.tui.app import create_replay_app
 from inversion_tui.tui.widgets.candidates import CandidatesTable
 from inversion_tui.tui.widgets.inspector import CandidateScreen

@@ -21,7 +21,7 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.runlog import CANDIDATES
 from inversion_tui.plain_text import one_line, plain, visible
-from inversion_tui.replay import load_run
+from inversion_tui.run_record import load_run
 from inversion_tui.score_report import render_score
 from inversion_tui.tui.app import create_replay_app
 from inversion_tui.tui.widgets.candidates import CandidatesTable

@@ -1,19 +1,18 @@
 """The real backend: HFGenerator (transformers generation and log-likelihoods), HFEmbedder
 (sentence-transformers) and HFTrainer (peft LoRA), composed over one model in memory. Loading
 (LoadedModels) is apart from composing, so a generator on another engine can take the
-generator's place over the same tokenizer and trained adapter (backends.GENERATORS)."""
+generator's place over the same tokenizer and trained adapter (loop/backend.GENERATORS)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from inversion_tui.backends import GENERATORS
 from inversion_tui.hf import models
 from inversion_tui.hf.generator import HFGenerator
 from inversion_tui.hf.train import HFTrainer, release_cached_memory
 from inversion_tui.importing import resolve
-from inversion_tui.loop.backend import ComposedBackend, Generator
+from inversion_tui.loop.backend import GENERATORS, ComposedBackend, Generator
 from inversion_tui.loop.objectives import OBJECTIVES
 from inversion_tui.settings import RunSettings
 
@@ -32,7 +31,7 @@ class HFEmbedder:
 @dataclass
 class LoadedModels:
     """What loading a run's models gives every part of its backend. A generator on another
-    engine (backends.GENERATORS) shares these: the tokenizer renders its prompts with the same
+    engine (loop/backend.GENERATORS) shares these: the tokenizer renders its prompts with the same
     chat template, and `Generator.sync_adapter(trainer)` is where it takes up the adapter each
     training step leaves (HFTrainer.save_adapter writes the files an engine that serves LoRA
     adapters loads)."""

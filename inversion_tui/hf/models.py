@@ -21,7 +21,7 @@ from typing import Callable
 
 from inversion_tui.cache import cache_dir
 from inversion_tui.errors import ModelLoadError, first_line
-from inversion_tui.settings import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
+from inversion_tui.loop.backend import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
 
 GENERATOR_ALIASES = {BUNDLED_GENERATOR, "smollm2-135m", "smollm2", "bundled"}
 EMBEDDER_ALIASES = {BUNDLED_EMBEDDER, "bundled"}

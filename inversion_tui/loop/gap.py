@@ -143,7 +143,7 @@ def pick_table(samples: Sequence[dict], score_of: ScoreOf = lambda r: r["score"]
 def _margin_picks(candidates: Sequence, margin: float) -> list:
     """Each task's best unflagged candidate, kept when it beats the best candidate of every other
     program of its task by at least `margin` (a task whose samples all name one program: kept)."""
-    from inversion_tui.loop.shell import program_name
+    from inversion_tui.shell import program_name
 
     picked = []
     for task in dict.fromkeys(c.task for c in candidates):

@@ -11,7 +11,7 @@ from inversion_tui.loop.extract import extract_command
 from inversion_tui.tasks import Example
 
 if TYPE_CHECKING:  # the docs package loads the index and numpy: only a hinted prompt needs them
-    from inversion_tui.docs.hints import DocHints
+    from inversion_tui.manuals.hints import DocHints
 
 FORWARD_SYSTEM = (
     "You are a Linux command-line expert. Given a task, reply with exactly one shell command "
@@ -27,7 +27,7 @@ class GeneratedCommand:
 
 def forward_messages(task: str, examples: Sequence[Example], hints: DocHints | None = None) -> list[dict[str, str]]:
     """The forward chat. Takes the task *text* only: references can never reach it. With
-    hints (docs/hints.py), every task, the demonstrations' too, is followed by its manual
+    hints (manuals/hints.py), every task, the demonstrations' too, is followed by its manual
     hints, so the demonstrations show the shape the query has."""
     ask = (lambda text: text) if hints is None else hints.query
     return few_shot_messages(FORWARD_SYSTEM, ((ask(e.task), e.command) for e in examples), ask(task))

@@ -15,7 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from inversion_tui.loop import shell
+from inversion_tui import shell
 from inversion_tui.loop.literals import MASK, QUOTED, mask_literals
 from inversion_tui.loop.score import tokens
 

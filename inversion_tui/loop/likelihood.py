@@ -29,7 +29,7 @@ from typing import Sequence
 
 from inversion_tui.loop.generate import forward_prompt
 from inversion_tui.loop.invert import inverse_prompt
-from inversion_tui.loop.shell import blank_prose
+from inversion_tui.shell import blank_prose
 
 NEUTRAL_COMMAND = ""
 """What the reviewer's prior reads instead of a command."""

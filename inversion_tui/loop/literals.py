@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from inversion_tui.loop.shell import blank_quoted
+from inversion_tui.shell import blank_quoted
 
 MASK = "#"
 """What a literal becomes: one character, so difflib keeps the sentence's shape, and not a

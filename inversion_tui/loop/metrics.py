@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from inversion_tui.loop import shell
-from inversion_tui.loop.shell import program_name
+import inversion_tui.shell as shell
+from inversion_tui.shell import program_name
 
 def token_f1(prediction: str, reference: str) -> float:
     predicted, wanted = Counter(shell.tokens(prediction)), Counter(shell.tokens(reference))

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.components import REGISTRY, Components, always_computed
 from inversion_tui.loop.literals import as_read, mask_literals
-from inversion_tui.loop.shell import program_name
+from inversion_tui.shell import program_name
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ScoringContext:
     # as the inversion is judged: with typed placeholders under --placeholders)
     read_commands: Sequence[str] = ()  # the commands as the inverter read them (placeholders)
     memo: dict = field(default_factory=dict, compare=False)  # what scorers of one call share (likelihood.py)
-    docs: Any = None  # the documentation index (docs/index.py); None: the one `make setup` built
+    docs: Any = None  # the documentation index (manuals/index.py); None: the one `make setup` built
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[./:_-][a-z0-9]+)*")  # keeps 192.168.1.1 and /var/log whole

@@ -105,7 +105,7 @@ class Selector:
         if self.rule == "keep-top":
             return self._keep_top(candidates)
         # Here, not at the top: the settings read RULES from this module and load no parser
-        from inversion_tui.loop.shell import normalize_command
+        from inversion_tui.shell import normalize_command
 
         reasons: list[str | None] = [None] * len(candidates)
         # Under a per-task rule a task's candidates are considered best first.

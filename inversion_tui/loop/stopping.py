@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary, Progress
 from inversion_tui.loop.runlog import SETTINGS, read_json_object
-from inversion_tui.loop.shell import program_name
+from inversion_tui.shell import program_name
 from inversion_tui.settings import as_saved
 
 LABEL_FREE = ("score", "consensus")
@@ -62,9 +62,20 @@ class EarlyStopping:
         return values
 
     def best(self, history, evaluations) -> tuple[int, float | None]:
-        """(cycle, value) of the best so far; cycle 0 is the base model. Ties keep the earlier."""
+        """(cycle, value) of the best so far; cycle 0 is the base model. Ties keep the earlier.
+        A cycle that trained nothing measured the adapter of the last cycle that trained (a
+        skipped step neither trains nor resets it): the best is named by that cycle, the one
+        whose training made it."""
         scored = [(cycle, v) for cycle, v in self.values(history, evaluations) if v is not None]
-        return max(scored, key=lambda item: item[1]) if scored else (0, None)
+        if not scored:
+            return (0, None)
+        cycle, value = max(scored, key=lambda item: item[1])
+        made_by = 0
+        for entry in history:
+            if entry.cycle > cycle:
+                break
+            made_by = entry.cycle if entry.trained else made_by
+        return (made_by, value)
 
     def best_checkpoint(self, history, evaluations) -> str | None:
         """The run-directory name of the best cycle's adapter; None while the base model is best."""

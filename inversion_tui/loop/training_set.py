@@ -13,7 +13,7 @@ from inversion_tui.loop.generate import forward_prompt, generate_commands
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.objectives import OBJECTIVES
 from inversion_tui.loop.seeding import derive_seed
-from inversion_tui.loop.shell import normalize_command
+from inversion_tui.shell import normalize_command
 
 
 def examples_for(backend: Backend, examples: Sequence[Any], objective: str, pool: Sequence[Candidate],

@@ -39,7 +39,7 @@ from inversion_tui.loop.select import RULES
 from inversion_tui.loop.stopping import describe_best
 from inversion_tui.marks import MarkBook
 from inversion_tui.plain_text import plain, visible
-from inversion_tui.replay import ReplaySource, RunRecord
+from inversion_tui.run_record import ReplaySource, RunRecord
 from inversion_tui.loop.components import default_weights
 from inversion_tui.settings import RunSettings, check_weights, saved_settings
 from inversion_tui.tasks import TaskPack

@@ -20,7 +20,7 @@ from typing import Callable
 
 from inversion_tui.loop.metrics import judge
 from inversion_tui.loop.components import component_names
-from inversion_tui.loop.shell import program_name
+from inversion_tui.shell import program_name
 from inversion_tui.tui.state import CandidateRow
 
 Predicate = Callable[[CandidateRow], bool]

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from inversion_tui.loop.components import REGISTRY
-from inversion_tui.loop.shell import program_name
+from inversion_tui.shell import program_name
 from inversion_tui.plain_text import plain
 from inversion_tui.tui.query import Predicate, sort_value
 from inversion_tui.tui.state import CandidateRow

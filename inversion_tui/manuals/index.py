@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inversion_tui.cache import cache_dir
-from inversion_tui.docs.manpage import (Item, first_sentence, is_option_tag, option_spellings, parse_page,
+from inversion_tui.manuals.manpage import (Item, first_sentence, is_option_tag, option_spellings, parse_page,
                                         read_source, word_tag)
 from inversion_tui.errors import InversionError
 

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from inversion_tui.docs.index import CommandDocs, subcommand_page
+from inversion_tui.manuals.index import CommandDocs, subcommand_page
 
 HINT_HEADER = "(from the manual: "
 """Hints come first, on one line, as `whatis` prints them (`wc - print newline, ...`), and the

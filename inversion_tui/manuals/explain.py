@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from inversion_tui.docs.index import CommandDocs, OptionDoc
-from inversion_tui.loop.shell import SimpleCommand, Word, parse, program_index
+from inversion_tui.manuals.index import CommandDocs, OptionDoc
+from inversion_tui.shell import SimpleCommand, Word, parse, program_index
 
 OLD_STYLE = ("tar",)
 """Programs whose first argument may be bundled option letters without a dash (`tar xzf a.tgz`)."""
