@@ -1,0 +1,1 @@
+thr-A: .venv/bin/inversion-tui run --headless --cycles 2 --candidates 4 --pack pentest,shell --train-from base --eval-suite intercode:b --seed 0 --tasks-from intercode:a --select threshold --threshold 0.4 --tasks 32 --output experiments/results/own_tasks/thr-A

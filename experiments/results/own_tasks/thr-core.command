@@ -1,0 +1,1 @@
+thr-core: .venv/bin/inversion-tui run --headless --cycles 2 --candidates 4 --pack pentest,shell --train-from base --eval-suite intercode:b --seed 0 --tasks-from cheat-basics --select threshold --threshold 0.4 --tasks 16 --output experiments/results/own_tasks/thr-core
