@@ -682,6 +682,11 @@ async def test_a_pass_of_one_batch_shows_its_time_left_from_the_pass_before(tmp_
         lefts = [app.header_detail(now) for now in (45.0, 55.0, 69.0)]
         assert lefts[0].endswith("~0:00:25 left") and lefts[1].endswith("~0:00:15 left")
         assert lefts[2].endswith("~0:00:01 left")
+        # Inside a batch the time left leads the stage: at 80 columns the header's end is cut,
+        # and a tmux trial saw only `~0:0…` of it.
+        clock[0] = 50.0
+        app.on_engine_StageStarted(ev.StageStarted(1, "after", "generating", 2, 4))
+        assert app.header_detail(50.0).startswith("~0:00:20 left · generating")
         assert "left" not in app.header_detail(71.0)  # slower than the last pass: no figure rather than a wrong one
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")
@@ -814,11 +819,17 @@ async def test_a_one_batch_pass_shows_its_rows_pending_before_they_are_scored(tm
         # No candidate to inspect on a pending row; the inspector does not open.
         await pilot.press("enter")
         assert table.current_row() is None and len(app.screen_stack) == 1
-        await wait_for(pilot, lambda: all(entry[2] is not None for entry in app.pending) and table.pending_count == 6,
-                       what="the reconstructions")
-        column = table.get_column_index("reconstruction")
-        assert all(str(table.get_row_at(i)[column]) != "…" for i in range(6))
+        # The reconstructions land moments before the scores: what the pending rows showed is
+        # recorded as each update is drawn, rather than raced for.
+        column, shown, show_pending = table.get_column_index("reconstruction"), [], table.show_pending
+
+        def recording(entries, pass_label):
+            show_pending(entries, pass_label)
+            shown.append([str(table.get_row_at(i)[column]) for i in range(table.pending_count)])
+
+        table.show_pending = recording
         await wait_for(pilot, lambda: len(app.state.rows) == 6, what="the scored candidates")
+        assert any(len(cells) == 6 and "…" not in cells for cells in shown)  # reconstructions, filled in place
         await pilot.pause()
         assert table.pending_count == 0 and table.candidate_count == 6  # replaced, not added beside
         assert "6 of 6 ·" in text_of(app.query_one("#table-info"))

@@ -665,14 +665,16 @@ class InversionApp(ScorerDebugging, App[None]):
         if self.run_state != "RUNNING":
             return " · ".join(pending)
         parts = pending
-        if self.stage is not None and self.state.activity in ("before", "after"):
-            stage, since = self.stage
-            # The decoding's progress first: at 80 columns the rest is what gets cut.
-            parts.append(f"{stage.stage}{self.decoding_text()} · {stage.sequences} seq {format_elapsed(now - since)}")
+        # The pass's time left first, where it is known: at 80 columns the end of the header is
+        # what gets cut, and a tmux trial at 80x24 saw only `~0:0…`. Before anything is measured
+        # (the run's first pass) the stage and its decoding lead, and bound the call's time.
         pace = self.train_pace if self.state.activity == "training" else self.pass_pace
         left = pace.left(now)
         if left is not None:
             parts.append(f"~{format_elapsed(left)} left")
+        if self.stage is not None and self.state.activity in ("before", "after"):
+            stage, since = self.stage
+            parts.append(f"{stage.stage}{self.decoding_text()} · {stage.sequences} seq {format_elapsed(now - since)}")
         return " · ".join(parts)
 
     def decoding_text(self) -> str:
