@@ -838,5 +838,9 @@ async def test_a_one_batch_pass_shows_its_rows_pending_before_they_are_scored(tm
         await wait_for(pilot, lambda: app.pending, what="the AFTER pass's batch")
         await pilot.pause()
         assert table.pending_count == 0
+        from inversion_tui.tui.query import parse_filter
+
+        table.apply_filter(parse_filter(" "), app.state.rows)  # the filter cleared: they are back
+        assert not table.filtered and table.pending and table.pending_count == len(table.pending)
         await pilot.press("q")
         await wait_for(pilot, lambda: app.return_code is not None, what="exit")

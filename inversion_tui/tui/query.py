@@ -104,9 +104,16 @@ def _field(name: str, value: str, term: str) -> Predicate:
     raise FilterError(f"unknown filter {name!r}: use cycle:, phase:, tool:, prog:, flag:, a comparison or a word")
 
 
+def show_all(row: CandidateRow) -> bool:
+    """The empty filter: one predicate, so the table can tell that nothing is filtered."""
+    return True
+
+
 def parse_filter(text: str) -> Predicate:
     """A predicate over rows; raises FilterError."""
     terms = [_term(term) for term in text.split()]
+    if not terms:
+        return show_all
     return lambda row: all(term(row) for term in terms)
 
 

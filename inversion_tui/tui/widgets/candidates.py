@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from inversion_tui.loop.components import REGISTRY
 from inversion_tui.shell import program_name
 from inversion_tui.plain_text import plain
-from inversion_tui.tui.query import Predicate, sort_value
+from inversion_tui.tui.query import Predicate, show_all, sort_value
 from inversion_tui.tui.state import CandidateRow
 
 # Fixed widths: auto-width columns grow with whatever was on screen before a clear(), so the
@@ -69,16 +69,12 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _show_all(row: CandidateRow) -> bool:
-    return True
-
-
 class CandidatesTable(DataTable):
     def __init__(self, weights: dict[str, float], **kwargs):
         super().__init__(**kwargs)
         self.weights = dict(weights)
         self.rows_by_number: dict[int, CandidateRow] = {}
-        self.predicate: Predicate = _show_all
+        self.predicate: Predicate = show_all
         self.sort_key = "newest"
         self.descending = True
         self.pending: list[list] = []  # [task, command, reconstruction or None] of the batch on its way
@@ -152,7 +148,7 @@ class CandidatesTable(DataTable):
 
     @property
     def filtered(self) -> bool:
-        return self.predicate is not _show_all
+        return self.predicate is not show_all
 
     @property
     def candidate_count(self) -> int:
