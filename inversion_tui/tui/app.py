@@ -356,8 +356,7 @@ class InversionApp(ScorerDebugging, App[None]):
     def on_engine_CandidateScored(self, e: ev.CandidateScored) -> None:
         row = self.state.add(e)
         table = self.query_one(CandidatesTable)
-        if table.pending:  # the batch's scored rows take the place of its pending ones
-            table.show_pending([], "")
+        table.clear_pending()  # the batch's scored rows take the place of its pending ones
         table.add_candidate(row)
         if not self._resort_scheduled:  # one sort for every row of a burst (a resumed pass's), not one each
             self._resort_scheduled = True
@@ -469,7 +468,7 @@ class InversionApp(ScorerDebugging, App[None]):
         self.finished_status = e.status
         self.finished_at = self.clock()  # the header's clock stops with the run
         self.pending, self.stage, self.decoding = [], None, None  # a run that stopped mid-batch
-        self.query_one(CandidatesTable).show_pending([], "")  # ... never scores its pending rows
+        self.query_one(CandidatesTable).clear_pending()  # ... never scores its pending rows
         self.update_table_title()
         self.finished_best = (e.best_adapter, e.best_by)  # for the closing lines
         self.refresh_bindings()  # pause and train now leave the footer

@@ -140,6 +140,12 @@ class CandidatesTable(DataTable):
         self._add_pending()
         self.resort()
 
+    def clear_pending(self) -> None:
+        """The batch's pending rows gone: scored (its candidates take their place), or never to
+        be (the run stopped mid-batch)."""
+        if self.pending:
+            self.show_pending([], "")
+
     def _add_pending(self) -> None:
         if not self.filtered:  # a filter asks about scores and verdicts, which these rows lack yet
             for index, entry in enumerate(self.pending):
