@@ -71,10 +71,10 @@ def main() -> None:
     progress = Progress.read(args.run)
     records = read_candidates(args.run)
     trained = progress.trained_positions()
-    picks: dict[str, set[str]] = {}
+    picks: dict[str, list[str]] = {}  # each trained task's picks, as generated
     for r in records:
         if r["phase"] == "before" and (r["cycle"], r["index"]) in trained:
-            picks.setdefault(r["task"], set()).add(normalize_command(r["command"]))
+            picks.setdefault(r["task"], []).append(r["command"])
     examples = load_packs(settings.pack).examples[: settings.few_shot]
     tasks = load_intercode_half("intercode:a", "--tasks-from intercode:a")
     backend = load_backend(settings, log=print)
@@ -105,7 +105,8 @@ def main() -> None:
             "strength": name, "epochs": epochs, "lr": lr, "steps": result.steps, "train_s": round(train_s, 1),
             "loss_first_epoch": sum(result.losses[:per_epoch]) / per_epoch,
             "loss_last_epoch": sum(result.losses[-per_epoch:]) / per_epoch,
-            "reproduced": share([{"utility": normalize_command(r["command"]) in picks[r["task"]]} for r in inside]),
+            "reproduced": share([{"utility": normalize_command(r["command"]) in {normalize_command(c) for c in picks[r["task"]]}}
+                                 for r in inside]),
             "trained_tasks": len(inside), "picks_right": share([{"utility": picks_right[r["task"]]} for r in inside]),
             "trained_right": share(inside), "trained_right_base": share(base_in),
             "trained_paired": paired_difference(base_in, inside),
