@@ -148,7 +148,7 @@ def evaluate(**values: Any) -> None:
         records = [row.record(index, **({"hints": opts.hints} if hints else {})) for index, row in enumerate(rows)]
         if opts.save_rows is not None:
             append_jsonl(opts.save_rows, records)
-        gap = {}
+        gap = None
         if opts.samples:
             backend.reseed(derive_seed(seed, "eval-samples"))
             sampled = sample_records(backend, tasks, samples=opts.samples, temperature=settings.temperature,
@@ -158,13 +158,13 @@ def evaluate(**values: Any) -> None:
             if opts.save_samples is not None:
                 append_jsonl(opts.save_samples, sampled)
             gap = verification_gap(records, sampled, components=component_names(), seed=seed)
-            gap["pick_table"] = pick_table(sampled)  # what each selection rule would train on
+            gap.pick_table = pick_table(sampled)  # what each selection rule would train on
     summary = {"model": settings.model, "adapter": str(adapter) if adapter else None, "source": opts.sources[0],
                "verifier": settings.verifier, "placeholders": settings.placeholders,
                "hints": f"docs ({opts.hints_k} a task; index {docs.description})" if hints else None,
-               **summary, **gap}
+               **summary, **(gap.to_json() if gap else {})}
     if earlier is not None:
-        summary["paired"] = {"with": str(opts.paired_with), **paired_difference(earlier, records)}
+        summary["paired"] = {"with": str(opts.paired_with), **paired_difference(earlier, records).to_json()}
     if as_json:
         typer.echo(json.dumps(summary))
         return
@@ -172,5 +172,5 @@ def evaluate(**values: Any) -> None:
 
     console = report_console()
     console.print(eval_table(summary))
-    for table in gap_tables(gap) if opts.samples else ():
+    for table in gap_tables(gap) if gap else ():
         console.print(table)

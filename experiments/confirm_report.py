@@ -26,9 +26,8 @@ def line(cell: str, subset: str, base: list[dict], now: list[dict]) -> str:
     cells = []
     for metric, column in METRIC_FIELDS.items():
         mean = sum(float(r[column]) for r in now) / len(now)
-        low, high = paired["ci95"][metric]
-        cells.append(f"{mean:.3f}, {paired['delta'][metric]:+.3f} [{low:+.3f}, {high:+.3f}]")
-    return f"| {cell} | {subset} | {len(now)} | " + " | ".join(cells) + f" | +{paired['gained']} / -{paired['lost']} |"
+        cells.append(f"{mean:.3f}, {paired.describe(metric)}")
+    return f"| {cell} | {subset} | {len(now)} | " + " | ".join(cells) + f" | +{paired.gained} / -{paired.lost} |"
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from inversion_tui.eval_sets import load_eval_rows
 from inversion_tui.manuals.index import default_docs, index_path
 from inversion_tui.hf.backend import HFEmbedder
 from inversion_tui.hf.models import load_embedder
@@ -63,7 +64,7 @@ def main() -> None:
     backend.embed(["warm up"])
     args.out.mkdir(parents=True, exist_ok=True)
     for name in ("packs", "intercode"):
-        rows = [json.loads(line) for line in (args.rows / f"{name}_samples.jsonl").read_text().splitlines()]
+        rows = load_eval_rows(args.rows / f"{name}_samples.jsonl")
         seconds = augment(rows, backend)
         started = time.perf_counter()
         embedding_cosine([r["task"] for r in rows], [r["reconstruction"] for r in rows], ScoringContext(backend=backend))

@@ -10,9 +10,11 @@ print ...; ...)` before the task, answered as `wc - print ...`.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
+from pathlib import Path
+
+from inversion_tui.eval_sets import load_eval_rows
 
 HINT_LINE = {
     "a": re.compile(r"^[\w ,.\[\]+-]+: "),  # names, a colon, the line
@@ -21,8 +23,7 @@ HINT_LINE = {
 
 
 def main(plain_path: str, hinted_path: str, form: str) -> None:
-    plain = [json.loads(line) for line in open(plain_path)]
-    hinted = [json.loads(line) for line in open(hinted_path)]
+    plain, hinted = load_eval_rows(Path(plain_path)), load_eval_rows(Path(hinted_path))
     pattern = HINT_LINE[form]
     copied = [h for h in hinted if pattern.match(h["command"])]
     print(f"{len(copied)} of {len(hinted)} hinted answers are a hint line; {sum(h['utility'] for h in copied)} of "

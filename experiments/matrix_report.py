@@ -72,7 +72,7 @@ def cell(run: Path) -> dict:
         sets.setdefault(name, {})[cycle] = {
             "n": len(now),
             "accuracy": sum(r["utility"] for r in now) / len(now),
-            "vs_base": paired_difference(base, now) if cycle else None,
+            "vs_base": paired_difference(base, now).to_json() if cycle else None,
             "programs": Counter(program_name(r["command"]) for r in now),
         }
     best, best_by = best_of_run(run)

@@ -18,19 +18,16 @@ import argparse
 import json
 from pathlib import Path
 
-from inversion_tui.eval_sets import intercode_half_positions
+from inversion_tui.eval_sets import intercode_half_positions, load_eval_rows
 from inversion_tui.loop.components import default_weights
 from inversion_tui.loop.gap import pick_table
 from inversion_tui.loop.score import combine
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
 
 def sets(directory: Path) -> dict[str, tuple[list[dict], list[dict]]]:
-    packs = (read_jsonl(directory / "packs_greedy.jsonl"), read_jsonl(directory / "packs_samples.jsonl"))
-    greedy, samples = read_jsonl(directory / "intercode_greedy.jsonl"), read_jsonl(directory / "intercode_samples.jsonl")
+    packs = (load_eval_rows(directory / "packs_greedy.jsonl"), load_eval_rows(directory / "packs_samples.jsonl"))
+    greedy, samples = load_eval_rows(directory / "intercode_greedy.jsonl"), load_eval_rows(directory / "intercode_samples.jsonl")
     out = {"packs (tuning)": packs}
     for half, role in (("intercode:a", "tuning half"), ("intercode:b", "reported only")):
         positions = set(intercode_half_positions(half))

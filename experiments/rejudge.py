@@ -14,9 +14,9 @@ parser of a command) re-measured the committed rows with it.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from inversion_tui.eval_sets import load_eval_rows
 from inversion_tui.loop.metrics import judge
 
 FIELDS = ("utility", "exact", "token_f1")
@@ -33,9 +33,6 @@ def rejudge(rows: list[dict]) -> dict[str, dict]:
     return report
 
 
-def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -44,9 +41,9 @@ def main() -> None:
     print("| rows | n | " + " | ".join(f"{f} stored -> now (rows changed)" for f in FIELDS) + " |")
     print("| --- | --- |" + " --- |" * len(FIELDS))
     for path in args.files:
-        rows = read(path)
+        rows = load_eval_rows(path)
         if rows and "references" not in rows[0]:
-            references = {r["index"]: r["references"] for r in read(path.with_name(path.name.replace("_samples", "_greedy")))}
+            references = {r["index"]: r["references"] for r in load_eval_rows(path.with_name(path.name.replace("_samples", "_greedy")))}
             rows = [{**r, "references": references[r["index"]]} for r in rows]
         report = rejudge(rows)
         cells = [f"{r['stored']:.3f} -> {r['now']:.3f} ({r['changed']})" for r in report.values()]

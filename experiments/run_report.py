@@ -31,10 +31,11 @@ from types import SimpleNamespace
 from inversion_tui.eval_sets import eval_sets_for
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.metrics import (
-    METRIC_FIELDS, bootstrap_ci, by_set, clusters_of, judge, paired_difference,
+    METRIC_FIELDS, PairedDifference, bootstrap_ci, by_set, clusters_of, judge, paired_difference,
 )
 from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress
 from inversion_tui.loop.runlog import SETTINGS, read_candidates, read_eval_rows, read_json_object
+from inversion_tui.loop.scorer_check import ScorerCheck
 from inversion_tui.loop.select import Selector
 from inversion_tui.settings import as_saved, saved_settings
 from inversion_tui.task_pools import run_pools
@@ -60,13 +61,13 @@ def loop_table(cycles: list[CycleRecord]) -> list[str]:
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for c in cycles:
         b, a = c.before, c.after
-        check = c.scorer_check.get("before", {})
+        check = c.scorer_check.get("before", ScorerCheck())
         loss = "-" if c.train_loss is None else f"{c.train_loss:.3f}"
         lines.append(
             f"| {c.cycle} | {b.mean_score:.3f} → {a.mean_score:.3f} | {b.acceptance_rate:.1%} → "
             f"{a.acceptance_rate:.1%} | {b.flagged} / {a.flagged} | {c.train_examples} "
-            f"({c.train_steps}) | {loss} | {maybe(check.get('accepted_accuracy'))} / "
-            f"{maybe(check.get('rejected_accuracy'))} | {b.distinct_commands}/{b.total_generated} |")
+            f"({c.train_steps}) | {loss} | {maybe(check.accepted_accuracy)} / "
+            f"{maybe(check.rejected_accuracy)} | {b.distinct_commands}/{b.total_generated} |")
     return lines
 
 
@@ -123,6 +124,12 @@ def holdout_groups(saved: dict) -> dict[tuple[int, str], str]:
     return {(i, t.task): t.group for i, t in enumerate(eval_sets_for(only_holdout, heldout)["holdout"])}
 
 
+def paired_cells(paired: PairedDifference) -> str:
+    """A paired change's three table cells: accuracy, token F1, programs gained / lost."""
+    return (f"{signed(paired.delta['utility_accuracy'], paired.ci95['utility_accuracy'])} | "
+            f"{signed(paired.delta['token_f1'], paired.ci95['token_f1'])} | +{paired.gained} / -{paired.lost}")
+
+
 def eval_table(ordered: list[Evaluation], rows: dict[int, list[dict]]) -> tuple[list[str], list[dict]]:
     """One line per cycle, and the numbers behind it. Where the cycle's per-task rows exist,
     the intervals and the paired change are computed from them (resampling whole groups where
@@ -139,11 +146,9 @@ def eval_table(ordered: list[Evaluation], rows: dict[int, list[dict]]) -> tuple[
             intervals = {metric: bootstrap_ci([float(r[column]) for r in now], groups)
                          for metric, column in METRIC_FIELDS.items()}
             paired = paired_difference(base, now) if base and e.cycle > ordered[0].cycle else None
-        numbers.append({**e.to_json(), "ci95": intervals, "vs_base": paired})
-        if paired and paired["n"]:
-            deltas = (f"{signed(paired['delta']['utility_accuracy'], paired['ci95']['utility_accuracy'])} | "
-                      f"{signed(paired['delta']['token_f1'], paired['ci95']['token_f1'])} | "
-                      f"+{paired['gained']} / -{paired['lost']}")
+        numbers.append({**e.to_json(), "ci95": intervals, "vs_base": paired.to_json() if paired else None})
+        if paired and paired.n:
+            deltas = paired_cells(paired)
         else:
             deltas = "- | - | -"
         who = "0 (base)" if e.cycle == 0 else str(e.cycle)
@@ -190,12 +195,9 @@ def report(runs: list[Path]) -> tuple[str, dict]:
         for run in runs[1:]:
             for name, rows in last_rows[run].items():
                 paired = paired_difference(last_rows[first].get(name, []), rows)
-                data["versus_first"][f"{run}:{name}"] = paired
-                if paired["n"]:
-                    out.append(f"| {run} | {name} | {paired['n']} | "
-                               f"{signed(paired['delta']['utility_accuracy'], paired['ci95']['utility_accuracy'])} | "
-                               f"{signed(paired['delta']['token_f1'], paired['ci95']['token_f1'])} | "
-                               f"+{paired['gained']} / -{paired['lost']} |")
+                data["versus_first"][f"{run}:{name}"] = paired.to_json()
+                if paired.n:
+                    out.append(f"| {run} | {name} | {paired.n} | {paired_cells(paired)} |")
     return "\n".join(out), data
 
 

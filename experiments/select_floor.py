@@ -20,11 +20,11 @@ the acceptance rate; under a per-task rule it keeps only the tasks that are alre
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
+from inversion_tui.eval_sets import load_eval_rows
 from inversion_tui.loop.score import combine
 from inversion_tui.settings import RunSettings
 
@@ -33,8 +33,7 @@ FLOORS = (0.0, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45)
 
 def picks(path: Path, weights: dict[str, float], floor: float) -> list[dict]:
     tasks: dict[int, list[dict]] = defaultdict(list)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for row in load_eval_rows(path):
         if not row["flags"]:
             row["score"] = combine(row["components"], weights)
             tasks[row["index"]].append(row)

@@ -109,9 +109,9 @@ def main() -> None:
                                  for r in inside]),
             "trained_tasks": len(inside), "picks_right": share([{"utility": picks_right[r["task"]]} for r in inside]),
             "trained_right": share(inside), "trained_right_base": share(base_in),
-            "trained_paired": paired_difference(base_in, inside),
+            "trained_paired": paired_difference(base_in, inside).to_json(),
             "untrained_tasks": len(outside), "untrained_right": share(outside),
-            "untrained_right_base": share(base_out), "untrained_paired": paired_difference(base_out, outside),
+            "untrained_right_base": share(base_out), "untrained_paired": paired_difference(base_out, outside).to_json(),
             "untrained_f1": share(outside, "token_f1"), "untrained_f1_base": share(base_out, "token_f1"),
         }
         results.append(entry)

@@ -23,6 +23,7 @@ import json
 import random
 from pathlib import Path
 
+from inversion_tui.eval_sets import load_eval_rows
 from inversion_tui.loop.gap import by_task, best_of, verification_gap
 from inversion_tui.loop.metrics import auroc
 from inversion_tui.loop.components import default_weights
@@ -40,9 +41,6 @@ the grid at 3^9."""
 FORWARD = ("coder", "reviewer", "reviewer_pmi")
 """The components that cost a forward pass of the model: a weighting without them is a faster loop."""
 
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def quick(samples: list[dict], weights: dict[str, float]) -> tuple[float, float]:
@@ -99,8 +97,8 @@ def main() -> None:
     args = parser.parse_args()
     grid_components = DOCS_GRID if args.grid == "docs" else GRID_COMPONENTS
     d = args.directory
-    tune = read_jsonl(d / "packs_samples.jsonl")
-    report_greedy, report = read_jsonl(d / "intercode_greedy.jsonl"), read_jsonl(d / "intercode_samples.jsonl")
+    tune = load_eval_rows(d / "packs_samples.jsonl")
+    report_greedy, report = load_eval_rows(d / "intercode_greedy.jsonl"), load_eval_rows(d / "intercode_samples.jsonl")
 
     grid = search(tune, grid_components)
     by_auroc = lambda r: (round(r["auroc"], 4), r["best_of_n"], -len(r["weights"]))  # noqa: E731
@@ -120,17 +118,17 @@ def main() -> None:
     for name, weights in candidates.items():
         tune_auroc, tune_best = quick(tune, weights)
         gap = verification_gap(report_greedy, report, score_of=lambda r, w=weights: combine(r["components"], w))
-        change = gap["best_of_n"]["vs_greedy"]
+        change = gap.best_of_n.vs_greedy
         rows.append({"name": name, "weights": weights, "tune_auroc": tune_auroc, "tune_best_of_n": tune_best,
-                     "report_auroc": gap["sample_auroc"], "report_auroc_ci95": auroc_ci(report, weights),
-                     "greedy": gap["greedy"]["utility_accuracy"],
-                     "best_of_n": gap["best_of_n"]["utility_accuracy"],
-                     "best_vs_greedy": change["delta"]["utility_accuracy"],
-                     "best_vs_greedy_ci95": change["ci95"]["utility_accuracy"],
-                     "best_exact": gap["best_of_n"]["exact_match"], "greedy_exact": gap["greedy"]["exact_match"],
-                     "random_of_n": gap["random_of_n"]["utility_accuracy"],
-                     "oracle_of_n": gap["oracle_of_n"]["utility_accuracy"],
-                     "best_share_of_oracle": gap["best_share_of_oracle"]})
+                     "report_auroc": gap.sample_auroc, "report_auroc_ci95": auroc_ci(report, weights),
+                     "greedy": gap.greedy.utility_accuracy,
+                     "best_of_n": gap.best_of_n.utility_accuracy,
+                     "best_vs_greedy": change.delta["utility_accuracy"],
+                     "best_vs_greedy_ci95": change.ci95["utility_accuracy"],
+                     "best_exact": gap.best_of_n.exact_match, "greedy_exact": gap.greedy.exact_match,
+                     "random_of_n": gap.random_of_n.utility_accuracy,
+                     "oracle_of_n": gap.oracle_of_n.utility_accuracy,
+                     "best_share_of_oracle": gap.best_share_of_oracle})
 
     n_tasks = len(by_task(report))
     print(f"tuning set: {len(by_task(tune))} pack tasks, {len(tune)} samples; grid of {len(grid)} weightings")

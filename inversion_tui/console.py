@@ -13,7 +13,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 from rich.text import Text
 
-from inversion_tui.loop.metrics import by_set, describe_change, describe_evaluation, set_label
+from inversion_tui.loop.gap import VerificationGap
+from inversion_tui.loop.metrics import PairedDifference, by_set, describe_change, describe_evaluation, set_label
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.loop.stopping import describe_best
@@ -61,9 +62,8 @@ def closing_lines(status: str, directory: str, history: list[CycleRecord],
         line = (f"  {label} accuracy {base.utility_accuracy:.3f} (base) -> "
                 f"{latest.utility_accuracy:.3f} (cycle {latest.cycle})")
         paired = latest.vs_base
-        if paired and paired["n"]:
-            low, high = paired["ci95"]["utility_accuracy"]
-            line += f", paired {paired['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]"
+        if paired and paired.n:
+            line += f", paired {paired.describe()}"
         lines.append(line)
     if history and best_by:
         lines.append("  " + describe_best(directory, best_adapter, best_by))
@@ -221,42 +221,39 @@ def eval_table(summary: dict[str, Any]) -> Table:
         table.add_row(name.replace("_", " "), f"{summary[name]:.3f}", f"[{low:.3f}, {high:.3f}]")
     table.add_row("mean intrinsic score", f"{summary['mean_score']:.3f}", "")
     table.add_row("AUROC (score -> right program)", _fmt(summary["auroc"]), "")
-    paired = summary.get("paired")
-    if paired:
+    if summary.get("paired"):
+        paired = PairedDifference.from_json(summary["paired"])
         for name in ("utility_accuracy", "exact_match", "token_f1"):
-            low, high = paired["ci95"][name]
-            table.add_row(f"change in {name.replace('_', ' ')} (paired, n={paired['n']})",
-                          f"{paired['delta'][name]:+.3f}", f"[{low:+.3f}, {high:+.3f}]")
-        table.add_row("programs right now / wrong now", f"+{paired['gained']} / -{paired['lost']}", "")
+            low, high = paired.ci95[name]
+            table.add_row(f"change in {name.replace('_', ' ')} (paired, n={paired.n})",
+                          f"{paired.delta[name]:+.3f}", f"[{low:+.3f}, {high:+.3f}]")
+        table.add_row("programs right now / wrong now", f"+{paired.gained} / -{paired.lost}", "")
     return table
 
 
-def gap_tables(gap: dict[str, Any]) -> list[Table]:
+def gap_tables(gap: VerificationGap) -> list[Table]:
     """The verification gap of `eval --samples` (loop/gap.py): the picks beside greedy, then
     what each component alone says."""
-    picks = Table(title=f"verification gap: {gap['samples']} samples per task", title_justify="left")
+    picks = Table(title=f"verification gap: {gap.samples} samples per task", title_justify="left")
     for column in ("pick", "right program", "exact", "token F1", "right program vs greedy (paired, 95% CI)"):
         picks.add_column(column, justify="left" if column == "pick" else "right")
     for name in ("greedy", "best_of_n", "random_of_n", "oracle_of_n"):
-        row = gap[name]
-        change = ""
-        if "vs_greedy" in row:
-            low, high = row["vs_greedy"]["ci95"]["utility_accuracy"]
-            change = f"{row['vs_greedy']['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]"
-        picks.add_row(name.replace("_", " "), f"{row['utility_accuracy']:.3f}", f"{row['exact_match']:.3f}",
-                      f"{row['token_f1']:.3f}", change)
-    picks.caption = (f"best of n reaches {_fmt(gap['best_share_of_oracle'])} of the oracle; the score's AUROC "
-                     f"over all samples {_fmt(gap['sample_auroc'])}")
+        row = getattr(gap, name)
+        change = row.vs_greedy.describe() if row.vs_greedy else ""
+        picks.add_row(name.replace("_", " "), f"{row.utility_accuracy:.3f}", f"{row.exact_match:.3f}",
+                      f"{row.token_f1:.3f}", change)
+    picks.caption = (f"best of n reaches {_fmt(gap.best_share_of_oracle)} of the oracle; the score's AUROC "
+                     f"over all samples {_fmt(gap.sample_auroc)}")
     signals = Table(title="each component alone", title_justify="left")
     for column in ("component", "AUROC (right program)", "right program of its pick"):
         signals.add_column(column, justify="left" if column == "component" else "right")
-    for name, values in gap["components"].items():
+    for name, values in gap.components.items():
         signals.add_row(name, _fmt(values["auroc"]), f"{values['pick_utility']:.3f}")
-    if not gap.get("pick_table"):
+    if not gap.pick_table:
         return [picks, signals]
     rules = Table(title="what each selection rule would train on (the samples as one pass)", title_justify="left")
     for column in ("rule", "tasks kept", "samples kept", "kept right program"):
         rules.add_column(column, justify="left" if column == "rule" else "right")
-    for row in gap["pick_table"]:
+    for row in gap.pick_table:
         rules.add_row(row["rule"], f"{row['tasks']} of {row['of_tasks']}", str(row["samples"]), _fmt(row["right"]))
     return [picks, signals, rules]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from inversion_tui.errors import TaskPackError
 from inversion_tui.loop.evaluation import EvalTask
-from inversion_tui.loop.metrics import METRIC_FIELDS
+from inversion_tui.loop.metrics import missing_row_key
 from inversion_tui.loop.seeding import derive_seed
 from inversion_tui.tasks import render
 
@@ -59,10 +59,9 @@ def load_eval_rows(path: Path) -> list[dict]:
     """Per-task rows written by `eval --save-rows`, for `eval --paired-with`."""
     rows = []
     for number, row in _jsonl(path):
-        missing = [key for key in ("index", "task", *METRIC_FIELDS.values())
-                   if not isinstance(row, dict) or key not in row]
+        missing = missing_row_key(row)
         if missing:
-            raise TaskPackError(f"{path}:{number}: not an evaluation row (no {missing[0]!r}; "
+            raise TaskPackError(f"{path}:{number}: not an evaluation row (no {missing!r}; "
                                 "rows come from `eval --save-rows`)")
         rows.append(row)
     if not rows:

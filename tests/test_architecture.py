@@ -149,6 +149,16 @@ def test_no_import_cycle_among_the_product_modules():
     assert "inversion_tui.loop.backend" in graph["inversion_tui.settings"]  # lazy and relative imports read
 
 
+def test_no_product_file_over_500_lines():
+    """Issue 33: a module a reader can hold; the workbench app and the engine were 790 and 640
+    before they were split into rooms (tui/worker, dispatch, heading, views; loop/heldout,
+    batch_scoring, pass_stats)."""
+    sizes = {path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+             for package in ("inversion_tui", "cli") for path in (ROOT / package).rglob("*.py")}
+    assert len(sizes) > 50 and "inversion_tui/tui/app.py" in sizes  # the walk found the product
+    assert {path: lines for path, lines in sizes.items() if lines > 500} == {}
+
+
 def test_every_registered_scorer_objective_and_engine_resolves():
     from inversion_tui.loop.backend import GENERATORS
     from inversion_tui.importing import resolve

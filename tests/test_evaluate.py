@@ -5,7 +5,7 @@ import pytest
 
 from inversion_tui.errors import TaskPackError
 from inversion_tui.loop.metrics import (
-    auroc, bootstrap_ci, clusters_of, exact_match, judge, paired_difference, summarize, token_f1,
+    PairedDifference, auroc, bootstrap_ci, clusters_of, exact_match, judge, paired_difference, summarize, token_f1,
 )
 from inversion_tui.eval_sets import load_intercode, load_tasks_file
 
@@ -103,10 +103,10 @@ def test_grouped_tasks_are_resampled_whole_and_widen_the_interval():
     grouped = paired_difference(base, later)
     ungrouped = paired_difference([{k: v for k, v in r.items() if k != "group"} for r in base],
                                   [{k: v for k, v in r.items() if k != "group"} for r in later])
-    assert grouped["groups"] == 10 and "groups" not in ungrouped
-    assert grouped["delta"] == ungrouped["delta"] and grouped["delta"]["utility_accuracy"] == pytest.approx(0.1)
-    assert grouped["ci95"]["utility_accuracy"][0] == 0.0  # no template flipped, in some resamples
-    assert ungrouped["ci95"]["utility_accuracy"][0] > 0.0  # the per-task bootstrap is overconfident
+    assert grouped.groups == 10 and ungrouped.groups is None and "groups" not in ungrouped.to_json()
+    assert grouped.delta == ungrouped.delta and grouped.delta["utility_accuracy"] == pytest.approx(0.1)
+    assert grouped.ci95["utility_accuracy"][0] == 0.0  # no template flipped, in some resamples
+    assert ungrouped.ci95["utility_accuracy"][0] > 0.0  # the per-task bootstrap is overconfident
 
 
 def test_summarize_has_the_documented_keys():
@@ -195,8 +195,8 @@ def test_paired_difference_compares_each_task_with_itself():
     spread = [i / 40 for i in range(40)]
     base, later = rows([False] * 40, spread), rows([False] * 40, [f + 0.1 for f in spread])
     paired = paired_difference(base, later)
-    assert paired["n"] == 40 and paired["delta"]["token_f1"] == pytest.approx(0.1)
-    low, high = paired["ci95"]["token_f1"]
+    assert paired.n == 40 and paired.delta["token_f1"] == pytest.approx(0.1)
+    low, high = paired.ci95["token_f1"]
     assert low == pytest.approx(0.1) and high == pytest.approx(0.1)
     assert bootstrap_ci(spread)[1] > bootstrap_ci([f + 0.1 for f in spread])[0]  # the unpaired CIs overlap
     # gains and losses of the right program are counted; unmatched tasks are left out
@@ -204,11 +204,15 @@ def test_paired_difference_compares_each_task_with_itself():
     later = rows([False, True, True, True], [0, 1, 1, 1]) + [{"index": 9, "task": "t9", "utility": True,
                                                                "exact": True, "token_f1": 1.0}]
     paired = paired_difference(base, later)
-    assert (paired["n"], paired["gained"], paired["lost"]) == (4, 2, 1)
-    assert paired["delta"]["utility_accuracy"] == pytest.approx(0.25)
-    low, high = paired["ci95"]["utility_accuracy"]
+    assert (paired.n, paired.gained, paired.lost) == (4, 2, 1)
+    assert paired.delta["utility_accuracy"] == pytest.approx(0.25)
+    low, high = paired.ci95["utility_accuracy"]
     assert low < 0.25 < high
-    assert paired_difference(base, [])["n"] == 0
+    assert paired_difference(base, []).n == 0
+    # one text for every report, and the record as progress.json and `eval --json` keep it
+    assert paired.describe() == f"+0.250 [{low:+.3f}, {high:+.3f}]"
+    assert PairedDifference.from_json(paired.to_json()) == paired
+    assert list(paired.to_json()) == ["n", "delta", "ci95", "gained", "lost"]
 
 
 def test_bad_tasks_file_is_file_and_line(tmp_path):

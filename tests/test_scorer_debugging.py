@@ -46,21 +46,21 @@ def test_check_pass_accuracy_of_accepted_and_rejected_and_auroc():
             row(2, "ping 10.0.0.1", 0.8, True), row(3, "curl 10.0.0.1", 0.2, False),
             row(4, "nmap 10.0.0.1", 0.3, False), row(5, "ls", 0.1, False, references=())]
     check = check_pass(rows)
-    assert check["judged"] == 5 and check["candidates"] == 6
-    assert check["accepted_accuracy"] == pytest.approx(2 / 3) and check["accepted_n"] == 3
-    assert check["rejected_accuracy"] == pytest.approx(1 / 2) and check["rejected_n"] == 2
-    assert check["accepted_exact"] == pytest.approx(1 / 3)
+    assert check.judged == 5 and check.candidates == 6
+    assert check.accepted_accuracy == pytest.approx(2 / 3) and check.accepted_n == 3
+    assert check.rejected_accuracy == pytest.approx(1 / 2) and check.rejected_n == 2
+    assert check.accepted_exact == pytest.approx(1 / 3)
     # correct scores 0.9, 0.7, 0.3 against wrong 0.8, 0.2: 4 of 6 pairs ordered right
-    assert check["auroc"] == pytest.approx(4 / 6)
-    assert check["diversity"] == 1.0
+    assert check.auroc == pytest.approx(4 / 6)
+    assert check.diversity == 1.0
 
 
 def test_diversity_collapse_raises_the_alarm():
     varied = [row(i, f"cmd{i}", 0.5, True, cycle=1) for i in range(6)]
     collapsed = [row(10 + i, "nmap 10.0.0.1", 0.5, True, cycle=2) for i in range(6)]
     checks = check_cycles(varied + collapsed)
-    assert [(c["cycle"], c["collapse"]) for c in checks] == [(1, False), (2, True)]
-    assert checks[1]["diversity"] == pytest.approx(1 / 6)
+    assert [(c.cycle, c.collapse) for c in checks] == [(1, False), (2, True)]
+    assert checks[1].check.diversity == pytest.approx(1 / 6)
 
 
 def test_marks_agreement_precision_and_recall():

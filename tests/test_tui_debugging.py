@@ -253,5 +253,5 @@ async def test_the_scorer_tab_reads_at_80_columns(tmp_path):
         assert "…" not in scorer
         for header in ("cycle", "pass", "judged", "accepted", "rejected", "AUROC", "diversity"):
             assert header in scorer
-        first = app.state.scorer_check()[0]
-        assert f"{first['judged']}/{first['candidates']}" in scorer
+        first = app.state.scorer_check()[0].check
+        assert f"{first.judged}/{first.candidates}" in scorer

@@ -61,16 +61,16 @@ def test_the_picks_and_their_paired_change_against_greedy():
     assert [r["token_f1"] for r in chosen["oracle_of_n"]] == [1.0, 0.25, 1.0]
     assert picks(SAMPLES, seed=3)["random_of_n"] == picks(SAMPLES, seed=3)["random_of_n"]  # seeded
     gap = verification_gap(GREEDY, SAMPLES, components=["c"])
-    assert gap["samples"] == 3
-    assert gap["greedy"]["utility_accuracy"] == pytest.approx(1 / 3)
-    assert gap["best_of_n"]["utility_accuracy"] == pytest.approx(2 / 3)
-    assert gap["best_of_n"]["vs_greedy"]["delta"]["utility_accuracy"] == pytest.approx(1 / 3)
-    assert gap["best_of_n"]["vs_greedy"]["gained"] == 1 and gap["best_of_n"]["vs_greedy"]["lost"] == 0
-    assert gap["best_share_of_oracle"] == pytest.approx(1.0)
+    assert gap.samples == 3
+    assert gap.greedy.utility_accuracy == pytest.approx(1 / 3)
+    assert gap.best_of_n.utility_accuracy == pytest.approx(2 / 3)
+    assert gap.best_of_n.vs_greedy.delta["utility_accuracy"] == pytest.approx(1 / 3)
+    assert gap.best_of_n.vs_greedy.gained == 1 and gap.best_of_n.vs_greedy.lost == 0
+    assert gap.best_share_of_oracle == pytest.approx(1.0)
     # the component alone picks the flagged 0.9 last (flags first), like the score: 2 of 3 right
-    assert gap["components"]["c"]["pick_utility"] == pytest.approx(2 / 3)
+    assert gap.components["c"]["pick_utility"] == pytest.approx(2 / 3)
     # pooled over the 7 samples: right ones score 0.6, 0.5, 0.4; wrong ones 0.9, 0.2, 0.3, 0.7
-    assert gap["sample_auroc"] == pytest.approx(6 / 12)
+    assert gap.sample_auroc == pytest.approx(6 / 12)
 
 
 def test_the_reviewer_gains_nothing_from_restating_the_task(real_backend):

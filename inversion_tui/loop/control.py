@@ -31,14 +31,14 @@ class RunControl:
             control._select = control._select_changes[-1]["to"]
         if control._weight_changes:
             control._weights = dict(control._weight_changes[-1]["to"])
-        change = next((r["changes"]["threshold"] for r in resume.resumes[-1:] if "threshold" in r["changes"]), None)
+        change = next((r.changes["threshold"] for r in resume.resumes[-1:] if "threshold" in r.changes), None)
         live = control._threshold_changes[-1]["to"] if control._threshold_changes else None
         if change is None and live is not None:
             control._threshold = live  # set live before the stop, not given on this resume
-        elif change is not None and live != change["to"]:
+        elif change is not None and live != change.after:
             control._threshold_changes.append(
-                {"time": now(), "from": live if live is not None else change["from"],
-                 "to": change["to"], "on_resume": True})
+                {"time": now(), "from": live if live is not None else change.before,
+                 "to": change.after, "on_resume": True})
         return control
 
     @classmethod

@@ -11,76 +11,25 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from inversion_tui.loop import decoding, events as ev
-from inversion_tui.loop.backend import Backend, PreferencePair, TrainingPair, out_of_memory_errors
+from inversion_tui.loop import events as ev
+from inversion_tui.loop.backend import Backend, PreferencePair, TrainingPair
 from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl, RunStopped
-from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
-from inversion_tui.loop.gap import verification_gap
-from inversion_tui.loop.generate import forward_prompt, generate_commands
-from inversion_tui.loop.invert import inverse_prompt
-from inversion_tui.loop.literals import as_read
-from inversion_tui.loop.metrics import paired_difference, set_label, unpaired_difference_ci
-from inversion_tui.loop.pipeline import score_commands
-from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary, Progress, TrainingSummary
+from inversion_tui.loop.batch_scoring import BatchScorer
+from inversion_tui.loop.evaluation import EvalTask
+from inversion_tui.loop.heldout import HeldOut
+from inversion_tui.loop.pass_stats import cycle_training_totals, improvement_interval, pass_metrics
+from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress, Resume, TrainingSummary, run_results
 from inversion_tui.loop.resume import ResumePoint
-from inversion_tui.loop.runlog import DROPPED_CANDIDATES, PROGRESS, RunLog, now, read_candidates, read_eval_rows
-from inversion_tui.loop.components import Components, component_names
-from inversion_tui.loop.score import combine, rating_prompt
+from inversion_tui.loop.runlog import DROPPED_CANDIDATES, PROGRESS, RunLog, now, read_candidates
+from inversion_tui.loop.score import combine
 from inversion_tui.loop.scorer_check import check_pass, diversity_collapsed
 from inversion_tui.loop.seeding import derive_seed, pass_number
 from inversion_tui.loop import training_set
 from inversion_tui.loop.select import Selector
-from inversion_tui.loop.stopping import EarlyStopping, pass_consensus
+from inversion_tui.loop.stopping import EarlyStopping
 from inversion_tui.settings import RunSettings
-from inversion_tui.tasks import TaskInstance, TaskPack
-
-DECODING_EVENT_INTERVAL_S = 0.5
-"""Decoding events are sent at most this often (and for each call's first step)."""
-
-
-def pass_metrics(candidates: Sequence[Candidate]) -> PassSummary:
-    """A pass's numbers for progress.json; the TUI's stats panel uses the same function."""
-    total = len(candidates)
-    accepted = sum(c.accepted for c in candidates)
-    return PassSummary(
-        total_generated=total,
-        accepted=accepted,
-        acceptance_rate=accepted / total if total else 0.0,
-        mean_score=sum(c.score for c in candidates) / total if total else 0.0,
-        flagged=sum(bool(c.flags) for c in candidates),
-        distinct_commands=len({c.command for c in candidates}),
-        consensus=pass_consensus(candidates),
-    )
-
-
-def improvement_interval(before: Sequence[Candidate], after: Sequence[Candidate],
-                         candidates: int) -> list[float] | None:
-    """95% interval of the AFTER pass's mean score less the BEFORE pass's, over tasks (each
-    task's mean over its `candidates`; tasks of one template resampled together, as the
-    held-out intervals are; the passes drew their tasks independently)."""
-    def task_means(pass_: Sequence[Candidate]) -> tuple[list[float], list[str]]:
-        by_task: dict[int, list[Candidate]] = {}
-        for c in pass_:
-            by_task.setdefault(c.index // candidates, []).append(c)
-        tasks = list(by_task.values())
-        return ([sum(c.score for c in task) / len(task) for task in tasks],
-                [task[0].template_id or task[0].task for task in tasks])
-
-    (before_means, before_groups), (after_means, after_groups) = task_means(before), task_means(after)
-    interval = unpaired_difference_ci(before_means, after_means, before_groups, after_groups)
-    return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
-
-
-def cycle_training_totals(steps: Sequence[TrainingSummary]) -> dict[str, Any]:
-    """What a cycle trained, over every step it ran: its train-now steps and its end-of-pass
-    step (a cycle whose pool a train-now step had taken trained, though its own step was
-    skipped). The loss is the mean over all optimizer steps; None where none ran."""
-    optimizer_steps = sum(step.steps for step in steps)
-    loss = sum(step.mean_loss * step.steps for step in steps if step.steps) / optimizer_steps \
-        if optimizer_steps else None
-    return {"train_loss": loss, "train_examples": sum(step.examples for step in steps),
-            "train_steps": optimizer_steps}
+from inversion_tui.tasks import TaskPack
 
 
 @dataclass
@@ -114,10 +63,12 @@ class Engine:
         self.latest_adapter: str | None = None  # run-directory name of the newest saved adapter
         self.trained_examples: list[TrainingPair | PreferencePair] = []  # every step's, for --train-from base
         self.current_training: TrainingSummary | None = None  # this cycle's end-of-pass training
-        self.resumes: list[dict[str, Any]] = []
-        self.task_limit: int | None = None  # tasks per generate call after running out of memory
-        self.evaluations: list[Evaluation] = []  # held-out summaries per (set, cycle); cycle 0 = base model
-        self._base_rows: dict[str, list[dict[str, Any]]] = {}  # per set: the base model's rows, for pairing
+        self.resumes: list[Resume] = []
+        # Both report through self.emit as it is when called (a test or a script may swap the sink).
+        self.scorer = BatchScorer(self.settings, self.backend, self.examples, lambda event: self.emit(event),
+                                  lambda: self.control.weights)
+        self.heldout = HeldOut(self.eval_sets, self.settings, self.backend, self.runlog, self.examples,
+                               lambda event: self.emit(event))
         # progress.json is written by this thread, and once by another on a forced quit (abandon).
         self._progress_lock = threading.Lock()
         self._abandoned = False
@@ -169,7 +120,8 @@ class Engine:
             raise
         self.write_progress(status)
         if status == "finished" and self.history:
-            self.runlog.write_results(self.results())
+            self.runlog.write_results(run_results(
+                self.settings, self.backend.description, self.history, self.evaluations, self.elapsed()))
         self.runlog.release_lock()
         self.emit(ev.RunFinished(status, len(self.history), str(self.runlog.directory),
                                  best_adapter=self.best_adapter(), best_by=s.patience_on))
@@ -188,13 +140,7 @@ class Engine:
         self.elapsed_before = point.elapsed_s
         self.manual_trainings = list(point.manual_trainings)
         self.resumes = list(point.resumes)
-        # Summaries saved before a run could evaluate several sets carry no set name: their one set.
-        only = next(iter(self.eval_sets), "held-out")
-        self.evaluations = list(point.evaluations)
-        for evaluation in self.evaluations:
-            evaluation.set = evaluation.set or only
-        self._base_rows = {name: rows for (name, cycle), rows in read_eval_rows(self.runlog.directory).items()
-                           if cycle == 0}
+        self.heldout.restore(point.evaluations)
         self.latest_adapter = point.latest_adapter
         if self.settings.train_from == "base":
             self.trained_examples = self.examples_trained_before(Progress.read(self.runlog.directory))
@@ -233,9 +179,9 @@ class Engine:
         evaluation = self.evaluate(cycle) if self.eval_sets else None
         before_m, after_m = pass_metrics(before), pass_metrics(after)
         scorer = {"before": check_pass(before), "after": check_pass(after)}
-        first_diversity = self.history[0].scorer_check["before"]["diversity"] if (
-            self.history and self.history[0].scorer_check) else scorer["before"]["diversity"]
-        if diversity_collapsed(scorer["after"]["diversity"], first_diversity):
+        first_diversity = self.history[0].scorer_check["before"].diversity if (
+            self.history and self.history[0].scorer_check) else scorer["before"].diversity
+        if diversity_collapsed(scorer["after"].diversity, first_diversity):
             self.emit(ev.Log("warning", f"cycle {cycle}: diversity collapsed: {after_m.distinct_commands} distinct "
                                         f"commands in {after_m.total_generated} candidates"))
         manual = [m for m in self.manual_trainings if m.cycle == cycle]
@@ -281,7 +227,7 @@ class Engine:
                 continue
             self.boundary(cycle, phase)
             batch = instances[start : start + s.gen_batch_size]
-            new = self.score_batch(cycle, phase, batch_index, batch)
+            new = self.scorer.score_batch(cycle, phase, batch_index, batch)
             first = len(candidates)
             candidates.extend([replace(c, index=first + offset) for offset, c in enumerate(new)])
             self.select(candidates)
@@ -330,55 +276,15 @@ class Engine:
                                             "press n again once it has"))
 
     def evaluate(self, cycle: int) -> dict[str, Evaluation]:
-        """Every held-out set, greedy, with the adapter as it is now; a set this cycle already
-        has (a resumed run) is not redone. Pause and stop are honoured between batches; an
-        interrupted evaluation is redone on resume. Per-task rows go to evaluations.jsonl, and
-        each later cycle is compared with the base model task by task (`vs_base`)."""
-        s = self.settings
-        done = {(e.set, e.cycle): e for e in self.evaluations}
-        results = {}
-        for name, tasks in self.eval_sets.items():
-            if (name, cycle) in done:
-                results[name] = done[(name, cycle)]
-                continue
-            self.emit(ev.Log("info", f"evaluating {'the base model' if cycle == 0 else f'cycle {cycle}'} on "
-                                     f"{len(tasks)} tasks: {set_label(name)}"))
-            summary, rows = evaluate_model(
-                self.backend, tasks, examples=self.examples, weights=self.control.weights,
-                batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
-                verifier=s.verifier, placeholders=s.placeholders,
-                between_batches=lambda: self.boundary(cycle, "after"),
-            )
-            records = [row.record(index, cycle=cycle, set=name) for index, row in enumerate(rows)]
-            self.runlog.append_eval_rows(records)
-            evaluation = Evaluation(cycle=cycle, set=name, **summary)
-            if s.eval_samples:
-                evaluation.gap = self.verification_gap(cycle, name, tasks, records)
-            if cycle == 0:
-                self._base_rows[name] = records
-            elif name in self._base_rows:
-                evaluation.vs_base = paired_difference(self._base_rows[name], records)
-            self.evaluations.append(evaluation)
-            self.write_progress("running")
-            self.emit(ev.Evaluated(cycle, evaluation))
-            results[name] = evaluation
-        return results
+        """Every held-out set with the adapter as it is now (heldout.py); pause and stop are
+        honoured between batches, and progress.json has each summary before it is announced."""
+        return self.heldout.evaluate(cycle, self.control.weights, lambda: self.boundary(cycle, "after"),
+                                     lambda _: self.write_progress("running"))
 
-    def verification_gap(self, cycle: int, name: str, tasks: Sequence[EvalTask], greedy: list[dict]) -> dict:
-        """--eval-samples N: N sampled commands per held-out task, scored with every component,
-        and what picking one by the score gives beside greedy, at random and at best (gap.py)."""
-        s = self.settings
-        self.emit(ev.Log("info", f"sampling {s.eval_samples} commands per held-out task ({name}): the "
-                                 "verification gap"))
-        self.backend.reseed(derive_seed(s.seed, "eval-samples", cycle, name))
-        samples = sample_records(
-            self.backend, tasks, samples=s.eval_samples, temperature=s.temperature, examples=self.examples,
-            weights=self.control.weights, batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
-            verifier=s.verifier, placeholders=s.placeholders, between_batches=lambda: self.boundary(cycle, "after"),
-            cycle=cycle, set=name,
-        )
-        self.runlog.append_eval_samples(samples)
-        return verification_gap(greedy, samples, components=component_names(), seed=s.seed)
+    @property
+    def evaluations(self) -> list[Evaluation]:
+        """Held-out summaries per (set, cycle); cycle 0 = the base model."""
+        return self.heldout.evaluations
 
     def record_selection_changes(self, cycle: int) -> None:
         """Threshold and rule changes made live: on disk before anyone is told of them."""
@@ -406,89 +312,6 @@ class Engine:
 
     def untrained_pool(self) -> list[Candidate]:
         return [c for c in self._before_pass if c.accepted and not c.trained]
-
-    def score_batch(
-        self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
-    ) -> list[Candidate]:
-        """Score one batch; if memory runs out, in smaller pieces (the batch stays one batch on
-        disk, so resume bookkeeping is unchanged)."""
-        self.backend.reseed(derive_seed(self.settings.seed, "generate", cycle, phase, batch_index))
-        return self.score_piece(cycle, phase, batch_index, batch)
-
-    def score_piece(
-        self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
-    ) -> list[Candidate]:
-        if self.task_limit is not None and len(batch) > self.task_limit:  # known not to fit
-            size = self.task_limit
-            return [c for i in range(0, len(batch), size)
-                    for c in self.score_piece(cycle, phase, batch_index, batch[i : i + size])]
-        try:
-            return self.score_tasks(cycle, phase, batch_index, batch)
-        except out_of_memory_errors():
-            if len(batch) == 1:
-                raise
-        # The retry runs here, after the except block: inside it, the traceback would keep the
-        # failed attempt's frames, and the tensors they hold, alive through the retry.
-        self.backend.release_memory()
-        half = (len(batch) + 1) // 2
-        self.task_limit = half
-        self.emit(ev.Log("warning", f"out of memory generating for {len(batch)} tasks at once; "
-                                    f"retrying with {half} (kept for the rest of the run)"))
-        return (self.score_piece(cycle, phase, batch_index, batch[:half])
-                + self.score_piece(cycle, phase, batch_index, batch[half:]))
-
-    def score_tasks(
-        self, cycle: int, phase: ev.Phase, batch_index: int, batch: Sequence[TaskInstance]
-    ) -> list[Candidate]:
-        s = self.settings
-        stage = ["generating"]  # the stage running now, for the decoding steps' events
-
-        def on_stage(name: str, sequences: int) -> None:
-            stage[0] = name
-            self.emit(ev.StageStarted(cycle, phase, name, len(batch), sequences))
-
-        last_sent = [0.0]
-
-        def on_step(step: int, max_steps: int) -> None:
-            # A few events a second are enough for a person; one per token would flood the UI.
-            if step == 1 or time.monotonic() - last_sent[0] >= DECODING_EVENT_INTERVAL_S:
-                last_sent[0] = time.monotonic()
-                self.emit(ev.Decoding(cycle, phase, stage[0], step, max_steps, last_sent[0]))
-
-        with decoding.listening(on_step):
-            on_stage("generating", len(batch) * s.candidates)
-            generated = generate_commands(
-                self.backend, [i.task for i in batch], candidates=s.candidates, temperature=s.temperature,
-                max_new_tokens=s.max_new_tokens, examples=self.examples,
-            )
-            pairs = [(instance, g) for instance, per_task in zip(batch, generated) for g in per_task]
-            self.emit(ev.CommandsGenerated(cycle, phase, batch_index, tuple(i.task for i, _ in pairs),
-                                           tuple(g.command for _, g in pairs)))
-            scored = score_commands(
-                self.backend, [instance.task for instance, _ in pairs], [g.command for _, g in pairs],
-                weights=self.control.weights, examples=self.examples, max_new_tokens=s.max_new_tokens,
-                temperature=s.inverse_temperature, verifier=s.verifier, placeholders=s.placeholders,
-                on_stage=on_stage,
-                on_inverted=lambda reconstructions: self.emit(ev.CommandsInverted(cycle, phase, batch_index,
-                                                                                  tuple(reconstructions))),
-            )
-        return [
-            Candidate(cycle, phase, batch_index, 0, instance.task, c.command, c.reconstruction, c.components, c.score,
-                      c.flags, template_id=instance.template_id, tool=instance.tool, references=instance.references,
-                      raw=g.raw, prompts=self.prompts_of(instance.task, c.command, c.components))
-            for (instance, g), c in zip(pairs, scored)
-        ]
-
-    def prompts_of(self, task: str, command: str, components: Components) -> dict[str, str]:
-        """The exact prompts this candidate went through, for the inspector (rendering them
-        again is string templating, no tokenizer or model)."""
-        prompts = {"forward": forward_prompt(self.backend, task, self.examples)}
-        if command:  # an empty command is not inverted (invert.py)
-            read = as_read(command, self.settings.placeholders, command=True)
-            prompts["inverse"] = inverse_prompt(self.backend, read, self.examples)
-        if components.get("self_rating") is not None:
-            prompts["rating"] = rating_prompt(self.backend, task, command)
-        return prompts
 
     # ------------------------------------------------------------------ training
 
@@ -617,23 +440,3 @@ class Engine:
     def best_adapter(self) -> str | None:
         """The checkpoint of the best cycle by --patience-on; None while the base model is best."""
         return self.stopping.best_checkpoint(self.history, self.evaluations)
-
-    def results(self) -> dict[str, Any]:
-        first, last = self.history[0], self.history[-1]
-        losses = [c.train_loss for c in self.history if c.train_loss is not None]
-        return {
-            "settings": self.settings.model_dump(mode="json"),
-            "backend": self.backend.description,
-            "cycles": [c.to_json() for c in self.history],
-            "summary": {
-                "cycles_completed": len(self.history),
-                "initial_mean_score": first.before.mean_score,
-                "final_mean_score": last.after.mean_score,
-                "total_improvement": last.after.mean_score - first.before.mean_score,
-                "initial_acceptance_rate": first.before.acceptance_rate,
-                "final_acceptance_rate": last.after.acceptance_rate,
-                "mean_train_loss": sum(losses) / len(losses) if losses else None,
-                "evaluations": [e.to_json() for e in self.evaluations],
-                "elapsed_s": round(self.elapsed(), 2),
-            },
-        }

@@ -15,9 +15,11 @@ any weighting of the stored components can be judged again without a model
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Sequence
 
-from inversion_tui.loop.metrics import METRIC_FIELDS, auroc, bootstrap_ci, paired_difference
+from inversion_tui.loop.json_record import JsonRecord
+from inversion_tui.loop.metrics import METRIC_FIELDS, PairedDifference, auroc, bootstrap_ci, paired_difference
 from inversion_tui.loop.seeding import derive_seed
 
 PICKS = ("best_of_n", "random_of_n", "oracle_of_n")
@@ -53,19 +55,63 @@ def picks(samples: Sequence[dict], score_of: ScoreOf = lambda r: r["score"], see
         rng = random.Random(derive_seed(seed, "random_of_n", index))
         for name, row in (("best_of_n", best_of(rows, score_of)), ("random_of_n", rng.choice(rows)),
                           ("oracle_of_n", _oracle(rows))):
-            chosen[name].append({**key, **{field: row[field] for field in METRIC_FIELDS.values()}})
+            chosen[name].append({**key, **{column: row[column] for column in METRIC_FIELDS.values()}})
     return chosen
 
 
-def _means(rows: Sequence[dict]) -> dict:
+@dataclass
+class PickMeans(JsonRecord):
+    """One way of choosing each task's command (greedy, or a pick of the N samples) over a set:
+    the metrics' means with 95% intervals, and for a pick its paired change against greedy."""
+
+    NESTED: ClassVar[dict[str, type]] = {"vs_greedy": PairedDifference}
+
+    n: int = 0
+    utility_accuracy: float = 0.0  # right program
+    ci95: dict[str, list[float]] = field(default_factory=dict)  # per metric
+    exact_match: float = 0.0
+    token_f1: float = 0.0
+    vs_greedy: PairedDifference | None = None  # None for greedy itself
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        return data if self.vs_greedy is not None else {k: v for k, v in data.items() if k != "vs_greedy"}
+
+
+@dataclass
+class VerificationGap(JsonRecord):
+    """verification_gap's answer: kept in an Evaluation (`gap`, progress.json) and printed by
+    `eval --samples`, with the pick table there (`pick_table`, what each rule would train on)."""
+
+    NESTED: ClassVar[dict[str, type]] = {name: PickMeans for name in ("greedy", *PICKS)}
+
+    samples: int = 0  # per task
+    greedy: PickMeans = field(default_factory=PickMeans)
+    best_of_n: PickMeans = field(default_factory=PickMeans)
+    random_of_n: PickMeans = field(default_factory=PickMeans)
+    oracle_of_n: PickMeans = field(default_factory=PickMeans)
+    best_share_of_oracle: float | None = None
+    sample_auroc: float | None = None  # the score's, pooled over every sample
+    components: dict[str, dict[str, float | None]] = field(default_factory=dict)  # auroc, pick_utility
+    pick_table: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        return data if self.pick_table is not None else {k: v for k, v in data.items() if k != "pick_table"}
+
+
+def _means(rows: Sequence[dict], greedy: Sequence[dict] | None = None) -> PickMeans:
     n = len(rows)
     groups = [r.get("group", "") for r in rows]
-    out: dict = {"n": n}
-    for metric, field in METRIC_FIELDS.items():
-        values = [float(r[field]) for r in rows]
-        out[metric] = sum(values) / n if n else 0.0
-        out.setdefault("ci95", {})[metric] = list(bootstrap_ci(values, groups))
-    return out
+    means, ci95 = {}, {}
+    for metric, column in METRIC_FIELDS.items():
+        values = [float(r[column]) for r in rows]
+        means[metric] = sum(values) / n if n else 0.0
+        ci95[metric] = list(bootstrap_ci(values, groups))
+    return PickMeans(n=n, ci95=ci95, **means,
+                     vs_greedy=paired_difference(greedy, rows) if greedy is not None else None)
 
 
 def component_signals(samples: Sequence[dict], components: Sequence[str]) -> dict[str, dict]:
@@ -89,20 +135,19 @@ def component_signals(samples: Sequence[dict], components: Sequence[str]) -> dic
 
 
 def verification_gap(greedy: Sequence[dict], samples: Sequence[dict], *, score_of: ScoreOf = lambda r: r["score"],
-                     components: Sequence[str] = (), seed: int = 0) -> dict:
+                     components: Sequence[str] = (), seed: int = 0) -> VerificationGap:
     """greedy, best_of_n, random_of_n and oracle_of_n, each with its means and 95% intervals and
     (the picks) its paired change against greedy, task by task (templates resampled as clusters);
     the score's pooled AUROC over the samples; each component's AUROC and pick accuracy."""
     chosen = picks(samples, score_of, seed)
     n_samples = max((len(rows) for rows in by_task(samples).values()), default=0)
-    result: dict = {"samples": n_samples, "greedy": _means(greedy)}
-    for name, rows in chosen.items():
-        result[name] = {**_means(rows), "vs_greedy": paired_difference(greedy, rows)}
-    oracle = result["oracle_of_n"]["utility_accuracy"]
-    result["best_share_of_oracle"] = result["best_of_n"]["utility_accuracy"] / oracle if oracle else None
-    result["sample_auroc"] = auroc([score_of(r) for r in samples], [bool(r["utility"]) for r in samples])
-    result["components"] = component_signals(samples, components)
-    return result
+    chosen_means = {name: _means(rows, greedy) for name, rows in chosen.items()}
+    oracle = chosen_means["oracle_of_n"].utility_accuracy
+    return VerificationGap(
+        samples=n_samples, greedy=_means(greedy), **chosen_means,
+        best_share_of_oracle=chosen_means["best_of_n"].utility_accuracy / oracle if oracle else None,
+        sample_auroc=auroc([score_of(r) for r in samples], [bool(r["utility"]) for r in samples]),
+        components=component_signals(samples, components))
 
 
 PICK_RULES = ("threshold 0.40", "best-per-task", "keep-top 0.5", "keep-top 0.33", "keep-top 0.1",

@@ -116,6 +116,15 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
 METRIC_FIELDS = {"utility_accuracy": "utility", "exact_match": "exact", "token_f1": "token_f1"}
 """Summary metric -> the per-task row field it is the mean of."""
 
+ROW_KEYS = ("index", "task", *METRIC_FIELDS.values())
+"""What every evaluation row (evaluation.EvalRow.record, sample rows too) has, and every reader
+of them needs: the task's position and text to pair on, and its judgement."""
+
+
+def missing_row_key(row: object) -> str | None:
+    """The first of ROW_KEYS that `row` lacks (everything, if it is not an object); None for a row."""
+    return next((key for key in ROW_KEYS if not isinstance(row, dict) or key not in row), None)
+
 
 def summarize(judgements: Sequence[Judgement], scores: Sequence[float], groups: Sequence[str] | None = None) -> dict:
     """Means, 95% intervals (resampling whole groups when tasks come in groups), the mean
@@ -137,28 +146,59 @@ def summarize(judgements: Sequence[Judgement], scores: Sequence[float], groups: 
     return summary
 
 
-def paired_difference(base: Sequence[dict], later: Sequence[dict], resamples: int = 2000, seed: int = 0) -> dict:
+@dataclass(frozen=True)
+class PairedDifference:
+    """The change between two evaluations of one fixed set, task by task (paired_difference):
+    per metric the mean change and its 95% paired bootstrap interval; `gained` / `lost` the
+    tasks whose program became right / wrong; `groups` the resampling units where tasks come in
+    groups (None otherwise). Kept in progress.json as `vs_base`, in `eval --json` as `paired`."""
+
+    n: int
+    delta: dict[str, float]
+    ci95: dict[str, list[float]]
+    gained: int
+    lost: int
+    groups: int | None = None
+
+    def describe(self, metric: str = "utility_accuracy") -> str:
+        """`+0.020 [-0.007, +0.047]`: the one way every report writes a change."""
+        low, high = self.ci95[metric]
+        return f"{self.delta[metric]:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+    def to_json(self) -> dict:
+        data: dict = {"n": self.n, "delta": self.delta, "ci95": self.ci95}
+        if self.groups is not None:
+            data["groups"] = self.groups
+        return {**data, "gained": self.gained, "lost": self.lost}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PairedDifference":
+        return cls(n=data["n"], delta=data["delta"], ci95=data["ci95"], gained=data.get("gained", 0),
+                   lost=data.get("lost", 0), groups=data.get("groups"))
+
+
+def paired_difference(base: Sequence[dict], later: Sequence[dict], resamples: int = 2000,
+                      seed: int = 0) -> PairedDifference:
     """Mean per-task change from `base` to `later`, two evaluations of the same fixed set (rows
     as `EvalRow.record` writes them, matched by index and task), with a 95% paired bootstrap
     interval. Each task is compared with itself, so the interval is far narrower than the gap
     between two unpaired intervals suggests: the test the per-cycle CIs cannot give.
-    Rows with a `group` (tasks from one template) are resampled a whole group at a time.
-    `gained`/`lost`: tasks whose program became right / wrong."""
+    Rows with a `group` (tasks from one template) are resampled a whole group at a time."""
     earlier = {(r["index"], r["task"]): r for r in base}
     pairs = [(earlier[key], r) for r in later if (key := (r["index"], r["task"])) in earlier]
     n = len(pairs)
     groups = [b.get("group") or a.get("group") or "" for a, b in pairs]
-    result: dict = {"n": n, "delta": {}, "ci95": {}}
-    if any(groups):
-        result["groups"] = len(clusters_of(groups, n))
+    delta, ci95 = {}, {}
     for metric, column in METRIC_FIELDS.items():
         differences = [float(b[column]) - float(a[column]) for a, b in pairs]
-        result["delta"][metric] = sum(differences) / n if n else 0.0
+        delta[metric] = sum(differences) / n if n else 0.0
         # The same seed for every metric: the same resamples, so the metrics' intervals agree.
-        result["ci95"][metric] = list(bootstrap_ci(differences, groups, resamples, seed))
-    result["gained"] = sum(1 for a, b in pairs if b["utility"] and not a["utility"])
-    result["lost"] = sum(1 for a, b in pairs if a["utility"] and not b["utility"])
-    return result
+        ci95[metric] = list(bootstrap_ci(differences, groups, resamples, seed))
+    return PairedDifference(
+        n=n, delta=delta, ci95=ci95,
+        gained=sum(1 for a, b in pairs if b["utility"] and not a["utility"]),
+        lost=sum(1 for a, b in pairs if a["utility"] and not b["utility"]),
+        groups=len(clusters_of(groups, n)) if any(groups) else None)
 
 
 def unpaired_difference_ci(before: Sequence[float], after: Sequence[float],
@@ -218,12 +258,8 @@ def describe_evaluation(cycle: int, summary) -> str:
             f"[{low:.3f}, {high:.3f}], exact {summary.exact_match:.3f}, token F1 {summary.token_f1:.3f}, "
             f"AUROC {auroc_text}")
     paired = summary.vs_base
-    if paired and paired["n"]:
-        parts = []
-        for metric, label in (("utility_accuracy", "acc"), ("token_f1", "F1")):
-            lo, hi = paired["ci95"][metric]
-            parts.append(f"{label} {paired['delta'][metric]:+.3f} [{lo:+.3f}, {hi:+.3f}]")
-        line += f"; vs base, paired: {', '.join(parts)}"
+    if paired and paired.n:
+        line += f"; vs base, paired: acc {paired.describe()}, F1 {paired.describe('token_f1')}"
     return line
 
 

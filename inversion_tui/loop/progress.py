@@ -12,65 +12,16 @@ Runs saved by older versions lack some keys; each field's default stands in for 
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 from inversion_tui.errors import RunDirectoryError
+from inversion_tui.loop.gap import VerificationGap
+from inversion_tui.loop.json_record import JsonRecord
+from inversion_tui.loop.metrics import PairedDifference
+from inversion_tui.loop.scorer_check import ScorerCheck
 from inversion_tui.loop.runlog import PROGRESS, atomic_write_json, read_json_object
-
-
-class JsonRecord:
-    """A dataclass kept in a run file: known keys are fields, keys this version does not know
-    stay in `extra` and are written back. A record read from a file is written back with the
-    keys it was read with and any field since set to other than its default (an older run's
-    file keeps its shape when a resume rewrites it); one made in this version writes every
-    field. `NESTED`, `LISTS` and `DICTS` name the fields that hold records, lists of them, and
-    dicts of them by name."""
-
-    NESTED: ClassVar[dict[str, type]] = {}
-    LISTS: ClassVar[dict[str, type]] = {}
-    DICTS: ClassVar[dict[str, type]] = {}
-    # The keys of the file it came from; None: made here. Not a field: `==` ignores it (compare
-    # to_json() where the shape matters), and dataclasses.replace gives a record made here.
-    _read_keys: frozenset[str] | None = None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]):
-        names = {f.name for f in fields(cls)} - {"extra"}
-        values = {k: v for k, v in data.items() if k in names}
-        for name, kind in cls.NESTED.items():
-            if isinstance(values.get(name), dict):
-                values[name] = kind.from_json(values[name])
-        for name, kind in cls.LISTS.items():
-            if name in values:
-                values[name] = [kind.from_json(item) for item in values[name] or ()]
-        for name, kind in cls.DICTS.items():
-            if isinstance(values.get(name), dict):
-                values[name] = {key: kind.from_json(item) for key, item in values[name].items()}
-        record = cls(**values, extra={k: v for k, v in data.items() if k not in names})
-        record._read_keys = frozenset(data)
-        return record
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "extra" or (self._read_keys is not None and f.name not in self._read_keys
-                                     and value == _default(f)):
-                continue
-            if isinstance(value, JsonRecord):
-                value = value.to_json()
-            elif isinstance(value, list) and f.name in self.LISTS:
-                value = [item.to_json() for item in value]
-            elif isinstance(value, dict) and f.name in self.DICTS:
-                value = {key: item.to_json() for key, item in value.items()}
-            data[f.name] = value
-        return {**data, **self.extra}
-
-
-def _default(f) -> Any:
-    return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
 @dataclass
@@ -89,9 +40,11 @@ class Evaluation(JsonRecord):
     groups: int | None = None  # resampling units, where tasks come in groups (templates)
     mean_score: float = 0.0
     auroc: float | None = None  # of the score for a right program
-    gap: dict[str, Any] | None = None
-    vs_base: dict[str, Any] | None = None  # metrics.paired_difference
+    gap: VerificationGap | None = None  # --eval-samples
+    vs_base: PairedDifference | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    NESTED: ClassVar[dict[str, type]] = {"vs_base": PairedDifference, "gap": VerificationGap}
 
     def to_json(self) -> dict[str, Any]:
         """Written only when they hold something, as they always were: `vs_base` absent says
@@ -146,7 +99,7 @@ class CycleRecord(JsonRecord):
 
     NESTED: ClassVar[dict[str, type]] = {"before": PassSummary, "after": PassSummary, "training": TrainingSummary}
     LISTS: ClassVar[dict[str, type]] = {"manual_trainings": TrainingSummary}
-    DICTS: ClassVar[dict[str, type]] = {"eval": Evaluation}
+    DICTS: ClassVar[dict[str, type]] = {"eval": Evaluation, "scorer_check": ScorerCheck}
 
     cycle: int
     before: PassSummary = field(default_factory=PassSummary)
@@ -159,7 +112,7 @@ class CycleRecord(JsonRecord):
     train_examples: int = 0
     train_steps: int | None = None
     training: TrainingSummary | None = None  # the end-of-pass step; None in runs saved before it
-    scorer_check: dict[str, Any] = field(default_factory=dict)
+    scorer_check: dict[str, ScorerCheck] = field(default_factory=dict)  # by pass: "before", "after"
     manual_trainings: list[TrainingSummary] = field(default_factory=list)
     threshold: float | None = None
     weights: dict[str, float] | None = None
@@ -177,6 +130,32 @@ class CycleRecord(JsonRecord):
     def training_steps(self) -> list[TrainingSummary]:
         """The cycle's training steps in the order they ran: train-now steps, then its own."""
         return [*self.manual_trainings, *([self.training] if self.training else [])]
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """A setting's value before and after a change (stored as {"from", "to"})."""
+
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.before, "to": self.after}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "SettingChange":
+        return cls(data["from"], data["to"])
+
+
+@dataclass
+class Resume(JsonRecord):
+    """A resume that changed settings (`--resume DIR --cycles 3`): when, and what changed."""
+
+    DICTS: ClassVar[dict[str, type]] = {"changes": SettingChange}
+
+    time: str = ""
+    changes: dict[str, SettingChange] = field(default_factory=dict)  # by setting name
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 UNSET_LEFT_OUT = ("select", "select_changes", "best_adapter", "elapsed_s")
@@ -206,13 +185,13 @@ class Progress:
     current_training: TrainingSummary | None = None
     current_started_s: float | None = None
     manual_trainings: list[TrainingSummary] = field(default_factory=list)  # train-now steps, every cycle's
-    resumes: list[dict[str, Any]] = field(default_factory=list)
+    resumes: list[Resume] = field(default_factory=list)  # those that changed settings
     evaluations: list[Evaluation] = field(default_factory=list)  # held-out summaries; cycle 0 = base
     cycles: list[CycleRecord] = field(default_factory=list)  # stored as history.cycles, one per cycle done
     extra: dict[str, Any] = field(default_factory=dict)  # keys kept as found
 
     STORED_APART: ClassVar[tuple[str, ...]] = ("current_cycle", "current_training", "current_started_s",
-                                               "manual_trainings", "evaluations", "cycles", "extra")
+                                               "manual_trainings", "resumes", "evaluations", "cycles", "extra")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Progress":
@@ -224,10 +203,11 @@ class Progress:
                    current_training=TrainingSummary.from_json(training) if training else None,
                    current_started_s=current.get("started_s"),
                    manual_trainings=[TrainingSummary.from_json(m) for m in data.get("manual_trainings") or ()],
+                   resumes=[Resume.from_json(r) for r in data.get("resumes") or ()],
                    evaluations=[Evaluation.from_json(e) for e in data.get("evaluations") or ()],
                    cycles=[CycleRecord.from_json(c) for c in (data.get("history") or {}).get("cycles", [])],
                    extra={k: v for k, v in data.items()
-                          if k not in known | {"current", "manual_trainings", "evaluations", "history"}})
+                          if k not in known | {"current", "manual_trainings", "resumes", "evaluations", "history"}})
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -237,7 +217,7 @@ class Progress:
                     "cycle": self.current_cycle,
                     "training": self.current_training.to_json() if self.current_training else None,
                     **({"started_s": self.current_started_s} if self.current_started_s is not None else {})}
-            elif f.name in ("manual_trainings", "evaluations"):
+            elif f.name in ("manual_trainings", "resumes", "evaluations"):
                 data[f.name] = [record.to_json() for record in getattr(self, f.name)]
             elif f.name not in self.STORED_APART:
                 data[f.name] = getattr(self, f.name)
@@ -280,3 +260,26 @@ class Progress:
         if self.current_training:
             steps.append((self.current_cycle, self.current_training))
         return {(cycle, index) for cycle, step in steps for index in step.trained_indices}
+
+
+def run_results(settings, backend: dict[str, Any], history: Sequence[CycleRecord], evaluations: Sequence[Evaluation],
+                elapsed_s: float) -> dict[str, Any]:
+    """self_improvement_results.json of a finished run: its settings, cycles and a summary."""
+    first, last = history[0], history[-1]
+    losses = [c.train_loss for c in history if c.train_loss is not None]
+    return {
+        "settings": settings.model_dump(mode="json"),
+        "backend": backend,
+        "cycles": [c.to_json() for c in history],
+        "summary": {
+            "cycles_completed": len(history),
+            "initial_mean_score": first.before.mean_score,
+            "final_mean_score": last.after.mean_score,
+            "total_improvement": last.after.mean_score - first.before.mean_score,
+            "initial_acceptance_rate": first.before.acceptance_rate,
+            "final_acceptance_rate": last.after.acceptance_rate,
+            "mean_train_loss": sum(losses) / len(losses) if losses else None,
+            "evaluations": [e.to_json() for e in evaluations],
+            "elapsed_s": round(elapsed_s, 2),
+        },
+    }

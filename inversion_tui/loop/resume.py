@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from inversion_tui.errors import InversionError, SettingsError
 from inversion_tui.loop.objectives import OBJECTIVES
-from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress, TrainingSummary
+from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress, Resume, SettingChange, TrainingSummary
 from inversion_tui.loop.runlog import SETTINGS, RunLog, now
 from inversion_tui.settings import RunSettings, as_saved, build_settings
 
@@ -32,7 +32,7 @@ class ResumePoint:
     training: TrainingSummary | None  # `cycle`'s end-of-pass training summary, if it is done
     latest_adapter: str | None  # run-directory name of the adapter to load
     dropped_lines: int  # partial-batch lines removed from candidates.jsonl
-    resumes: list[dict[str, Any]] = field(default_factory=list)
+    resumes: list[Resume] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
     select_changes: list[dict[str, Any]] = field(default_factory=list)
@@ -49,7 +49,7 @@ def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
     return count
 
 
-def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSettings, dict[str, Any]]:
+def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSettings, dict[str, SettingChange]]:
     """The run's saved settings with the allowed overrides applied. Returns (settings, changes)."""
     saved = as_saved(runlog.read_json(SETTINGS))  # every setting, as the run had it
     # Runs saved before --replay was refused with --objective dpo trained without it (the engine
@@ -67,8 +67,8 @@ def resumed_settings(runlog: RunLog, overrides: dict[str, Any]) -> tuple[RunSett
             allowed = ", ".join(f"--{n}" for n in CHANGEABLE_ON_RESUME)
             raise SettingsError(f"--{name.replace('_', '-')} cannot change on resume (the run has "
                                 f"{saved[name]!r}; a resumed run may change only {allowed})")
-        changes[name] = {"from": saved[name], "to": value}
-    settings = build_settings(**{**saved, **{k: v["to"] for k, v in changes.items()}})
+        changes[name] = SettingChange(saved[name], value)
+    settings = build_settings(**{**saved, **{name: change.after for name, change in changes.items()}})
     progress = Progress.read(runlog.directory)
     if settings.cycles < progress.last_completed_cycle:
         raise SettingsError(f"--cycles {settings.cycles} is below the {progress.last_completed_cycle} "
@@ -110,5 +110,5 @@ def open_resume(directory: Path, overrides: dict[str, Any]) -> tuple[RunSettings
         runlog.release_lock()  # a refused resume leaves the directory as it found it
         raise
     if changes:
-        point.resumes.append({"time": now(), "changes": changes})
+        point.resumes.append(Resume(time=now(), changes=changes))
     return settings, runlog, point

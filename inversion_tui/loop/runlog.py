@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable
 
 from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop.candidate import Candidate
+from inversion_tui.loop.metrics import missing_row_key
 
 SETTINGS = "settings.json"
 CANDIDATES = "candidates.jsonl"
@@ -89,9 +90,10 @@ def read_eval_rows(directory: Path) -> dict[tuple[str, int], list[dict[str, Any]
             for line in handle:
                 try:
                     row = json.loads(line)
-                    latest[(row["set"], row["cycle"], row["index"])] = row
-                except (ValueError, KeyError, TypeError):
+                except ValueError:
                     continue
+                if missing_row_key(row) is None and "set" in row and "cycle" in row:
+                    latest[(row["set"], row["cycle"], row["index"])] = row
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for (name, cycle, _), row in sorted(latest.items(), key=lambda item: item[0]):
         groups.setdefault((name, cycle), []).append(row)

@@ -10,8 +10,10 @@ progress.json), the live UI and a replay compute the same numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
+from inversion_tui.loop.json_record import JsonRecord
 from inversion_tui.loop.metrics import auroc, judge
 
 DIVERSITY_ALARM = 0.5
@@ -33,7 +35,39 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def check_pass(candidates: Sequence[Checked]) -> dict[str, Any]:
+@dataclass
+class ScorerCheck(JsonRecord):
+    """The scorer against references over one pass (check_pass): progress.json keeps one per
+    pass of each cycle (`scorer_check.before`, `.after`). The shares are None where nothing
+    was judged (a pass of tasks without references accepts and rejects nothing judged)."""
+
+    candidates: int = 0
+    judged: int = 0  # candidates whose task has references
+    accepted_n: int = 0
+    rejected_n: int = 0
+    accepted_accuracy: float | None = None  # right program
+    rejected_accuracy: float | None = None
+    accepted_exact: float | None = None
+    rejected_exact: float | None = None
+    accepted_token_f1: float | None = None
+    rejected_token_f1: float | None = None
+    accuracy: float | None = None  # of every judged candidate
+    auroc: float | None = None  # of the score as a predictor of the right program
+    diversity: float | None = None  # distinct commands per candidate
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PassCheck:
+    """check_pass of one pass of a run (check_cycles), with the collapse alarm applied."""
+
+    cycle: int
+    phase: str
+    check: ScorerCheck
+    collapse: bool
+
+
+def check_pass(candidates: Sequence[Checked]) -> ScorerCheck:
     """Scorer against references over one pass (or any group of candidates).
 
     `correct` means the program name matches a reference's (utility accuracy); token F1 and
@@ -42,34 +76,33 @@ def check_pass(candidates: Sequence[Checked]) -> dict[str, Any]:
     accepted = [j for c, j in judged if c.accepted]
     rejected = [j for c, j in judged if not c.accepted]
     distinct = len({" ".join(c.command.split()) for c in candidates})
-    return {
-        "candidates": len(candidates),
-        "judged": len(judged),
-        "accepted_n": len(accepted),
-        "rejected_n": len(rejected),
-        "accepted_accuracy": _mean([float(j.utility) for j in accepted]),
-        "rejected_accuracy": _mean([float(j.utility) for j in rejected]),
-        "accepted_exact": _mean([float(j.exact) for j in accepted]),
-        "rejected_exact": _mean([float(j.exact) for j in rejected]),
-        "accepted_token_f1": _mean([j.token_f1 for j in accepted]),
-        "rejected_token_f1": _mean([j.token_f1 for j in rejected]),
-        "accuracy": _mean([float(j.utility) for _, j in judged]),
-        "auroc": auroc([c.score for c, _ in judged], [j.utility for _, j in judged]),
-        "diversity": distinct / len(candidates) if candidates else None,
-    }
+    return ScorerCheck(
+        candidates=len(candidates),
+        judged=len(judged),
+        accepted_n=len(accepted),
+        rejected_n=len(rejected),
+        accepted_accuracy=_mean([float(j.utility) for j in accepted]),
+        rejected_accuracy=_mean([float(j.utility) for j in rejected]),
+        accepted_exact=_mean([float(j.exact) for j in accepted]),
+        rejected_exact=_mean([float(j.exact) for j in rejected]),
+        accepted_token_f1=_mean([j.token_f1 for j in accepted]),
+        rejected_token_f1=_mean([j.token_f1 for j in rejected]),
+        accuracy=_mean([float(j.utility) for _, j in judged]),
+        auroc=auroc([c.score for c, _ in judged], [j.utility for _, j in judged]),
+        diversity=distinct / len(candidates) if candidates else None,
+    )
 
 
-def check_cycles(candidates: Sequence[Checked]) -> list[dict[str, Any]]:
+def check_cycles(candidates: Sequence[Checked]) -> list[PassCheck]:
     """check_pass per (cycle, phase), in run order, with the diversity alarm applied."""
     groups: dict[tuple[int, str], list[Checked]] = {}
     for c in candidates:
         groups.setdefault((c.cycle, c.phase), []).append(c)
     order = sorted(groups, key=lambda key: (key[0], key[1] != "before"))
-    rows = [{"cycle": cycle, "phase": phase, **check_pass(groups[(cycle, phase)])} for cycle, phase in order]
-    first = rows[0]["diversity"] if rows else None
-    for row in rows:
-        row["collapse"] = diversity_collapsed(row["diversity"], first)
-    return rows
+    checks = [(cycle, phase, check_pass(groups[(cycle, phase)])) for cycle, phase in order]
+    first = checks[0][2].diversity if checks else None
+    return [PassCheck(cycle, phase, check, diversity_collapsed(check.diversity, first))
+            for cycle, phase, check in checks]
 
 
 def diversity_collapsed(diversity: float | None, first: float | None) -> bool:

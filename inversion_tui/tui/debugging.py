@@ -1,8 +1,8 @@
 """The app's scorer-debugging controls: inspect, filter and sort the candidates, re-weight, mark.
 
-A mixin of InversionApp, kept apart from the engine plumbing in app.py. Every control works
-the same in a live run and in a replay: re-scoring and re-deciding use stored components
-only, never a model.
+A mixin of InversionApp, a room of its own beside the engine worker and the views. Every
+control works the same in a live run and in a replay: re-scoring and re-deciding use stored
+components only, never a model.
 """
 
 from __future__ import annotations

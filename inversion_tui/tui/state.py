@@ -17,7 +17,7 @@ from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.progress import CycleRecord, Evaluation
 from inversion_tui.loop.score import combine
-from inversion_tui.loop.scorer_check import check_cycles, marks_agreement
+from inversion_tui.loop.scorer_check import PassCheck, check_cycles, marks_agreement
 from inversion_tui.loop.select import Selector
 from inversion_tui.settings import RunSettings
 
@@ -146,7 +146,7 @@ class RunState:
     def marks_agreement(self) -> dict[str, Any]:
         return marks_agreement(self.rows, self.marks)
 
-    def scorer_check(self) -> list[dict[str, Any]]:
+    def scorer_check(self) -> list[PassCheck]:
         return check_cycles(self.rows)
 
     def missing_components(self) -> dict[str, int]:

@@ -48,25 +48,25 @@ def gap_table(evaluations: list[Evaluation]) -> Table | Text:
     if not with_gap:
         return Text("verification gap: not measured (run --eval-samples N, or inversion-tui eval --samples N)",
                     style="dim")
-    table = compact_table(f"verification gap, held-out, {with_gap[0].gap['samples']} samples per task "
+    table = compact_table(f"verification gap, held-out, {with_gap[0].gap.samples} samples per task "
                           "(right program; best = the score's pick)", expand=True)
     for column in ("cycle", "set", "greedy", "best\n(vs greedy)", "random", "oracle", "best/\noracle", "AUROC"):
         table.add_column(column, justify="left" if column == "set" else "right", no_wrap=True)
     table.add_column("component AUROC", justify="left", ratio=1)  # wraps: the one long cell
     for evaluation in with_gap:
         gap = evaluation.gap
-        change = gap["best_of_n"]["vs_greedy"]
-        low, high = change["ci95"]["utility_accuracy"]
-        best = Text(f"{gap['best_of_n']['utility_accuracy']:.2f} ({change['delta']['utility_accuracy']:+.2f})")
+        change = gap.best_of_n.vs_greedy
+        low, high = change.ci95["utility_accuracy"]
+        best = Text(f"{gap.best_of_n.utility_accuracy:.2f} ({change.delta['utility_accuracy']:+.2f})")
         if low > 0 or high < 0:  # the paired interval excludes zero
             best.stylize("bold green" if low > 0 else "bold red")
         signals = " ".join(f"{REGISTRY[name].label or name} {_fraction(v['auroc'])}"
-                           for name, v in gap["components"].items() if name in REGISTRY)
+                           for name, v in gap.components.items() if name in REGISTRY)
         # the set's name may be an --eval-file's stem: text, never markup
         table.add_row(str(evaluation.cycle), plain(evaluation.set or "-", single_line=True),
-                      _fraction(gap["greedy"]["utility_accuracy"]), best,
-                      _fraction(gap["random_of_n"]["utility_accuracy"]), _fraction(gap["oracle_of_n"]["utility_accuracy"]),
-                      _fraction(gap["best_share_of_oracle"]), _fraction(gap["sample_auroc"]), signals)
+                      _fraction(gap.greedy.utility_accuracy), best,
+                      _fraction(gap.random_of_n.utility_accuracy), _fraction(gap.oracle_of_n.utility_accuracy),
+                      _fraction(gap.best_share_of_oracle), _fraction(gap.sample_auroc), signals)
     return table
 
 
@@ -78,13 +78,14 @@ class ScorerPanel(Static):
                        "AUROC", "diversity"):
             table.add_column(column, justify="right", no_wrap=True)
         for row in checks:
-            f1 = f"{_fraction(row['accepted_token_f1'])}/{_fraction(row['rejected_token_f1'])}"
-            diversity = Text(_fraction(row["diversity"]))
-            if row["collapse"]:
+            check = row.check
+            f1 = f"{_fraction(check.accepted_token_f1)}/{_fraction(check.rejected_token_f1)}"
+            diversity = Text(_fraction(check.diversity))
+            if row.collapse:
                 diversity.append(" COLLAPSE", style="bold white on red")
-            table.add_row(str(row["cycle"]), row["phase"], f"{row['judged']}/{row['candidates']}",
-                          _fraction(row["accepted_accuracy"], row["accepted_n"]),
-                          _fraction(row["rejected_accuracy"], row["rejected_n"]), f1, _fraction(row["auroc"]),
+            table.add_row(str(row.cycle), row.phase, f"{check.judged}/{check.candidates}",
+                          _fraction(check.accepted_accuracy, check.accepted_n),
+                          _fraction(check.rejected_accuracy, check.rejected_n), f1, _fraction(check.auroc),
                           diversity)
         used = ", ".join(f"{name}={weight:g}" for name, weight in weights.items() if weight > 0)
         legend = Text("acc accepted / rejected = share of the accepted / rejected candidates naming the "

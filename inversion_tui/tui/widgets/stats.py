@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from inversion_tui.loop.metrics import TEST_TIME_SET, by_set
 from inversion_tui.loop.progress import CycleRecord, Evaluation, PassSummary
-from inversion_tui.loop.scorer_check import DIVERSITY_ALARM
+from inversion_tui.loop.scorer_check import DIVERSITY_ALARM, ScorerCheck
 
 
 def _pct(value: float) -> str:
@@ -26,7 +26,7 @@ class StatsPanel(Static):
     ALLOW_MAXIMIZE = True  # z zooms it (small terminals, projectors)
 
     def show(self, passes: dict[str, PassSummary], cycle: int, threshold: float, last_loss: float | None,
-             history: list[CycleRecord], evaluations: list[Evaluation] = (), check: dict[str, Any] | None = None,
+             history: list[CycleRecord], evaluations: list[Evaluation] = (), check: ScorerCheck | None = None,
              agreement: dict[str, Any] | None = None) -> None:
         """passes: the current cycle's summary per pass ("before", "after"), as far as each got."""
         now = Text()
@@ -47,14 +47,13 @@ class StatsPanel(Static):
                        f"{latest.utility_accuracy:.3f} "
                        f"(base {base.utility_accuracy:.3f}, n={latest.n})")
             paired = latest.vs_base
-            if paired and paired["n"]:
-                low, high = paired["ci95"]["utility_accuracy"]
-                now.append(f" Δ {paired['delta']['utility_accuracy']:+.3f} [{low:+.3f}, {high:+.3f}]")
-        if check and check["judged"]:
-            now.append(f"\nvs refs: acc {_maybe(check['accepted_accuracy'])} accepted / "
-                       f"{_maybe(check['rejected_accuracy'])} rejected, AUROC {_maybe(check['auroc'])}")
-        if check and check["diversity"] is not None and check["diversity"] < DIVERSITY_ALARM:
-            now.append(f"\ndiversity {check['diversity']:.2f}: COLLAPSE", style="bold red")
+            if paired and paired.n:
+                now.append(f" Δ {paired.describe()}")
+        if check and check.judged:
+            now.append(f"\nvs refs: acc {_maybe(check.accepted_accuracy)} accepted / "
+                       f"{_maybe(check.rejected_accuracy)} rejected, AUROC {_maybe(check.auroc)}")
+        if check and check.diversity is not None and check.diversity < DIVERSITY_ALARM:
+            now.append(f"\ndiversity {check.diversity:.2f}: COLLAPSE", style="bold red")
         if agreement and agreement["marked"]:
             now.append(f"\nmarks {agreement['marked']}: precision {_maybe(agreement['precision'])}, "
                        f"recall {_maybe(agreement['recall'])}")
