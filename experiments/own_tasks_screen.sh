@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 32's screen, stage (b): does the loop learn the tasks it is given? InterCode-ALFA in two
+# Issue 32's screen, stages (b) and (c): does the loop learn the tasks it is given? InterCode-ALFA in two
 # fixed halves: half A (`intercode:a`) is the pool and the only place settings are chosen, half
 # B (`intercode:b`, all 150 tasks) is evaluated greedy before cycle 1 and after every cycle,
 # paired with the base model task by task, and never used to choose.
@@ -13,7 +13,9 @@
 #   thr-A      the pool intercode:a, --select threshold 0.40, 32 tasks x 4 a pass
 #   keep-A     the pool intercode:a, --select keep-top --keep-top 0.5 (Q chosen on half A's
 #              committed samples: experiments/pick_table.py), 32 tasks x 4 a pass
-# Extras after the name: -s1 (--seed 1), -n8 (--candidates 8), -e4 (--epochs 4).
+#   keep-B     keep-A's recipe the other way round: the pool intercode:b, evaluated on intercode:a
+#              (stage c's swap: the chosen recipe's figure then stands on all 300 held-out pairs)
+# Extras after the name: -s1 (--seed 1), -n8 (--candidates 8), -e4 (--epochs 4), -l0.0006 (--lr 6e-4).
 # Cells run one after another, never side by side (2 cores). Each leaves OUT_DIR/CELL (the run),
 # OUT_DIR/CELL.log, OUT_DIR/CELL.command and OUT_DIR/CELL.time (wall time, peak RSS).
 set -euo pipefail
@@ -22,16 +24,16 @@ shift
 mkdir -p "$out"
 export HF_HUB_OFFLINE=1
 cli=(${INVERSION_TUI:-.venv/bin/inversion-tui})
-common=(run --headless --cycles "${CYCLES:-2}" --candidates 4 --pack pentest,shell --train-from base
-        --eval-suite intercode:b --seed 0)
+common=(run --headless --cycles "${CYCLES:-2}" --candidates 4 --pack pentest,shell --train-from base --seed 0)
 
 flags_of() {
     local -a parts
     IFS=- read -r -a parts <<< "$1"
     case ${parts[0]}-${parts[1]} in
-        thr-core) echo --tasks-from cheat-basics --select threshold --threshold 0.4 --tasks 16 ;;
-        thr-A) echo --tasks-from intercode:a --select threshold --threshold 0.4 --tasks 32 ;;
-        keep-A) echo --tasks-from intercode:a --select keep-top --keep-top 0.5 --tasks 32 ;;
+        thr-core) echo --tasks-from cheat-basics --select threshold --threshold 0.4 --tasks 16 --eval-suite intercode:b ;;
+        thr-A) echo --tasks-from intercode:a --select threshold --threshold 0.4 --tasks 32 --eval-suite intercode:b ;;
+        keep-A) echo --tasks-from intercode:a --select keep-top --keep-top 0.5 --tasks 32 --eval-suite intercode:b ;;
+        keep-B) echo --tasks-from intercode:b --select keep-top --keep-top 0.5 --tasks 32 --eval-suite intercode:a ;;
         *) echo "unknown cell $1" >&2; return 1 ;;
     esac
     for extra in "${parts[@]:2}"; do
@@ -39,6 +41,7 @@ flags_of() {
             s[0-9]*) echo --seed "${extra#s}" ;;
             n[0-9]*) echo --candidates "${extra#n}" ;;
             e[0-9]*) echo --epochs "${extra#e}" ;;
+            l[0-9]*) echo --lr "${extra#l}" ;;
             *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
         esac
     done
