@@ -151,6 +151,35 @@ def test_a_run_with_eval_samples_records_the_gap_each_cycle(tmp_path):
     assert backend.base_weights_calls > 0  # the default verifier scores on the base weights
 
 
+def test_a_weights_change_during_evaluation_reaches_the_sets_scored_after_it(tmp_path):
+    """The weights are read as each held-out set is scored: a change made live while the first
+    set runs (between its batches, where the engine takes it up) scores the second."""
+    from inversion_tui.loop.heldout import HeldOut
+
+    first, second = {"embed": 1.0}, {"reviewer": 1.0}
+
+    def evaluate(name: str, weights, between_batches=lambda: None):
+        settings = build_settings(cycles=1, tasks=2, candidates=2, gen_batch_size=2, output=tmp_path / name,
+                                  pack="pentest,shell")
+        heldout = HeldOut({"one": fake_eval_tasks(), "two": fake_eval_tasks()}, settings, FakeBackend(),
+                          RunLog.create(settings.output), [], lambda event: None)
+        return heldout.evaluate(0, weights, between_batches, lambda evaluation: None)
+
+    in_force = [first]
+    calls = []
+
+    def between_batches():  # the first set has two batches: the change lands between them
+        calls.append(1)
+        if len(calls) == 2:
+            in_force[0] = second
+
+    changed = evaluate("changed", lambda: in_force[0], between_batches)
+    only_first, only_second = evaluate("first", lambda: first), evaluate("second", lambda: second)
+    assert only_first["one"].mean_score != only_second["one"].mean_score  # the weights matter here
+    assert changed["one"].mean_score == only_first["one"].mean_score  # read when the set began
+    assert changed["two"].mean_score == only_second["two"].mean_score
+
+
 def test_the_policy_verifier_never_switches_the_adapter_off(tmp_path):
     backend = FakeBackend()
     settings = build_settings(cycles=1, tasks=2, candidates=2, output=tmp_path / "run", pack="pentest",

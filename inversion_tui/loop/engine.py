@@ -278,7 +278,7 @@ class Engine:
     def evaluate(self, cycle: int) -> dict[str, Evaluation]:
         """Every held-out set with the adapter as it is now (heldout.py); pause and stop are
         honoured between batches, and progress.json has each summary before it is announced."""
-        return self.heldout.evaluate(cycle, self.control.weights, lambda: self.boundary(cycle, "after"),
+        return self.heldout.evaluate(cycle, lambda: self.control.weights, lambda: self.boundary(cycle, "after"),
                                      lambda _: self.write_progress("running"))
 
     @property

@@ -12,7 +12,7 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.backend import Backend
 from inversion_tui.loop.components import component_names
 from inversion_tui.loop.evaluation import EvalTask, evaluate_model, sample_records
-from inversion_tui.loop.gap import verification_gap
+from inversion_tui.loop.gap import VerificationGap, verification_gap
 from inversion_tui.loop.metrics import paired_difference, set_label
 from inversion_tui.loop.progress import Evaluation
 from inversion_tui.loop.runlog import RunLog, read_eval_rows
@@ -41,12 +41,14 @@ class HeldOut:
         self.base_rows = {name: rows for (name, cycle), rows in read_eval_rows(self.runlog.directory).items()
                           if cycle == 0}
 
-    def evaluate(self, cycle: int, weights: dict[str, float], between_batches: Callable[[], None],
+    def evaluate(self, cycle: int, weights: Callable[[], dict[str, float]], between_batches: Callable[[], None],
                  on_evaluated: Callable[[Evaluation], None]) -> dict[str, Evaluation]:
         """Every set, greedy, with the adapter as it is now; a set this cycle already has (a
-        resumed run) is not redone. `between_batches` is where the run honours pause and stop (an
-        interrupted evaluation is redone on resume); `on_evaluated` is called with each summary
-        once it is kept, before it is announced. Per-task rows go to evaluations.jsonl."""
+        resumed run) is not redone. `weights()` is read as each set (and its samples) is scored:
+        a change made live between batches reaches what is scored after it. `between_batches` is
+        where the run honours pause and stop (an interrupted evaluation is redone on resume);
+        `on_evaluated` is called with each summary once it is kept, before it is announced.
+        Per-task rows go to evaluations.jsonl."""
         s = self.settings
         done = {(e.set, e.cycle): e for e in self.evaluations}
         results = {}
@@ -57,7 +59,7 @@ class HeldOut:
             self.emit(ev.Log("info", f"evaluating {'the base model' if cycle == 0 else f'cycle {cycle}'} on "
                                      f"{len(tasks)} tasks: {set_label(name)}"))
             summary, rows = evaluate_model(
-                self.backend, tasks, examples=self.examples, weights=weights,
+                self.backend, tasks, examples=self.examples, weights=weights(),
                 batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
                 verifier=s.verifier, placeholders=s.placeholders, between_batches=between_batches,
             )
@@ -76,8 +78,8 @@ class HeldOut:
             results[name] = evaluation
         return results
 
-    def gap(self, cycle: int, name: str, tasks: Sequence[EvalTask], greedy: list[dict], weights: dict[str, float],
-            between_batches: Callable[[], None]) -> dict:
+    def gap(self, cycle: int, name: str, tasks: Sequence[EvalTask], greedy: list[dict],
+            weights: Callable[[], dict[str, float]], between_batches: Callable[[], None]) -> VerificationGap:
         """--eval-samples N: N sampled commands per held-out task, scored with every component,
         and what picking one by the score gives beside greedy, at random and at best (gap.py)."""
         s = self.settings
@@ -86,7 +88,7 @@ class HeldOut:
         self.backend.reseed(derive_seed(s.seed, "eval-samples", cycle, name))
         samples = sample_records(
             self.backend, tasks, samples=s.eval_samples, temperature=s.temperature, examples=self.examples,
-            weights=weights, batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
+            weights=weights(), batch_size=s.gen_batch_size, max_new_tokens=s.max_new_tokens,
             verifier=s.verifier, placeholders=s.placeholders, between_batches=between_batches,
             cycle=cycle, set=name,
         )

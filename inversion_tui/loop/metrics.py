@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import inversion_tui.shell as shell
@@ -159,6 +159,9 @@ class PairedDifference:
     gained: int
     lost: int
     groups: int | None = None
+    extra: dict = field(default_factory=dict, compare=False)  # keys of a newer version, written back
+
+    KEYS = ("n", "delta", "ci95", "groups", "gained", "lost")
 
     def describe(self, metric: str = "utility_accuracy") -> str:
         """`+0.020 [-0.007, +0.047]`: the one way every report writes a change."""
@@ -169,12 +172,13 @@ class PairedDifference:
         data: dict = {"n": self.n, "delta": self.delta, "ci95": self.ci95}
         if self.groups is not None:
             data["groups"] = self.groups
-        return {**data, "gained": self.gained, "lost": self.lost}
+        return {**data, "gained": self.gained, "lost": self.lost, **self.extra}
 
     @classmethod
     def from_json(cls, data: dict) -> "PairedDifference":
         return cls(n=data["n"], delta=data["delta"], ci95=data["ci95"], gained=data.get("gained", 0),
-                   lost=data.get("lost", 0), groups=data.get("groups"))
+                   lost=data.get("lost", 0), groups=data.get("groups"),
+                   extra={k: v for k, v in data.items() if k not in cls.KEYS})
 
 
 def paired_difference(base: Sequence[dict], later: Sequence[dict], resamples: int = 2000,

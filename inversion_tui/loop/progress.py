@@ -138,13 +138,14 @@ class SettingChange:
 
     before: Any
     after: Any
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # keys of a newer version, written back
 
     def to_json(self) -> dict[str, Any]:
-        return {"from": self.before, "to": self.after}
+        return {"from": self.before, "to": self.after, **self.extra}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SettingChange":
-        return cls(data["from"], data["to"])
+        return cls(data["from"], data["to"], {k: v for k, v in data.items() if k not in ("from", "to")})
 
 
 @dataclass

@@ -90,10 +90,10 @@ def read_eval_rows(directory: Path) -> dict[tuple[str, int], list[dict[str, Any]
             for line in handle:
                 try:
                     row = json.loads(line)
-                except ValueError:
+                    if missing_row_key(row) is None:
+                        latest[(row["set"], row["cycle"], row["index"])] = row
+                except (ValueError, KeyError, TypeError):  # torn, not a row, or a key of the wrong kind
                     continue
-                if missing_row_key(row) is None and "set" in row and "cycle" in row:
-                    latest[(row["set"], row["cycle"], row["index"])] = row
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for (name, cycle, _), row in sorted(latest.items(), key=lambda item: item[0]):
         groups.setdefault((name, cycle), []).append(row)

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from inversion_tui.loop.components import REGISTRY
 from inversion_tui.loop.progress import Evaluation
+from inversion_tui.loop.scorer_check import PassCheck
 from inversion_tui.plain_text import plain
 
 
@@ -71,7 +72,7 @@ def gap_table(evaluations: list[Evaluation]) -> Table | Text:
 
 
 class ScorerPanel(Static):
-    def show(self, checks: list[dict[str, Any]], agreement: dict[str, Any], weights: dict[str, float],
+    def show(self, checks: list[PassCheck], agreement: dict[str, Any], weights: dict[str, float],
              threshold: float, evaluations: list[Evaluation] = ()) -> None:
         table = compact_table("scorer vs references, per pass (verdicts under the threshold and weights now)")
         for column in ("cycle", "pass", "judged", "accepted\nacc (n)", "rejected\nacc (n)", "token F1\nacc/rej",
