@@ -53,8 +53,13 @@ def greedy_rows(backend, tasks, examples, settings) -> list[dict]:
     return rows
 
 
+def mean(values) -> float:
+    values = [float(v) for v in values]
+    return sum(values) / len(values) if values else float("nan")
+
+
 def share(rows: list[dict], key: str = "utility") -> float:
-    return sum(float(r[key]) for r in rows) / len(rows) if rows else float("nan")
+    return mean(r[key] for r in rows)
 
 
 def main() -> None:
@@ -79,9 +84,10 @@ def main() -> None:
     tasks = load_intercode_half("intercode:a", "--tasks-from intercode:a")
     backend = load_backend(settings, log=print)
     pairs = trained_before(backend, examples, settings.objective, records, trained)
-    picks_right = {t.task: share([{"utility": judge(c, t.references).utility} for c in picks[t.task]])
+    picks_right = {t.task: mean(judge(c, t.references).utility for c in picks[t.task])
                    for t in tasks if t.task in picks}
-    print(f"{len(pairs)} training examples over {len(picks)} tasks; picks right {share([{'utility': v} for v in picks_right.values()]):.3f}")
+    pick_forms = {task: {normalize_command(c) for c in commands} for task, commands in picks.items()}
+    print(f"{len(pairs)} training examples over {len(picks)} tasks; picks right {mean(picks_right.values()):.3f}")
 
     (args.out / "rows").mkdir(parents=True, exist_ok=True)
     base = greedy_rows(backend, tasks, examples, settings)
@@ -105,9 +111,8 @@ def main() -> None:
             "strength": name, "epochs": epochs, "lr": lr, "steps": result.steps, "train_s": round(train_s, 1),
             "loss_first_epoch": sum(result.losses[:per_epoch]) / per_epoch,
             "loss_last_epoch": sum(result.losses[-per_epoch:]) / per_epoch,
-            "reproduced": share([{"utility": normalize_command(r["command"]) in {normalize_command(c) for c in picks[r["task"]]}}
-                                 for r in inside]),
-            "trained_tasks": len(inside), "picks_right": share([{"utility": picks_right[r["task"]]} for r in inside]),
+            "reproduced": mean(normalize_command(r["command"]) in pick_forms[r["task"]] for r in inside),
+            "trained_tasks": len(inside), "picks_right": mean(picks_right[r["task"]] for r in inside),
             "trained_right": share(inside), "trained_right_base": share(base_in),
             "trained_paired": paired_difference(base_in, inside).to_json(),
             "untrained_tasks": len(outside), "untrained_right": share(outside),

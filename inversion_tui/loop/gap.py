@@ -65,6 +65,7 @@ class PickMeans(JsonRecord):
     the metrics' means with 95% intervals, and for a pick its paired change against greedy."""
 
     NESTED: ClassVar[dict[str, type]] = {"vs_greedy": PairedDifference}
+    OMITTED_WHEN_NONE: ClassVar[tuple[str, ...]] = ("vs_greedy",)
 
     n: int = 0
     utility_accuracy: float = 0.0  # right program
@@ -74,10 +75,6 @@ class PickMeans(JsonRecord):
     vs_greedy: PairedDifference | None = None  # None for greedy itself
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        data = super().to_json()
-        return data if self.vs_greedy is not None else {k: v for k, v in data.items() if k != "vs_greedy"}
-
 
 @dataclass
 class VerificationGap(JsonRecord):
@@ -85,6 +82,7 @@ class VerificationGap(JsonRecord):
     `eval --samples`, with the pick table there (`pick_table`, what each rule would train on)."""
 
     NESTED: ClassVar[dict[str, type]] = {name: PickMeans for name in ("greedy", *PICKS)}
+    OMITTED_WHEN_NONE: ClassVar[tuple[str, ...]] = ("pick_table",)  # `eval --samples` only
 
     samples: int = 0  # per task
     greedy: PickMeans = field(default_factory=PickMeans)
@@ -96,10 +94,6 @@ class VerificationGap(JsonRecord):
     components: dict[str, dict[str, float | None]] = field(default_factory=dict)  # auroc, pick_utility
     pick_table: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        data = super().to_json()
-        return data if self.pick_table is not None else {k: v for k, v in data.items() if k != "pick_table"}
 
 
 def _means(rows: Sequence[dict], greedy: Sequence[dict] | None = None) -> PickMeans:

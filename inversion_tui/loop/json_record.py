@@ -13,11 +13,13 @@ class JsonRecord:
     keys it was read with and any field since set to other than its default (an older run's
     file keeps its shape when a resume rewrites it); one made in this version writes every
     field. `NESTED`, `LISTS` and `DICTS` name the fields that hold records, lists of them, and
-    dicts of them by name."""
+    dicts of them by name; `OMITTED_WHEN_NONE` the fields written only when they hold something
+    (their absence says something, as `vs_base` absent: paired with nothing)."""
 
     NESTED: ClassVar[dict[str, type]] = {}
     LISTS: ClassVar[dict[str, type]] = {}
     DICTS: ClassVar[dict[str, type]] = {}
+    OMITTED_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
     # The keys of the file it came from; None: made here. Not a field: `==` ignores it (compare
     # to_json() where the shape matters), and dataclasses.replace gives a record made here.
     _read_keys: frozenset[str] | None = None
@@ -45,6 +47,8 @@ class JsonRecord:
             value = getattr(self, f.name)
             if f.name == "extra" or (self._read_keys is not None and f.name not in self._read_keys
                                      and value == _default(f)):
+                continue
+            if value is None and f.name in self.OMITTED_WHEN_NONE:
                 continue
             if hasattr(value, "to_json"):  # a record, or a typed value of one (metrics.PairedDifference)
                 value = value.to_json()

@@ -45,12 +45,7 @@ class Evaluation(JsonRecord):
     extra: dict[str, Any] = field(default_factory=dict)
 
     NESTED: ClassVar[dict[str, type]] = {"vs_base": PairedDifference, "gap": VerificationGap}
-
-    def to_json(self) -> dict[str, Any]:
-        """Written only when they hold something, as they always were: `vs_base` absent says
-        the evaluation was paired with nothing."""
-        return {key: value for key, value in super().to_json().items()
-                if not (key in ("groups", "gap", "vs_base") and value is None)}
+    OMITTED_WHEN_NONE: ClassVar[tuple[str, ...]] = ("groups", "gap", "vs_base")  # as they always were
 
 
 @dataclass
