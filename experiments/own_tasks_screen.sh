@@ -15,7 +15,12 @@
 #              committed samples: experiments/pick_table.py), 32 tasks x 4 a pass
 #   keep-B     keep-A's recipe the other way round: the pool intercode:b, evaluated on intercode:a
 #              (stage c's swap: the chosen recipe's figure then stands on all 300 held-out pairs)
-# Extras after the name: -s1 (--seed 1), -n8 (--candidates 8), -e4 (--epochs 4), -l0.0006 (--lr 6e-4).
+#   tt-A       test-time training, labelled as such: the pool intercode:a evaluated on itself
+#              (--eval-suite pool) and on intercode:b in the same run; with -t150 a pass is all of A
+#   pen-hold   the pentest side: the --pack templates as the pool, 0.3 of them held out by id
+#              (--holdout 0.3 --eval-suite holdout), keep-top 0.5, 32 tasks x 4 a pass
+# Extras after the name: -s1 (--seed 1), -n8 (--candidates 8), -e4 (--epochs 4), -l0.0006 (--lr 6e-4),
+# -t150 (--tasks 150 a pass), -c1 (--cycles 1).
 # Cells run one after another, never side by side (2 cores). Each leaves OUT_DIR/CELL (the run),
 # OUT_DIR/CELL.log, OUT_DIR/CELL.command and OUT_DIR/CELL.time (wall time, peak RSS).
 set -euo pipefail
@@ -34,6 +39,8 @@ flags_of() {
         thr-A) echo --tasks-from intercode:a --select threshold --threshold 0.4 --tasks 32 --eval-suite intercode:b ;;
         keep-A) echo --tasks-from intercode:a --select keep-top --keep-top 0.5 --tasks 32 --eval-suite intercode:b ;;
         keep-B) echo --tasks-from intercode:b --select keep-top --keep-top 0.5 --tasks 32 --eval-suite intercode:a ;;
+        tt-A) echo --tasks-from intercode:a --select keep-top --keep-top 0.5 --tasks 32 --eval-suite pool,intercode:b ;;
+        pen-hold) echo --tasks-from packs --holdout 0.3 --select keep-top --keep-top 0.5 --tasks 32 --eval-suite holdout ;;
         *) echo "unknown cell $1" >&2; return 1 ;;
     esac
     for extra in "${parts[@]:2}"; do
@@ -42,6 +49,8 @@ flags_of() {
             n[0-9]*) echo --candidates "${extra#n}" ;;
             e[0-9]*) echo --epochs "${extra#e}" ;;
             l[0-9]*) echo --lr "${extra#l}" ;;
+            t[0-9]*) echo --tasks "${extra#t}" ;;
+            c[0-9]*) echo --cycles "${extra#c}" ;;
             *) echo "unknown extra '$extra' in cell $1" >&2; return 1 ;;
         esac
     done
