@@ -80,8 +80,7 @@ def main() -> None:
     vocabulary = sheet_vocabulary()
     for run in sorted(p for p in args.matrix.iterdir() if (p / "progress.json").is_file()):
         trained = Progress.read(run).trained_positions()  # train-now steps' candidates too
-        report(run.name, [r["command"] for r in read_candidates(run)
-                          if r["phase"] == "before" and (r["cycle"], r["index"]) in trained], vocabulary)
+        report(run.name, [c.command for c in read_candidates(run) if c.trained_in(trained)], vocabulary)
     packs = load_packs("pentest,shell")
     report("the packs' references (real)", [r for t in packs.templates for r in t.references]
            + [e.command for e in packs.examples], vocabulary)

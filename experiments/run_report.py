@@ -81,12 +81,12 @@ def pool_table(run: Path) -> tuple[list[str], list[dict]]:
     with today's guards (re-run on the stored task and command), and with none (allow_flagged;
     an empty command is still out)."""
     passes: dict[tuple[int, str], list[SimpleNamespace]] = {}
-    for r in read_candidates(run):
-        if r["phase"] == "before":
-            passes.setdefault((r["cycle"], r["phase"]), []).append(SimpleNamespace(
-                task=r["task"], command=r["command"], score=r["score"], flags=tuple(r["flags"]),
-                flags_now=guard_flags(r["task"], r["command"]),
-                right=judge(r["command"], r["references"]).utility if r.get("references") else None))
+    for c in read_candidates(run):
+        if c.phase == "before":
+            passes.setdefault((c.cycle, c.phase), []).append(SimpleNamespace(
+                task=c.task, command=c.command, score=c.score, flags=c.flags,
+                flags_now=guard_flags(c.task, c.command),
+                right=judge(c.command, c.references).utility if c.references else None))
     judged = sum(1 for candidates in passes.values() for c in candidates if c.right is not None)
     lines = ["| threshold | accepted, run's guards | of them right | accepted, today's guards | of them right "
              "| accepted, no guards | of them right |",

@@ -15,6 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
+from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.metrics import auroc, judge
 from inversion_tui.loop.guards import guard_flags
 from inversion_tui.loop.score import combine
@@ -36,16 +37,16 @@ def mean(values):
     return sum(values) / len(values) if values else None
 
 
-def analyse(records, threshold: float) -> dict:
-    judged = [(r, judge(r["command"], r["references"]).utility) for r in records if r.get("references")]
-    flags = {id(r): guard_flags(r["task"], r["command"]) for r, _ in judged}
-    out = {"candidates": len(records), "judged": len(judged), "right": sum(ok for _, ok in judged),
+def analyse(candidates: list[Candidate], threshold: float) -> dict:
+    judged = [(c, judge(c.command, c.references).utility) for c in candidates if c.references]
+    flags = {id(c): guard_flags(c.task, c.command) for c, _ in judged}
+    out = {"candidates": len(candidates), "judged": len(judged), "right": sum(ok for _, ok in judged),
            "flagged": sum(bool(flags[id(r)]) for r, _ in judged),
            "flagged_accuracy": mean([float(ok) for r, ok in judged if flags[id(r)]]),
            "unflagged_accuracy": mean([float(ok) for r, ok in judged if not flags[id(r)]]),
            "weightings": {}}
     for name, weights in WEIGHTINGS.items():
-        scores = [combine(r["components"], weights) for r, _ in judged]
+        scores = [combine(c.components, weights) for c, _ in judged]
         accepted = [(s >= threshold and not flags[id(r)], ok) for s, (r, ok) in zip(scores, judged)]
         out["weightings"][name] = {
             "auroc": auroc(scores, [ok for _, ok in judged]),
@@ -62,12 +63,12 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    records = []
+    candidates = []
     for directory in args.runs:
         run = load_run(directory)
         rescore_text(run)  # the masked components for runs made before they existed
-        records += run.records
-    result = {"runs": [str(d) for d in args.runs], "threshold": args.threshold, **analyse(records, args.threshold)}
+        candidates += run.candidates
+    result = {"runs": [str(d) for d in args.runs], "threshold": args.threshold, **analyse(candidates, args.threshold)}
     fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
     print(f"{result['judged']} candidates with references, {result['right']} right "
           f"({result['right'] / max(1, result['judged']):.1%}); flagged by today's guards: {result['flagged']} "

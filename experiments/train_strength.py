@@ -74,16 +74,16 @@ def main() -> None:
     if settings.tasks_from != "intercode:a":
         raise SystemExit(f"{args.run}: its pool is {settings.tasks_from}, not intercode:a (choose on half A only)")
     progress = Progress.read(args.run)
-    records = read_candidates(args.run)
+    candidates = read_candidates(args.run)
     trained = progress.trained_positions()
     picks: dict[str, list[str]] = {}  # each trained task's picks, as generated
-    for r in records:
-        if r["phase"] == "before" and (r["cycle"], r["index"]) in trained:
-            picks.setdefault(r["task"], []).append(r["command"])
+    for c in candidates:
+        if c.trained_in(trained):
+            picks.setdefault(c.task, []).append(c.command)
     examples = load_packs(settings.pack).examples[: settings.few_shot]
     tasks = load_intercode_half("intercode:a", "--tasks-from intercode:a")
     backend = load_backend(settings, log=print)
-    pairs = trained_before(backend, examples, settings.objective, records, trained)
+    pairs = trained_before(backend, examples, settings.objective, candidates, trained)
     picks_right = {t.task: mean(judge(c, t.references).utility for c in picks[t.task])
                    for t in tasks if t.task in picks}
     pick_forms = {task: {normalize_command(c) for c in commands} for task, commands in picks.items()}

@@ -29,14 +29,13 @@ def main() -> None:
     args = parser.parse_args()
     progress = Progress.read(args.run)
     trained = progress.trained_positions()
-    picks = [r for r in read_candidates(args.run)
-             if r["phase"] == "before" and (r["cycle"], r["index"]) in trained]
-    if not picks or not all(r.get("references") for r in picks):
+    picks = [c for c in read_candidates(args.run) if c.trained_in(trained)]
+    if not picks or not all(c.references for c in picks):
         raise SystemExit(f"{args.run}: no trained candidates with references (a pool with references is needed)")
     by_task: dict[str, dict] = {}
-    for r in picks:
-        right = judge(r["command"], r["references"]).utility
-        entry = by_task.setdefault(r["task"], {"task": r["task"], "references": r["references"], "right": []})
+    for c in picks:
+        right = judge(c.command, c.references).utility
+        entry = by_task.setdefault(c.task, {"task": c.task, "references": list(c.references), "right": []})
         entry["right"].append(right)
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "trained_tasks.jsonl").open("w") as out:
@@ -44,7 +43,7 @@ def main() -> None:
             out.write(json.dumps({"task": entry["task"], "references": entry["references"]}) + "\n")
     share = sum(sum(e["right"]) / len(e["right"]) for e in by_task.values()) / len(by_task)
     summary = {"run": str(args.run), "picks": len(picks), "tasks": len(by_task),
-               "picks_right": sum(judge(r["command"], r["references"]).utility for r in picks) / len(picks),
+               "picks_right": sum(judge(c.command, c.references).utility for c in picks) / len(picks),
                "tasks_right_share": share}
     (args.out / "picks.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

@@ -8,7 +8,7 @@ finished, stopped, crashed or still running run can all be read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,7 +28,7 @@ class RunRecord:
     directory: Path
     settings: dict[str, Any]
     progress: Progress
-    records: list[dict[str, Any]]
+    candidates: list[Candidate]  # candidates.jsonl's readable lines, in file order
     skipped_lines: int = 0  # unreadable candidates.jsonl lines (a torn tail after a crash)
     notes: list[str] = field(default_factory=list)  # what a user should know about this replay
 
@@ -51,8 +51,8 @@ def load_run(directory: Path) -> RunRecord:
         raise RunDirectoryError(f"{directory} is not a run directory (no {SETTINGS})")
     settings = as_saved(read_json_object(directory / SETTINGS))  # every setting, as the run had it
     progress = Progress.read(directory)
-    records, unreadable = read_candidate_lines(directory)
-    run = RunRecord(directory, settings, progress, records, len(unreadable))
+    lines, unreadable = read_candidate_lines(directory)
+    run = RunRecord(directory, settings, progress, [line.candidate for line in lines], len(unreadable))
     if unreadable:
         run.notes.append(f"{len(unreadable)} unreadable line(s) of {CANDIDATES} skipped (a torn write?)")
     if run.status == "running":
@@ -70,18 +70,17 @@ def rescore_text(run: RunRecord) -> None:
     """Recompute the guards and the text components (those registered with cost "text") of
     every stored candidate with the current code; the others keep their stored values, since
     they need a model. For runs made before a guard or component
-    existed. Changes the records in memory only."""
+    existed. Changes the candidates in memory only (the files are not written)."""
     text_components = {name for name, spec in REGISTRY.items() if spec.cost == "text"}
-    tasks = [r["task"] for r in run.records]
-    reconstructions = [r["reconstruction"] for r in run.records]
-    commands = [r["command"] for r in run.records]
-    fresh = compute_components(tasks, reconstructions, commands, backend=None, weights={},
+    fresh = compute_components([c.task for c in run.candidates], [c.reconstruction for c in run.candidates],
+                               [c.command for c in run.candidates], backend=None, weights={},
                                always=tuple(text_components))
-    for record, components in zip(run.records, fresh):
-        record["components"] = {**{name: None for name in REGISTRY}, **record["components"],
-                                **{name: components[name] for name in text_components}}
-        record["flags"] = list(guard_flags(record["task"], record["command"]))
-    run.notes.append(f"re-scored {len(run.records)} candidates' guards and text components with the current code")
+    run.candidates = [
+        replace(c, components={**{name: None for name in REGISTRY}, **c.components,
+                               **{name: components[name] for name in text_components}},
+                flags=guard_flags(c.task, c.command))
+        for c, components in zip(run.candidates, fresh)]
+    run.notes.append(f"re-scored {len(run.candidates)} candidates' guards and text components with the current code")
 
 
 def replay_events(run: RunRecord) -> Iterator[ev.Event]:
@@ -94,17 +93,17 @@ def replay_events(run: RunRecord) -> Iterator[ev.Event]:
         yield ev.Log("warning", note)
     trained = progress.trained_positions()
     history = {entry.cycle: entry for entry in progress.cycles}
-    passes: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for record in run.records:
-        passes.setdefault((record["cycle"], record["phase"]), []).append(record)
+    passes: dict[tuple[int, str], list[Candidate]] = {}
+    for candidate in run.candidates:
+        passes.setdefault((candidate.cycle, candidate.phase), []).append(candidate)
     for cycle, phase in sorted(passes, key=lambda key: (key[0], key[1] != "before")):
-        records = sorted(passes[(cycle, phase)], key=lambda r: r["index"])
+        scored = sorted(passes[(cycle, phase)], key=lambda c: c.index)
         tasks = settings["tasks"]
         yield ev.PhaseStarted(cycle, phase, tasks)
-        for r in records:
-            yield ev.CandidateScored(Candidate.from_record(r, trained))
-        candidates = settings["candidates"]
-        yield ev.BatchDone(cycle, phase, min(tasks, -(-len(records) // candidates)), tasks)
+        for candidate in scored:
+            yield ev.CandidateScored(candidate.marked_trained(trained))
+        per_task = settings["candidates"]
+        yield ev.BatchDone(cycle, phase, min(tasks, -(-len(scored) // per_task)), tasks)
         if phase == "after" and cycle in history:
             yield ev.CycleDone(cycle, history[cycle])
     for evaluation in progress.evaluations:

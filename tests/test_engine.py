@@ -8,7 +8,8 @@ import pytest
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
-from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidates, read_eval_rows
+from inversion_tui.loop.runlog import (CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidate_lines,
+                                      read_candidates, read_eval_rows)
 from inversion_tui.loop.components import component_names
 from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
@@ -48,7 +49,7 @@ def test_full_run_writes_seed_compatible_files(tmp_path, fake_backend):
         assert entry["before"]["total_generated"] == 5 * 3
         assert "train_loss" in entry
 
-    lines = read_candidates(run)
+    lines = [json.loads(line) for line in (run / CANDIDATES).read_text().splitlines()]  # the file's own lines
     assert len(lines) == 2 * 2 * 5 * 3  # cycles x passes x tasks x candidates
     for line in lines:
         assert {"cycle", "phase", "task", "command", "reconstruction", "components", "score", "accepted"} <= set(line)
@@ -69,12 +70,12 @@ def test_trains_on_the_before_pool_with_the_generation_prompt(tmp_path, fake_bac
     engine, recorder = make_engine(tmp_path, fake_backend, cycles=1)
     engine.run()
     lines = read_candidates(tmp_path / "run")
-    accepted = [c for c in lines if c["phase"] == "before" and c["accepted"]]
+    accepted = [c for c in lines if c.phase == "before" and c.accepted]
     assert accepted, "the fake backend should produce some accepted candidates at threshold 0.3"
     [pairs] = fake_backend.trained
-    assert [p.completion for p in pairs] == [c["command"] for c in accepted]
+    assert [p.completion for p in pairs] == [c.command for c in accepted]
     for pair, line in zip(pairs, accepted):
-        assert line["task"] in pair.prompt and pair.prompt.endswith("<assistant>")
+        assert line.task in pair.prompt and pair.prompt.endswith("<assistant>")
     done = recorder.of(ev.TrainingDone)[0]
     assert done.examples == len(accepted) and done.mean_loss is not None
     assert len(recorder.of(ev.TrainingStep)) == done.steps
@@ -150,11 +151,12 @@ def test_threshold_change_applies_from_the_next_batch(tmp_path, fake_backend):
     engine, _ = make_engine(tmp_path, fake_backend, control=control, cycles=1, threshold=1.0)
     engine.emit = lower_after_first_batch
     engine.run()
-    lines = [c for c in read_candidates(tmp_path / "run") if c["phase"] == "before"]
-    assert {c["threshold"] for c in lines[:6]} == {1.0} and {c["threshold"] for c in lines[6:]} == {0.0}
-    assert not any(c["accepted"] for c in lines[:6])
-    assert all(c["accepted"] or c["reason"] for c in lines[6:])
-    assert any(c["accepted"] for c in lines[6:])
+    lines = [line for line in read_candidate_lines(tmp_path / "run")[0] if line.candidate.phase == "before"]
+    assert {line.threshold for line in lines[:6]} == {1.0} and {line.threshold for line in lines[6:]} == {0.0}
+    later = [line.candidate for line in lines[6:]]
+    assert not any(line.candidate.accepted for line in lines[:6])
+    assert all(c.accepted or c.reason for c in later)
+    assert any(c.accepted for c in later)
 
 
 def test_existing_run_directory_is_refused(tmp_path, fake_backend):
@@ -219,8 +221,8 @@ def test_train_now_trains_the_pool_so_far_and_never_twice(tmp_path, fake_backend
     engine.emit = train_after_first_batch
     engine.run()
     manual, end_of_pass = fake_backend.trained
-    first_batch = [c for c in read_candidates(tmp_path / "run") if c["phase"] == "before" and c["batch"] == 0]
-    assert [p.completion for p in manual] == [c["command"] for c in first_batch if c["accepted"]]
+    first_batch = [c for c in read_candidates(tmp_path / "run") if c.phase == "before" and c.batch == 0]
+    assert [p.completion for p in manual] == [c.command for c in first_batch if c.accepted]
     assert not {p.completion for p in manual} & {p.completion for p in end_of_pass}
     done = recorder.of(ev.TrainingDone)
     assert [d.manual for d in done] == [True, False] and done[0].mean_loss is not None

@@ -69,4 +69,4 @@ def test_an_old_stopped_run_resumes(tmp_path, monkeypatch):
     saved = json.loads((run / "settings.json").read_text())
     assert (saved["tasks_from"], saved["train_from"]) == (None, "last")
     packs = {t.id for t in load_packs("pentest,shell").templates}
-    assert {r["template_id"] for r in read_candidates(run) if r["cycle"] == 3} <= packs
+    assert {c.template_id for c in read_candidates(run) if c.cycle == 3} <= packs

@@ -33,7 +33,7 @@ def test_generation_halves_the_batch_until_it_fits(tmp_path):
     assert warnings[-1].endswith("retrying with 1 (kept for the rest of the run)")
     assert all(n <= 2 for _, n in backend.calls)
     got, expected = read_candidates(tmp_path / "run"), read_candidates(tmp_path / "reference")
-    assert [(r["task"], r["command"], r["batch"]) for r in got] == [(r["task"], r["command"], r["batch"]) for r in expected]
+    assert [(c.task, c.command, c.batch) for c in got] == [(c.task, c.command, c.batch) for c in expected]
     assert len(recorder.of(ev.RunFinished)) == 1 and recorder.of(ev.RunFinished)[0].status == "finished"
 
 

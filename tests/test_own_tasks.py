@@ -13,7 +13,7 @@ from cli.main import app
 from inversion_tui.eval_sets import eval_sets_for, load_intercode, load_intercode_half
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.engine import Engine
-from inversion_tui.loop.runlog import RunLog, read_candidates
+from inversion_tui.loop.runlog import CANDIDATES, RunLog, read_candidates
 from inversion_tui.settings import build_settings
 from inversion_tui.task_pools import run_pools, training_tasks
 from tests.fakes import FakeBackend
@@ -105,7 +105,7 @@ def test_a_run_on_a_pool_of_twelve_draws_twelve_distinct_tasks_first(tmp_path):
     settings = build_settings(output=tmp_path / "run", cycles=2, tasks=3, candidates=1,
                               tasks_from=str(task_file(tmp_path / "t.jsonl")))
     Engine(settings, FakeBackend(), training_tasks(settings), RunLog.create(settings.output)).run()
-    drawn = [(r["cycle"], r["phase"], r["task"]) for r in read_candidates(tmp_path / "run")]
+    drawn = [(c.cycle, c.phase, c.task) for c in read_candidates(tmp_path / "run")]
     assert len(drawn) == 12 and len({task for _, _, task in drawn}) == 12
 
 
@@ -117,8 +117,9 @@ def _trained_and_prompts(tmp_path, name, references):
                               select="keep-top", keep_top=1.0)
     backend = FakeBackend()
     Engine(settings, backend, training_tasks(settings), RunLog.create(settings.output), emit=ev.EventRecorder()).run()
-    records = read_candidates(tmp_path / name)
-    return backend, records
+    # The file's own lines, not candidates read back: what is on disk is what this test is about.
+    lines = (tmp_path / name / CANDIDATES).read_text(encoding="utf-8").splitlines()
+    return backend, [json.loads(line) for line in lines]
 
 
 def test_the_loop_never_reads_a_pool_tasks_reference(tmp_path):

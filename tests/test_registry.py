@@ -38,7 +38,7 @@ def test_a_registered_component_is_stored_with_every_candidate(toy, tmp_path):
     engine, _ = make_engine(tmp_path, FakeBackend(), cycles=1, tasks=2, candidates=1)
     engine.run()
     records = read_candidates(tmp_path / "run")
-    assert records and all(0.0 <= r["components"]["toy"] <= 1.0 for r in records)
+    assert records and all(0.0 <= r.components["toy"] <= 1.0 for r in records)
 
 
 def test_a_registered_component_is_in_score_json(toy, monkeypatch):

@@ -14,7 +14,8 @@ from inversion_tui.loop import events as ev
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.resume import open_resume, resumed_settings
-from inversion_tui.loop.runlog import CANDIDATES, DROPPED_CANDIDATES, LOCK, PROGRESS, RunLog, read_candidates
+from inversion_tui.loop.runlog import (CANDIDATES, DROPPED_CANDIDATES, LOCK, PROGRESS, RunLog, read_candidate_lines,
+                                      read_candidates)
 from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 from tests.fakes import FakeBackend
@@ -55,7 +56,7 @@ def resume(directory, **overrides):
 
 
 def keyed(records):
-    return [(r["cycle"], r["phase"], r["batch"], r["index"], r["command"], r["score"]) for r in records]
+    return [(c.cycle, c.phase, c.batch, c.index, c.command, c.score) for c in records]
 
 
 @pytest.mark.parametrize("batches_done", [1, 3, 4, 7, 10])
@@ -93,6 +94,32 @@ def test_killed_run_with_a_torn_tail_is_repaired(tmp_path):
     # set aside, not lost: the whole line of the unfinished batch, and the torn one as it was
     kept = (tmp_path / "cut" / DROPPED_CANDIDATES).read_text().splitlines()
     assert len(kept) == 2 and lines[1][: len(lines[1]) // 2] in kept
+
+
+def test_a_repair_keeps_every_key_of_the_lines_it_keeps(tmp_path):
+    """The rewrite of a repair goes through CandidateLine: a key this version does not know (a
+    newer version's) survives on the kept lines, and their known keys come back as read."""
+    stop_after(tmp_path / "cut", 4)
+    path = tmp_path / "cut" / CANDIDATES
+    records = [{**json.loads(line), "from_a_newer_version": [1, 2]} for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"cycle": 1, "pha')  # and a torn tail
+    resume(tmp_path / "cut")
+    after = [json.loads(line) for line in path.read_text().splitlines()]
+    assert after[:len(records)] == records
+    assert (tmp_path / "cut" / DROPPED_CANDIDATES).read_text() == '{"cycle": 1, "pha\n'
+
+
+@pytest.mark.parametrize("line", ['[1, 2]', '"a string"', '{"cycle": 1, "phase": "during"}', "{oops",
+                                  '{"cycle": 1, "phase": "before", "index": 0, "task": "t", "command": "c", '
+                                  '"reconstruction": "r", "components": {}, "score": 0.5, "weights": [1]}'])
+def test_a_line_that_is_not_a_candidate_is_skipped_and_counted(tmp_path, line):
+    stop_after(tmp_path / "cut", 1)
+    path = tmp_path / "cut" / CANDIDATES
+    whole = path.read_text()
+    path.write_text(whole + line + "\n")
+    lines, unreadable = read_candidate_lines(tmp_path / "cut")
+    assert unreadable == [line + "\n"] and len(lines) == len(whole.splitlines())
+    assert [entry.to_json() for entry in lines] == [json.loads(text) for text in whole.splitlines()]
 
 
 def test_training_done_before_the_kill_is_not_redone(tmp_path):
@@ -207,8 +234,9 @@ def test_sigkill_mid_cycle_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Traceback" not in resumed.stderr and "resuming at cycle 1" in resumed.stderr
 
-    final = read_candidates(cut)
-    expected = read_candidates(tmp_path / "whole")
+    # The files' own lines: that a resume leaves the kept lines as they were is what is tested.
+    final = [json.loads(line) for line in (cut / CANDIDATES).read_text().splitlines()]
+    expected = [json.loads(line) for line in (tmp_path / "whole" / CANDIDATES).read_text().splitlines()]
     assert len(final) == len(expected) == 2 * 2 * 4 * 2
     position = lambda r: (r["cycle"], r["phase"], r["batch"], r["index"])  # noqa: E731
     assert [position(r) for r in final] == [position(r) for r in expected]  # none twice, none missing

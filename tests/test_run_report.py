@@ -10,7 +10,7 @@ from inversion_tui.loop.evaluation import EvalTask
 from inversion_tui.loop.metrics import judge
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.engine import Engine
-from inversion_tui.loop.runlog import CANDIDATES, RunLog, read_candidates
+from inversion_tui.loop.runlog import CANDIDATES, RunLog, read_candidate_lines
 from inversion_tui.settings import build_settings
 from inversion_tui.tasks import load_packs
 
@@ -39,7 +39,7 @@ def test_report_tables_come_from_the_run_files(tmp_path, fake_backend):
     second = make_run(tmp_path / "b", fake_backend, seed=1)
     # One stored BEFORE candidate becomes a copy of its task joined by underscores, scored high
     # and unflagged, as a run from before the joined-words guard would have stored it.
-    records = read_candidates(first)
+    records = [line.to_json() for line in read_candidate_lines(first)[0]]
     target = next(r for r in records if r["phase"] == "before")
     target.update(command="_".join(target["task"].lower().split()), score=0.95, flags=[], accepted=True)
     (first / CANDIDATES).write_text("".join(json.dumps(r) + "\n" for r in records))

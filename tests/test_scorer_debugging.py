@@ -1,7 +1,7 @@
 """Scorer debugging without a screen: the scorer check, marks, filters, re-weighting, replay."""
 
 import json
-from types import SimpleNamespace
+from dataclasses import replace
 
 import pytest
 
@@ -12,7 +12,7 @@ from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.generate import forward_prompt
 from inversion_tui.loop.invert import inverse_prompt
 from inversion_tui.loop.resume import open_resume
-from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, read_candidates
+from inversion_tui.loop.runlog import CANDIDATES, PROGRESS, read_candidate_lines, read_candidates
 from inversion_tui.loop.score import combine
 from inversion_tui.loop.select import decide
 from inversion_tui.loop.scorer_check import check_cycles, check_pass, marks_agreement
@@ -155,12 +155,13 @@ def test_records_keep_references_and_the_exact_prompts(tmp_path, fake_backend):
     engine, _ = make_engine(tmp_path, fake_backend)
     engine.run()
     examples = engine.examples
-    for record in read_candidates(tmp_path / "run"):
-        assert record["references"]  # every pack template has reference commands
-        assert record["prompts"]["forward"] == forward_prompt(fake_backend, record["task"], examples)
-        assert record["prompts"]["inverse"] == inverse_prompt(fake_backend, record["command"], examples)
-        assert not any(ref in record["prompts"]["forward"] for ref in record["references"])  # never leaked
-        assert record["weights"] == engine.settings.weights
+    for line in read_candidate_lines(tmp_path / "run")[0]:
+        c = line.candidate
+        assert c.references  # every pack template has reference commands
+        assert c.prompts["forward"] == forward_prompt(fake_backend, c.task, examples)
+        assert c.prompts["inverse"] == inverse_prompt(fake_backend, c.command, examples)
+        assert not any(ref in c.prompts["forward"] for ref in c.references)  # never leaked
+        assert line.weights == engine.settings.weights
 
 
 def test_a_weight_change_rescores_the_running_pass_and_is_recorded(tmp_path, fake_backend):
@@ -185,15 +186,16 @@ def test_a_weight_change_rescores_the_running_pass_and_is_recorded(tmp_path, fak
     entry = progress["history"]["cycles"][0]
     assert entry["training"]["weights"] == new  # the weights that selected the trained pool
     # the trained pool is what the new weights accept, the batch scored before the change included
-    before = sorted((r for r in read_candidates(tmp_path / "run") if r["phase"] == "before"), key=lambda r: r["index"])
-    rescored = [SimpleNamespace(task=r["task"], command=r["command"], flags=tuple(r["flags"]),
-                                score=combine(r["components"], new)) for r in before]
-    accepted = [r["index"] for r, reason in zip(before, decide(rescored, 0.6)) if reason is None]
+    lines = [line for line in read_candidate_lines(tmp_path / "run")[0] if line.candidate.phase == "before"]
+    lines.sort(key=lambda line: line.candidate.index)
+    before = [line.candidate for line in lines]
+    rescored = [replace(c, score=combine(c.components, new)) for c in before]
+    accepted = [c.index for c, reason in zip(before, decide(rescored, 0.6)) if reason is None]
     assert entry["training"]["trained_indices"] == accepted
-    old_accepted = [r["index"] for r in before if r["batch"] == 0 and r["accepted"]]
-    assert set(old_accepted) != set(accepted) & {r["index"] for r in before if r["batch"] == 0}  # it did change
+    old_accepted = [c.index for c in before if c.batch == 0 and c.accepted]
+    assert set(old_accepted) != set(accepted) & {c.index for c in before if c.batch == 0}  # it did change
     assert len(fake_backend.trained[0]) == len(accepted)
-    assert all(r["weights"] == new for r in before if r["batch"] >= 1)
+    assert all(line.weights == new for line in lines if line.candidate.batch >= 1)
 
 
 def test_resume_goes_on_with_the_weights_set_live(tmp_path, fake_backend):
@@ -233,7 +235,7 @@ def test_replay_gives_back_every_candidate_and_what_was_trained(tmp_path, fake_b
     records = read_candidates(directory)
     assert len(scored) == len(records)
     assert {(e.cycle, e.phase, e.index, e.command) for e in scored} == {
-        (r["cycle"], r["phase"], r["index"], r["command"]) for r in records}
+        (c.cycle, c.phase, c.index, c.command) for c in records}
     progress = json.loads((directory / PROGRESS).read_text())
     trained = {(e.cycle, e.index) for e in scored if e.trained}
     assert trained == trained_positions(progress)
@@ -253,7 +255,7 @@ def test_replay_of_a_crashed_run_skips_a_torn_line_and_says_so(tmp_path, fake_ba
     run = load_run(directory)
     assert run.status == "crashed" and run.skipped_lines == 1
     assert any("1 unreadable line" in note for note in run.notes)
-    assert len(run.records) == len(read_candidates_lenient(directory)) - 1
+    assert len(run.candidates) == len(read_candidates_lenient(directory)) - 1
 
 
 def read_candidates_lenient(directory):
@@ -262,16 +264,16 @@ def read_candidates_lenient(directory):
 
 def test_rescore_recomputes_guards_and_text_components_without_a_model(tmp_path, fake_backend):
     directory = finished_run(tmp_path, fake_backend)
-    lines = read_candidates(directory)
+    lines = [line.to_json() for line in read_candidate_lines(directory)[0]]
     lines[0]["command"] = 'echo "' + lines[0]["task"] + '"'  # as an older guard would have let through
     for record in lines:
         record["components"] = {k: v for k, v in record["components"].items() if not k.endswith("_masked")}
     (directory / CANDIDATES).write_text("".join(json.dumps(r) + "\n" for r in lines))
     run = load_run(directory)
     rescore_text(run)
-    assert "copies_task" in run.records[0]["flags"]
-    assert all(r["components"]["overlap_masked"] is not None for r in run.records)
-    assert run.records[1]["components"]["embed"] == lines[1]["components"]["embed"]  # kept: needs a model
+    assert "copies_task" in run.candidates[0].flags
+    assert all(c.components["overlap_masked"] is not None for c in run.candidates)
+    assert run.candidates[1].components["embed"] == lines[1]["components"]["embed"]  # kept: needs a model
 
 
 @pytest.mark.parametrize("setup,message", [

@@ -57,11 +57,11 @@ def test_a_run_trains_on_one_candidate_per_task_under_best_per_task(tmp_path):
     engine.run()
     trained = backend.trained[0]
     assert len(trained) == len({pair.prompt for pair in trained})  # one pair per task
-    records = [r for r in read_candidates(tmp_path / "run") if r["phase"] == "before"]
-    accepted = [r for r in records if r["accepted"]]
-    assert len(accepted) == len({r["task"] for r in records if not r["flags"]})  # every task a guard left a candidate
+    records = [c for c in read_candidates(tmp_path / "run") if c.phase == "before"]
+    accepted = [c for c in records if c.accepted]
+    assert len(accepted) == len({c.task for c in records if not c.flags})  # every task a guard left a candidate
     for r in accepted:  # the best of its task that no guard flagged
-        assert r["score"] == max(o["score"] for o in records if o["task"] == r["task"] and not o["flags"])
+        assert r.score == max(o.score for o in records if o.task == r.task and not o.flags)
 
 
 async def test_the_rule_changes_live_like_the_threshold_and_is_recorded(tmp_path):

@@ -104,8 +104,8 @@ def test_a_run_draws_its_tasks_from_the_pool_with_the_packs_examples(tmp_path):
     Engine(settings, FakeBackend(), pack, RunLog.create(settings.output), emit=ev.EventRecorder()).run()
     pool_tasks = {t.task for t in load_cheat_pool()}
     records = read_candidates(tmp_path / "run")
-    assert records and all(r["task"] in pool_tasks for r in records)
-    assert all(r["template_id"].startswith("cheat/") for r in records)
+    assert records and all(c.task in pool_tasks for c in records)
+    assert all(c.template_id.startswith("cheat/") for c in records)
 
 
 def test_a_run_draws_on_cheat_basics_by_default_and_on_the_packs_when_asked(tmp_path):
@@ -160,7 +160,7 @@ def test_replay_from_draws_the_replayed_tasks_from_its_pool_while_passes_stay_on
     assert [command for _, command in step.replayed_commands] == [pair.completion for pair in replayed]
     assert all(task in broad for task, _ in step.replayed_commands)
     assert not any(task in pair.prompt for pair in accepted for task in broad)
-    assert all(r["task"] not in broad for r in read_candidates(tmp_path / "run"))
+    assert all(c.task not in broad for c in read_candidates(tmp_path / "run"))
 
 
 def test_replay_from_never_draws_a_template_the_run_holds_out(tmp_path):

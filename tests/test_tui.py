@@ -12,7 +12,7 @@ from rich.console import Console
 
 from inversion_tui.loop import events as ev
 from inversion_tui.loop.progress import Progress
-from inversion_tui.loop.runlog import PROGRESS, RunLog, read_candidates
+from inversion_tui.loop.runlog import PROGRESS, RunLog, read_candidate_lines, read_candidates
 from inversion_tui.loop.select import decide
 from inversion_tui.loop.stopping import describe_best
 from inversion_tui.settings import build_settings
@@ -119,10 +119,10 @@ async def test_pause_stops_at_a_boundary_and_resume_continues_exactly(tmp_path):
         await wait_for(pilot, lambda: app.finished_status == "finished", what="the run to finish")
     lines = read_candidates(run)
     assert len(lines) == 2 * 10 * 2
-    keys = [(c["phase"], c["batch"], c["task"], c["command"]) for c in lines]
+    keys = [(c.phase, c.batch, c.task, c.command) for c in lines]
     assert len(lines) == len({(k, i) for i, k in enumerate(keys)})
-    assert [c["batch"] for c in lines if c["phase"] == "before"] == sorted(
-        c["batch"] for c in lines if c["phase"] == "before")
+    assert [c.batch for c in lines if c.phase == "before"] == sorted(
+        c.batch for c in lines if c.phase == "before")
 
 
 async def test_threshold_keys_recompute_acceptance_at_once_and_log_it(tmp_path):
@@ -152,7 +152,7 @@ async def test_threshold_keys_recompute_acceptance_at_once_and_log_it(tmp_path):
         await wait_for(pilot, lambda: app.finished_status, what="the run to finish")
     progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
     assert [c["to"] for c in progress["threshold_changes"]] == [0.35, 0.4, 0.45, 0.5, 0.45]
-    later = [c for c in read_candidates(tmp_path / "run") if c["threshold"] == 0.45]
+    later = [line for line in read_candidate_lines(tmp_path / "run")[0] if line.threshold == 0.45]
     assert later, "later batches select with the new threshold"
 
 
@@ -368,9 +368,12 @@ async def test_keys_at_start_and_after_the_run(tmp_path):
     app = make_app(tmp_path, FakeBackend(delay=0.05), tasks=4)
     async with app.run_test(size=(80, 24)) as pilot:
         assert {"q", "question_mark", "p", "n", "f"} <= footer_keys(app)
-        await wait_for(pilot, lambda: app.state.rows, what="a first candidate")
+        # The table (not only the state) must hold a candidate under its cursor: under load it
+        # redraws a moment after the state has the row.
+        table = app.query_one(CandidatesTable)
+        await wait_for(pilot, lambda: table.current_row() is not None, what="a first candidate in the table")
         await pilot.press("enter")  # no click or `c` first: the table has the focus from the start
-        assert isinstance(app.screen, CandidateScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, CandidateScreen), what="the inspector")
         await pilot.press("escape", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = text_of(app.screen.query_one("#help-dialog Static:last-of-type"))
@@ -482,7 +485,7 @@ async def test_a_resumed_run_shows_its_earlier_cycles_and_marks(tmp_path):
     async with first.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: first.finished_status == "finished", what="cycle 1 to finish")
     before = read_candidates(tmp_path / "run")
-    MarkBook(tmp_path / "run").set((1, "before", 0), "good", task=before[0]["task"], command=before[0]["command"])
+    MarkBook(tmp_path / "run").set((1, "before", 0), "good", task=before[0].task, command=before[0].command)
 
     settings, runlog, point = open_resume(tmp_path / "run", {"cycles": 2})
     app = create_app(settings, load_packs(settings.pack), runlog, load_backend=lambda s, log: FakeBackend(),

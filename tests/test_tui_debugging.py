@@ -6,7 +6,7 @@ import json
 import pytest
 from textual.widgets import Input
 
-from inversion_tui.loop.runlog import PROGRESS, read_candidates
+from inversion_tui.loop.runlog import PROGRESS, read_candidate_lines, read_candidates
 from inversion_tui.loop.components import component_names
 from inversion_tui.loop.score import combine
 from inversion_tui.marks import MARKS
@@ -131,8 +131,8 @@ async def test_reweighting_rescores_every_candidate_and_the_engine_records_it(tm
     progress = json.loads((tmp_path / "run" / PROGRESS).read_text())
     assert progress["weight_changes"][-1]["to"] == new
     assert all(c["training"]["weights"] == new for c in progress["history"]["cycles"])
-    last = read_candidates(tmp_path / "run")[-1]
-    assert last["weights"] == new and last["score"] == pytest.approx(last["components"]["overlap_masked"])
+    last = read_candidate_lines(tmp_path / "run")[0][-1]
+    assert last.weights == new and last.candidate.score == pytest.approx(last.candidate.components["overlap_masked"])
 
 
 async def test_bad_weights_are_refused_in_the_dialog(tmp_path):

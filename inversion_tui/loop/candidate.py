@@ -1,5 +1,6 @@
 """A scored candidate: one record, frozen, the same in the engine, in the event the UIs
-receive, behind a row of the workbench's table, and on disk (one line of candidates.jsonl).
+receive, behind a row of the workbench's table, and on disk (one line of candidates.jsonl,
+read back whole as a `CandidateLine`).
 
 Frozen: a new verdict (a threshold or weights change, a training step that used it) is a new
 record, `dataclasses.replace(candidate, accepted=..., reason=...)`, so no consumer can change
@@ -8,7 +9,7 @@ what another one holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from inversion_tui.loop.components import Components
@@ -47,9 +48,10 @@ class Candidate:
         }
 
     @classmethod
-    def from_json(cls, record: dict[str, Any], trained: bool = False) -> "Candidate":
-        """Back from a candidates.jsonl line (resume, replay); KeyError or ValueError for a line
-        that is not a candidate. Lines of older versions lack some keys: their defaults."""
+    def from_json(cls, record: dict[str, Any]) -> "Candidate":
+        """Back from a candidates.jsonl line (CandidateLine.from_json reads the whole line);
+        KeyError or ValueError for a line that is not a candidate. Lines of older versions lack
+        some keys: their defaults. Not trained: `marked_trained` says which were."""
         if record["phase"] not in ("before", "after"):
             raise ValueError(f"phase {record['phase']!r}")
         return cls(
@@ -59,12 +61,47 @@ class Candidate:
             accepted=bool(record.get("accepted")), reason=record.get("reason"),
             template_id=record.get("template_id", ""), tool=record.get("tool", ""),
             references=tuple(record.get("references", ())), raw=record.get("raw_output", ""),
-            prompts=record.get("prompts") or {}, trained=trained,
+            prompts=record.get("prompts") or {},
         )
 
+    def trained_in(self, trained_positions: set[tuple[int, int]]) -> bool:
+        """Whether a training step used this candidate: `trained_positions` holds (cycle, index
+        in its BEFORE pass) of every candidate trained on (Progress.trained_positions)."""
+        return self.phase == "before" and (self.cycle, self.index) in trained_positions
+
+    def marked_trained(self, trained_positions: set[tuple[int, int]]) -> "Candidate":
+        """This candidate with `trained` set as `trained_positions` says (trained_in)."""
+        trained = self.trained_in(trained_positions)
+        return self if trained == self.trained else replace(self, trained=trained)
+
+
+# The keys Candidate.to_json writes: a line's other keys are another version's, kept as read.
+LINE_KEYS = frozenset(("cycle", "phase", "batch", "task", "template_id", "tool", "references", "command",
+                       "raw_output", "reconstruction", "components", "score", "flags", "accepted", "reason",
+                       "threshold", "weights", "index", "prompts"))
+
+
+@dataclass(frozen=True)
+class CandidateLine:
+    """One line of candidates.jsonl read back: the candidate, the threshold and weights its verdict
+    was made under, and the keys this version does not write (a newer version's, or an older
+    one's since retired), kept so that a rewrite (a resume's repair) loses nothing."""
+
+    candidate: Candidate
+    threshold: float | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
     @classmethod
-    def from_record(cls, record: dict[str, Any], trained_positions: set[tuple[int, int]]) -> "Candidate":
-        """from_json, trained where a training step used it: `trained_positions` holds (cycle,
-        index in its BEFORE pass) of every candidate trained on (Progress.trained_positions)."""
-        trained = record["phase"] == "before" and (record["cycle"], record["index"]) in trained_positions
-        return cls.from_json(record, trained=trained)
+    def from_json(cls, record: dict[str, Any]) -> "CandidateLine":
+        """KeyError, ValueError or TypeError for a line that is not a candidate."""
+        if not isinstance(record, dict):
+            raise TypeError(f"a line of {type(record).__name__}, not an object")
+        weights = record.get("weights") or {}
+        if not isinstance(weights, dict):
+            raise TypeError(f"weights {weights!r}")
+        return cls(Candidate.from_json(record), record.get("threshold"), dict(weights),
+                   {k: v for k, v in record.items() if k not in LINE_KEYS})
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.candidate.to_json(self.threshold, self.weights), **self.extra}

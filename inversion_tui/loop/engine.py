@@ -82,9 +82,9 @@ class Engine:
         self.write_progress("running")  # the directory is a run from its first moment
         self.emit(ev.RunStarted(str(self.runlog.directory), s.model, self.backend.description.get("quant", "?"),
                                 self.backend.description.get("device", "?"), s.cycles, s.model_dump(mode="json")))
-        if self.resume and self.resume.past_records:  # a resumed run shows its past cycles too
+        if self.resume and self.resume.past_candidates:  # a resumed run shows its past cycles too
             trained = self.trained_positions()
-            self.emit(ev.HistoryRestored(tuple(Candidate.from_record(r, trained) for r in self.resume.past_records)))
+            self.emit(ev.HistoryRestored(tuple(c.marked_trained(trained) for c in self.resume.past_candidates)))
         for entry in self.history:
             self.emit(ev.CycleDone(entry.cycle, entry))
         for evaluation in self.evaluations:
@@ -146,7 +146,7 @@ class Engine:
             self.trained_examples = self.examples_trained_before(Progress.read(self.runlog.directory))
         if point.latest_adapter:
             self.backend.load_adapter(self.runlog.directory / point.latest_adapter)
-        done = {phase: len({r["batch"] for r in point.records if r["phase"] == phase}) for phase in ("before", "after")}
+        done = {phase: len({c.batch for c in point.candidates if c.phase == phase}) for phase in ("before", "after")}
         set_aside = f" (kept in {DROPPED_CANDIDATES})" if point.dropped_lines else ""
         self.emit(ev.Log("info", f"resuming at cycle {point.cycle}: {done['before']} BEFORE and {done['after']} "
                                  f"AFTER batch(es) kept, {point.dropped_lines} partial line(s) dropped{set_aside}, "
@@ -164,7 +164,7 @@ class Engine:
         self._cycle, self._cycle_started_s = cycle, started
         # Trained by a train-now step or by the end-of-pass step done before the interruption.
         trained = self.trained_positions(resume.training) if resume else set()
-        done = [Candidate.from_record(r, trained) for r in (resume.records if resume else [])]
+        done = [c.marked_trained(trained) for c in (resume.candidates if resume else [])]
         self._before_pass = [c for c in done if c.phase == "before"]
         self.current_training = resume.training if resume else None
         before = self.run_pass(cycle, "before", self._before_pass)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from inversion_tui.errors import InversionError, SettingsError
+from inversion_tui.loop.candidate import Candidate
 from inversion_tui.loop.objectives import OBJECTIVES
 from inversion_tui.loop.progress import CycleRecord, Evaluation, Progress, Resume, SettingChange, TrainingSummary
 from inversion_tui.loop.runlog import SETTINGS, RunLog, now
@@ -28,7 +29,7 @@ class ResumePoint:
     history: list[CycleRecord]
     manual_trainings: list[TrainingSummary]
     threshold_changes: list[dict[str, Any]]
-    records: list[dict[str, Any]]  # the candidates already scored in `cycle` (whole batches)
+    candidates: list[Candidate]  # those already scored in `cycle` (whole batches)
     training: TrainingSummary | None  # `cycle`'s end-of-pass training summary, if it is done
     latest_adapter: str | None  # run-directory name of the adapter to load
     dropped_lines: int  # partial-batch lines removed from candidates.jsonl
@@ -36,14 +37,14 @@ class ResumePoint:
     evaluations: list[Evaluation] = field(default_factory=list)
     weight_changes: list[dict[str, Any]] = field(default_factory=list)
     select_changes: list[dict[str, Any]] = field(default_factory=list)
-    past_records: list[dict[str, Any]] = field(default_factory=list)  # the cycles before `cycle`, to show
+    past_candidates: list[Candidate] = field(default_factory=list)  # the cycles before `cycle`, to show
     elapsed_s: float = 0.0  # the time the run worked before this resume (as of its last write)
     cycle_started_s: float | None = None  # when `cycle` began, in that working time; None: not begun
 
 
-def lines_per_batch(settings: RunSettings) -> Callable[[dict], int]:
-    def count(record: dict) -> int:
-        first_task = record["batch"] * settings.gen_batch_size
+def lines_per_batch(settings: RunSettings) -> Callable[[Candidate], int]:
+    def count(candidate: Candidate) -> int:
+        first_task = candidate.batch * settings.gen_batch_size
         return min(settings.gen_batch_size, settings.tasks - first_task) * settings.candidates
 
     return count
@@ -85,7 +86,7 @@ def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
         history=progress.cycles,
         manual_trainings=progress.manual_trainings,
         threshold_changes=progress.threshold_changes,
-        records=[r for r in kept if r["cycle"] == cycle],
+        candidates=[c for c in kept if c.cycle == cycle],
         training=progress.training_of(cycle),
         latest_adapter=progress.latest_adapter,
         dropped_lines=dropped,
@@ -93,7 +94,7 @@ def read_resume_point(runlog: RunLog, settings: RunSettings) -> ResumePoint:
         evaluations=progress.evaluations,
         weight_changes=progress.weight_changes,
         select_changes=progress.select_changes,
-        past_records=[r for r in kept if r["cycle"] < cycle],
+        past_candidates=[c for c in kept if c.cycle < cycle],
         elapsed_s=progress.elapsed_s or 0.0,
         cycle_started_s=progress.current_started_s if progress.current_cycle == cycle else None,
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from inversion_tui.errors import RunDirectoryError
-from inversion_tui.loop.candidate import Candidate
+from inversion_tui.loop.candidate import Candidate, CandidateLine
 from inversion_tui.loop.metrics import missing_row_key
 
 SETTINGS = "settings.json"
@@ -230,65 +230,66 @@ class RunLog:
         os.replace(staging, final)
         return final
 
-    def repair_candidates(self, batch_size: Callable[[dict], int]) -> tuple[list[dict[str, Any]], int]:
+    def repair_candidates(self, batch_size: Callable[[Candidate], int]) -> tuple[list[Candidate], int]:
         """Keep whole batches only: a kill can leave a torn last line or part of a batch.
 
-        `batch_size(record)` gives the number of lines a complete batch of that record has.
-        Returns the kept records and the number of lines dropped (unreadable ones and those of
+        `batch_size(candidate)` gives the number of lines a complete batch of that candidate has.
+        Returns the kept candidates and the number of lines dropped (unreadable ones and those of
         a batch that is not whole); rewrites the file if any were, and appends the dropped
         lines to candidates.dropped.jsonl, so nothing a run wrote is lost.
         """
-        records, unreadable = read_candidate_lines(self.directory)
-        total = len(records) + len(unreadable)
+        lines, unreadable = read_candidate_lines(self.directory)
+        total = len(lines) + len(unreadable)
+        batch = lambda line: (line.candidate.cycle, line.candidate.phase, line.candidate.batch)  # noqa: E731
         groups: dict[tuple, int] = {}
-        for record in records:
-            key = (record["cycle"], record["phase"], record["batch"])
-            groups[key] = groups.get(key, 0) + 1
-        kept = [r for r in records if groups[(r["cycle"], r["phase"], r["batch"])] == batch_size(r)]
+        for line in lines:
+            groups[batch(line)] = groups.get(batch(line), 0) + 1
+        whole = [groups[batch(line)] == batch_size(line.candidate) for line in lines]
+        kept = [line for line, keep in zip(lines, whole) if keep]
         dropped = total - len(kept)
         if dropped:
-            whole = {id(r) for r in kept}
-            partial = [json.dumps(r, ensure_ascii=False) + "\n" for r in records if id(r) not in whole]
+            partial = [json.dumps(line.to_json(), ensure_ascii=False) + "\n"
+                       for line, keep in zip(lines, whole) if not keep]
             with open(self.path(DROPPED_CANDIDATES), "a", encoding="utf-8") as handle:
                 handle.writelines([*unreadable, *partial])
                 handle.flush()
                 os.fsync(handle.fileno())
             fd, tmp = tempfile.mkstemp(prefix=".candidates.", dir=self.directory)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
+                handle.writelines(json.dumps(line.to_json(), ensure_ascii=False) + "\n" for line in kept)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path(CANDIDATES))
-        return kept, dropped
+        return [line.candidate for line in kept], dropped
 
 
-def read_candidate_lines(directory: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """candidates.jsonl's records in file order, and its lines that are not one (as read).
+def read_candidate_lines(directory: Path) -> tuple[list[CandidateLine], list[str]]:
+    """candidates.jsonl's lines in file order, read back (CandidateLine), and its lines that are
+    not one (as read).
 
     The one policy for a bad line, for every reader: it is skipped and counted, never fatal.
     Appends are whole batches, so a crash leaves at most a torn last line; a line that is not
-    JSON or not a candidate (Candidate.from_json refuses it) is skipped the same wherever it
+    JSON or not a candidate (CandidateLine.from_json refuses it) is skipped the same wherever it
     is. On top of this, resume keeps whole batches only (RunLog.repair_candidates) and replay
     tells the user how many lines it skipped."""
     path = Path(directory) / CANDIDATES
-    records: list[dict[str, Any]] = []
+    lines: list[CandidateLine] = []
     unreadable: list[str] = []
     if not path.exists():
-        return records, unreadable
+        return lines, unreadable
     with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if not line.strip():
+        for text in handle:
+            if not text.strip():
                 continue
             try:
-                record = json.loads(line)
-                Candidate.from_json(record)  # the record's own reader says what a candidate is
+                record = json.loads(text)
+                lines.append(CandidateLine.from_json(record))
             except (ValueError, KeyError, TypeError):
-                unreadable.append(line if line.endswith("\n") else line + "\n")
-                continue
-            records.append(record)
-    return records, unreadable
+                unreadable.append(text if text.endswith("\n") else text + "\n")
+    return lines, unreadable
 
 
-def read_candidates(directory: Path) -> list[dict[str, Any]]:
-    """The readable candidate records (read_candidate_lines' policy), for readers that need no count."""
-    return read_candidate_lines(directory)[0]
+def read_candidates(directory: Path) -> list[Candidate]:
+    """The readable candidates (read_candidate_lines' policy), for readers that need neither the
+    verdict's threshold and weights nor a count of what was skipped."""
+    return [line.candidate for line in read_candidate_lines(directory)[0]]

@@ -64,14 +64,14 @@ def replay(backend: Backend, examples: Sequence[Any], instances: Iterable[Any], 
             for task, g in zip(tasks, generated) if g[0].command.strip() and not guard_flags(task, g[0].command)]
 
 
-def trained_before(backend: Backend, examples: Sequence[Any], objective: str, records: Iterable[dict],
+def trained_before(backend: Backend, examples: Sequence[Any], objective: str, candidates: Iterable[Candidate],
                    trained: set[tuple[int, int]]) -> list[TrainingPair | PreferencePair]:
     """The examples of every training step already done (a resumed --train-from base run),
-    from candidates.jsonl's records and the steps' (cycle, index) positions in progress.json."""
+    from candidates.jsonl and the steps' (cycle, index) positions in progress.json."""
     passes: dict[int, list[Candidate]] = {}
-    for record in records:
-        if record["phase"] == "before":
-            passes.setdefault(record["cycle"], []).append(Candidate.from_json(record))
+    for candidate in candidates:
+        if candidate.phase == "before":
+            passes.setdefault(candidate.cycle, []).append(candidate)
     out: list[TrainingPair | PreferencePair] = []
     for cycle in sorted(passes):
         pool = [c for c in passes[cycle] if (cycle, c.index) in trained]
