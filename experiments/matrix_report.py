@@ -32,6 +32,7 @@ from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import SETTINGS, read_eval_rows, read_json_object
 from inversion_tui.settings import as_saved
 from inversion_tui.shell import program_name
+from inversion_tui.loop.select import Selector
 from inversion_tui.loop.stopping import best_of_run
 
 OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay", "replay_from")
@@ -39,7 +40,11 @@ OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay", "replay_
 
 def recipe(settings: dict) -> str:
     pool = settings["tasks_from"] or "packs"
-    parts = [f"{settings['select']} ≥{settings['threshold']:.2f}", f"from {settings['train_from']}", pool]
+    selector = Selector(settings["threshold"], settings["allow_flagged"], settings["select"], settings["select_k"],
+                        settings["keep_top"])
+    # keep-top has no floor: its fraction, not a threshold it does not apply
+    rule = f"{settings['select']} ≥{settings['threshold']:.2f}" if selector.floored else selector.describe()
+    parts = [rule, f"from {settings['train_from']}", pool]
     if settings["objective"] != "sft":
         parts.append(settings["objective"])
     if settings["tasks"] != 16:  # the screen's pass is 16 tasks (training_matrix.sh)
@@ -120,9 +125,9 @@ def report(runs: list[Path]) -> tuple[str, list[dict]]:
             lines.append("| " + " | ".join(row) + " |")
     lines += ["", "Ranked by the change in InterCode accuracy after the last cycle, then the held-out set's:", ""]
     for rank, c in enumerate(sorted(cells, key=ranking_key, reverse=True), 1):
-        intercode, holdout = ranking_key(c)
-        lines.append(f"{rank}. {Path(c['run']).name} ({c['recipe']}; {c['wall']}): InterCode {intercode:+.3f}, "
-                     f"held-out {holdout:+.3f}")
+        intercode, holdout = (f"{v:+.3f}" if v != float("-inf") else "- (not evaluated)" for v in ranking_key(c))
+        lines.append(f"{rank}. {Path(c['run']).name} ({c['recipe']}; {c['wall']}): InterCode {intercode}, "
+                     f"held-out {holdout}")
     lines += ["", "The adapter each run keeps by its label-free signal (cycle 0: the base model), beside its last:",
               "", "| cell | kept by | kept cycle | " + " | ".join(f"{n} Δ kept / last" for n in names) + " |",
               "|" + " --- |" * (3 + len(names))]
