@@ -1,0 +1,1 @@
+keep-A-e6-l0.0006-n8: .venv/bin/inversion-tui run --headless --cycles 2 --candidates 4 --pack pentest,shell --train-from base --seed 0 --tasks-from intercode:a --select keep-top --keep-top 0.5 --tasks 32 --eval-suite intercode:b --epochs 6 --lr 0.0006 --candidates 8 --output experiments/results/own_tasks/keep-A-e6-l0.0006-n8

@@ -1,0 +1,1 @@
+pen-hold-e6-l0.0006: .venv/bin/inversion-tui run --headless --cycles 2 --candidates 4 --pack pentest,shell --train-from base --seed 0 --tasks-from packs --holdout 0.3 --select keep-top --keep-top 0.5 --tasks 32 --eval-suite holdout --epochs 6 --lr 0.0006 --output experiments/results/own_tasks/pen-hold-e6-l0.0006

@@ -1,0 +1,1 @@
+tt-A-e6-l0.0006-t150-c1: .venv/bin/inversion-tui run --headless --cycles 2 --candidates 4 --pack pentest,shell --train-from base --seed 0 --tasks-from intercode:a --select keep-top --keep-top 0.5 --tasks 32 --eval-suite pool,intercode:b --epochs 6 --lr 0.0006 --tasks 150 --cycles 1 --output experiments/results/own_tasks/tt-A-e6-l0.0006-t150-c1
