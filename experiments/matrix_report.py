@@ -30,10 +30,10 @@ from run_report import signed  # the script's own folder is on sys.path
 from inversion_tui.loop.metrics import paired_difference
 from inversion_tui.loop.progress import Progress
 from inversion_tui.loop.runlog import SETTINGS, read_eval_rows, read_json_object
-from inversion_tui.settings import as_saved
-from inversion_tui.shell import program_name
 from inversion_tui.loop.select import Selector
 from inversion_tui.loop.stopping import best_of_run
+from inversion_tui.settings import as_saved
+from inversion_tui.shell import program_name
 
 OPTIONS = ("select", "train_from", "tasks_from", "objective", "replay", "replay_from")
 

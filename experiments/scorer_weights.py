@@ -41,13 +41,13 @@ def analyse(candidates: list[Candidate], threshold: float) -> dict:
     judged = [(c, judge(c.command, c.references).utility) for c in candidates if c.references]
     flags = {id(c): guard_flags(c.task, c.command) for c, _ in judged}
     out = {"candidates": len(candidates), "judged": len(judged), "right": sum(ok for _, ok in judged),
-           "flagged": sum(bool(flags[id(r)]) for r, _ in judged),
-           "flagged_accuracy": mean([float(ok) for r, ok in judged if flags[id(r)]]),
-           "unflagged_accuracy": mean([float(ok) for r, ok in judged if not flags[id(r)]]),
+           "flagged": sum(bool(flags[id(c)]) for c, _ in judged),
+           "flagged_accuracy": mean([float(ok) for c, ok in judged if flags[id(c)]]),
+           "unflagged_accuracy": mean([float(ok) for c, ok in judged if not flags[id(c)]]),
            "weightings": {}}
     for name, weights in WEIGHTINGS.items():
         scores = [combine(c.components, weights) for c, _ in judged]
-        accepted = [(s >= threshold and not flags[id(r)], ok) for s, (r, ok) in zip(scores, judged)]
+        accepted = [(s >= threshold and not flags[id(c)], ok) for s, (c, ok) in zip(scores, judged)]
         out["weightings"][name] = {
             "auroc": auroc(scores, [ok for _, ok in judged]),
             "acceptance": mean([float(a) for a, _ in accepted]),

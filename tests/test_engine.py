@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.candidate import LINE_KEYS
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.runlog import (CANDIDATES, PROGRESS, RESULTS, SETTINGS, RunLog, read_candidate_lines,
@@ -52,7 +53,7 @@ def test_full_run_writes_seed_compatible_files(tmp_path, fake_backend):
     lines = [json.loads(line) for line in (run / CANDIDATES).read_text().splitlines()]  # the file's own lines
     assert len(lines) == 2 * 2 * 5 * 3  # cycles x passes x tasks x candidates
     for line in lines:
-        assert {"cycle", "phase", "task", "command", "reconstruction", "components", "score", "accepted"} <= set(line)
+        assert set(line) == LINE_KEYS  # every key, each read back by CandidateLine
         assert set(line["components"]) == set(component_names())
         assert line["accepted"] == (line["reason"] is None)
     # the per-cycle numbers are exactly what the candidate lines say

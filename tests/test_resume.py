@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from cli.main import app as cli_app
 from inversion_tui.errors import RunDirectoryError
 from inversion_tui.loop import events as ev
+from inversion_tui.loop.candidate import LINE_KEYS, Candidate
 from inversion_tui.loop.control import RunControl
 from inversion_tui.loop.engine import Engine
 from inversion_tui.loop.resume import open_resume, resumed_settings
@@ -98,15 +99,22 @@ def test_killed_run_with_a_torn_tail_is_repaired(tmp_path):
 
 def test_a_repair_keeps_every_key_of_the_lines_it_keeps(tmp_path):
     """The rewrite of a repair goes through CandidateLine: a key this version does not know (a
-    newer version's) survives on the kept lines, and their known keys come back as read."""
+    newer version's) survives on the kept lines, and a line of an older version (no weights,
+    prompts or references) comes back without them: each kept line as it was read."""
     stop_after(tmp_path / "cut", 4)
     path = tmp_path / "cut" / CANDIDATES
     records = [{**json.loads(line), "from_a_newer_version": [1, 2]} for line in path.read_text().splitlines()]
+    records[0] = {k: v for k, v in records[0].items() if k not in ("weights", "prompts", "references")}
     path.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"cycle": 1, "pha')  # and a torn tail
     resume(tmp_path / "cut")
     after = [json.loads(line) for line in path.read_text().splitlines()]
     assert after[:len(records)] == records
     assert (tmp_path / "cut" / DROPPED_CANDIDATES).read_text() == '{"cycle": 1, "pha\n'
+
+
+def test_the_keys_a_line_is_written_with_are_the_keys_it_is_read_by():
+    candidate = Candidate(1, "before", 0, 0, "t", "c", "r", {}, 0.5, ())
+    assert set(candidate.to_json(0.4, {})) == LINE_KEYS
 
 
 @pytest.mark.parametrize("line", ['[1, 2]', '"a string"', '{"cycle": 1, "phase": "during"}', "{oops",

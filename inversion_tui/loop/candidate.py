@@ -36,7 +36,7 @@ class Candidate:
     prompts: dict[str, str] = field(default_factory=dict)  # the exact prompts sent: forward, inverse[, rating]
     trained: bool = False  # already part of a training step
 
-    def to_json(self, threshold: float, weights: dict[str, float]) -> dict[str, Any]:
+    def to_json(self, threshold: float | None, weights: dict[str, float]) -> dict[str, Any]:
         """One line of candidates.jsonl, with the threshold and weights its verdict was made under."""
         return {
             "cycle": self.cycle, "phase": self.phase, "batch": self.batch, "task": self.task,
@@ -75,10 +75,15 @@ class Candidate:
         return self if trained == self.trained else replace(self, trained=trained)
 
 
-# The keys Candidate.to_json writes: a line's other keys are another version's, kept as read.
+# The keys Candidate.to_json writes (tests/test_resume.py checks it): a line's other keys are
+# another version's, kept as read.
 LINE_KEYS = frozenset(("cycle", "phase", "batch", "task", "template_id", "tool", "references", "command",
                        "raw_output", "reconstruction", "components", "score", "flags", "accepted", "reason",
                        "threshold", "weights", "index", "prompts"))
+# What a line of an older version that lacks one of these keys reads as: rewritten (a resume's
+# repair), such a line leaves the key out again, so an older run's file keeps its shape.
+ABSENT = {"batch": 0, "template_id": "", "tool": "", "references": [], "raw_output": "", "flags": [],
+          "accepted": False, "reason": None, "threshold": None, "weights": {}, "prompts": {}}
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class CandidateLine:
     threshold: float | None = None
     weights: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    read_keys: frozenset[str] | None = field(default=None, compare=False)  # the line's keys; None: made here
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> "CandidateLine":
@@ -101,7 +107,10 @@ class CandidateLine:
         if not isinstance(weights, dict):
             raise TypeError(f"weights {weights!r}")
         return cls(Candidate.from_json(record), record.get("threshold"), dict(weights),
-                   {k: v for k, v in record.items() if k not in LINE_KEYS})
+                   {k: v for k, v in record.items() if k not in LINE_KEYS}, frozenset(record))
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.candidate.to_json(self.threshold, self.weights), **self.extra}
+        data = {**self.candidate.to_json(self.threshold, self.weights), **self.extra}
+        if self.read_keys is None:
+            return data
+        return {k: v for k, v in data.items() if k in self.read_keys or k not in ABSENT or v != ABSENT[k]}

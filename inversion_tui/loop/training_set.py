@@ -74,6 +74,6 @@ def trained_before(backend: Backend, examples: Sequence[Any], objective: str, ca
             passes.setdefault(candidate.cycle, []).append(candidate)
     out: list[TrainingPair | PreferencePair] = []
     for cycle in sorted(passes):
-        pool = [c for c in passes[cycle] if (cycle, c.index) in trained]
+        pool = [c for c in passes[cycle] if c.trained_in(trained)]
         out += examples_for(backend, examples, objective, pool, passes[cycle]) if pool else []
     return out
