@@ -80,10 +80,14 @@ class Candidate:
 LINE_KEYS = frozenset(("cycle", "phase", "batch", "task", "template_id", "tool", "references", "command",
                        "raw_output", "reconstruction", "components", "score", "flags", "accepted", "reason",
                        "threshold", "weights", "index", "prompts"))
-# What a line of an older version that lacks one of these keys reads as: rewritten (a resume's
-# repair), such a line leaves the key out again, so an older run's file keeps its shape.
-ABSENT = {"batch": 0, "template_id": "", "tool": "", "references": [], "raw_output": "", "flags": [],
-          "accepted": False, "reason": None, "threshold": None, "weights": {}, "prompts": {}}
+# What a line of an older version that lacks one of the other keys reads as, by
+# Candidate.from_json's own defaults (a line with only the keys it requires, written back):
+# rewritten (a resume's repair), such a line leaves the key out again, so an older run's file
+# keeps its shape.
+_REQUIRED = {"cycle": 0, "phase": "before", "index": 0, "task": "", "command": "", "reconstruction": "",
+             "components": {}, "score": 0.0}
+ABSENT = {key: value for key, value in Candidate.from_json(_REQUIRED).to_json(None, {}).items()
+          if key not in _REQUIRED}
 
 
 @dataclass(frozen=True)
